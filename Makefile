@@ -1,0 +1,47 @@
+# Every target sets up what it needs: a .venv with pinned dependencies (requirements.lock as constraints).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: run test bench lint dev clean venv
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing pinned dependencies into $(VENV) (first run only, about a minute)..."
+	@$(PIP) install -c requirements.lock pip==25.3
+	@$(PIP) install -c requirements.lock -e '.[dev]'
+	@touch $@
+
+$(BENCH_STAMP): $(STAMP)
+	@$(PIP) install -c requirements.lock -e '.[dev,bench]'
+	@touch $@
+
+venv: $(STAMP)
+
+## Build the Product Affinity data product from fresh sample data and print a summary.
+run: $(STAMP)
+	@$(BIN)/slo run $(ARGS)
+
+## Lint, type-check and run the test suite.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Large-scale benchmarks (minutes); results go to BENCHMARKS.md by hand.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.build_bench $(ARGS)
+
+## The Dagster UI on the same instance and database that `make run` uses.
+dev: $(STAMP)
+	@mkdir -p .slo_state/dagster
+	@test -f .slo_state/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > .slo_state/dagster/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/.slo_state/dagster $(BIN)/dagster dev
+
+clean:
+	rm -rf .slo_state .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,74 @@
+"""The `slo` command. Each subcommand lives in its own module; this one parses, dispatches and reports errors.
+
+Exit codes: 0 success; 1 an error-severity SLO failed; 2 invalid spec or usage; 3 runtime error (including bad
+source data). Errors print as one line; --debug shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+
+from dagster_project.errors import EXIT_RUNTIME, EXIT_USAGE, SloError
+
+EPILOG = """\
+examples:
+  slo run                                  build from fresh sample data ending now
+  slo run --data-dir sample_data           build from the committed snapshot
+  slo generate-data --out /tmp/src --orders 100000 --fault stale
+
+exit codes: 0 ok, 1 an error-severity SLO failed, 2 invalid spec or usage, 3 runtime error (e.g. bad source data)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dagster_project.cli import generate, run
+
+    parser = _Parser(
+        prog="slo",
+        description="Data-platform SLO monitoring: build the Product Affinity data product and check its promises.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    generate.register(sub)
+    run.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", module="dagster")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+        return code
+    except SloError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so plainly, keep the traceback behind --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        return EXIT_RUNTIME
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Plain aligned text tables for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
+    """Columns padded to their widest cell; align is one letter per column, 'l' or 'r' (default l)."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+
+    def line(cells: Sequence[str]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            right = i < len(align) and align[i] == "r"
+            out.append(cell.rjust(widths[i]) if right else cell.ljust(widths[i]))
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])

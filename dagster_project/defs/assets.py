@@ -1,0 +1,99 @@
+"""Assets generated from the source contract and the table registry; none is written out by hand.
+
+raw/*      one per source file (loaded as-is, checked against the contract)
+staging/*  typed, deduplicated, PII dropped
+product_affinity/*  the data product's public tables
+product_affinity/published_database  swaps the finished build in; the only step that touches the published file
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from dagster_project.product.tables import PRODUCT_TABLES, RAW_TABLES, STAGING_TABLES, TableBuild
+from dagster_project.sources import SOURCE_TABLES, SourceTable
+from dagster_project.warehouse.connection import row_count, table_schema
+from dagster_project.warehouse.loading import load_source
+from dagster_project.warehouse.publish import publish
+
+from .resources import BuildParamsResource, SourceFilesResource, WarehouseResource
+
+PUBLISH_KEY = dg.AssetKey(["product_affinity", "published_database"])
+
+
+def _key(qualified: str) -> dg.AssetKey:
+    return dg.AssetKey(qualified.split("."))
+
+
+def _table_metadata(
+    con: duckdb.DuckDBPyConnection, qualified: str, docs: dict[str, str] | None = None
+) -> dict[str, object]:
+    docs = docs or {}
+    columns = [dg.TableColumn(name, type_, description=docs.get(name)) for name, type_ in table_schema(con, qualified)]
+    return {
+        "dagster/row_count": row_count(con, qualified),
+        "dagster/column_schema": dg.TableSchema(columns=columns),
+        "dagster/table_name": qualified,
+    }
+
+
+def _source_asset(table: SourceTable) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=_key(f"raw.{table.name}"),
+        group_name="raw",
+        description=f"{table.description} Loaded from {table.name}.csv or {table.name}.parquet.",
+        kinds={"duckdb"},
+    )
+    def _load(warehouse: WarehouseResource, sources: SourceFilesResource) -> dg.MaterializeResult[None]:
+        with warehouse.connect() as con:
+            result = load_source(con, Path(sources.data_dir), table)
+            docs = {c.name: c.description + (" (PII)" if c.pii else "") for c in table.columns}
+            metadata = _table_metadata(con, result.table, docs)
+        metadata["source_file"] = dg.MetadataValue.path(str(result.path))
+        return dg.MaterializeResult(metadata=metadata)  # type: ignore[arg-type]
+
+    return _load
+
+
+def _built_asset(spec: TableBuild) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=_key(spec.name),
+        deps=[_key(d) for d in spec.deps],
+        group_name=spec.schema,
+        description=spec.description,
+        kinds={"duckdb"},
+    )
+    def _build(warehouse: WarehouseResource, build_params: BuildParamsResource) -> dg.MaterializeResult[None]:
+        with warehouse.connect() as con:
+            spec.build(con, build_params.params())
+            metadata = _table_metadata(con, spec.name, dict(spec.columns))
+        return dg.MaterializeResult(metadata=metadata)  # type: ignore[arg-type]
+
+    return _build
+
+
+@dg.asset(
+    key=PUBLISH_KEY,
+    # Every other asset, not only the product tables: a source that failed to load must stop the publish even when
+    # no product table reads it (customers feeds only staging today).
+    deps=[*(_key(t) for t in RAW_TABLES), *(_key(t.name) for t in STAGING_TABLES + PRODUCT_TABLES)],
+    group_name="product_affinity",
+    description="Replaces the published database with the finished build in one atomic rename.",
+    kinds={"duckdb"},
+)
+def published_database(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
+    size = publish(Path(warehouse.build_database), Path(warehouse.published_database))
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(warehouse.published_database), "size_bytes": size}
+    )
+
+
+def all_assets() -> list[dg.AssetsDefinition]:
+    return [
+        *(_source_asset(t) for t in SOURCE_TABLES),
+        *(_built_asset(t) for t in STAGING_TABLES + PRODUCT_TABLES),
+        published_database,
+    ]

@@ -1,0 +1,52 @@
+"""Dagster resources: thin configurable wrappers over the warehouse functions, so the UI can show and change them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from dagster_project.settings import BuildParams, parse_timestamp
+from dagster_project.warehouse.connection import connect
+
+
+class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The DuckDB build database and the published database it replaces when a build succeeds."""
+
+    build_database: str
+    published_database: str
+    memory_limit: str = "1500MB"
+    threads: int = 2
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(Path(self.build_database), memory_limit=self.memory_limit, threads=self.threads) as con:
+            yield con
+
+
+class SourceFilesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The folder holding customers, products, orders and order_items (.csv or .parquet)."""
+
+    data_dir: str
+
+
+class BuildParamsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Parameters of the product tables; as_of empty means the time of the build."""
+
+    as_of: str = ""
+    customer_salt: str
+    min_pair_orders: int = 3
+    recommendations_per_customer: int = 5
+    neighbours_per_product: int = 20
+
+    def params(self) -> BuildParams:
+        return BuildParams(
+            as_of=parse_timestamp(self.as_of) if self.as_of else None,
+            customer_salt=self.customer_salt,
+            min_pair_orders=self.min_pair_orders,
+            recommendations_per_customer=self.recommendations_per_customer,
+            neighbours_per_product=self.neighbours_per_product,
+        )

@@ -1,0 +1,76 @@
+"""Running the build job in-process on the persistent Dagster instance under the state folder.
+
+Runs land in the same instance `dagster dev` shows when started with DAGSTER_HOME=<state>/dagster (`make dev`).
+A failed step is turned back into the user's error: the SourceDataError raised in the asset, as one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagster as dg
+
+from dagster_project.definitions import BUILD_JOB, build_definitions
+from dagster_project.errors import SloError, SourceDataError
+from dagster_project.settings import Settings
+
+# Dagster's console logger would print every event (and a traceback on failure); the CLI reports for itself.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+class BuildFailed(SloError):
+    """A build step failed for a reason other than bad source data."""
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    run_id: str
+    steps: int
+
+
+def _instance(settings: Settings) -> dg.DagsterInstance:
+    home = settings.dagster_home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # this tool never phones home; the banner asking about it would clutter every run
+        config.write_text("telemetry:\n  enabled: false\n")
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _user_error(error: object) -> str | None:
+    """The message of the first SourceDataError in a serialized error's cause chain, without the class name."""
+    for _ in range(20):
+        if error is None:
+            return None
+        head, _sep, rest = str(getattr(error, "message", "")).strip().partition(": ")
+        if getattr(error, "cls_name", None) == SourceDataError.__name__:
+            return rest if head.endswith(SourceDataError.__name__) else f"{head}: {rest}"
+        error = getattr(error, "cause", None)
+    return None
+
+
+def _root_cause(error: object) -> str:
+    """The first line of the innermost error: what went wrong, without Dagster's wrapping."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    lines = str(getattr(error, "message", "unknown error")).strip().splitlines()
+    return lines[0] if lines else "unknown error"
+
+
+def run_build(settings: Settings) -> BuildRun:
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(BUILD_JOB)
+    with _instance(settings) as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET)
+        if result.success:
+            steps = len(result.get_step_success_events())
+            return BuildRun(run_id=result.run_id, steps=steps)
+        for event in result.get_step_failure_events():
+            error = event.step_failure_data.error
+            user_message = _user_error(error)
+            if user_message is not None:
+                raise SourceDataError.from_message(user_message)
+            raise BuildFailed(
+                f"step {event.step_key} failed: {_root_cause(error)} (run {result.run_id}; details in the Dagster UI)"
+            )
+        raise BuildFailed(f"run {result.run_id} failed before any step ran")

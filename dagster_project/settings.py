@@ -1,0 +1,84 @@
+"""The one settings object: where state lives and the knobs of the build.
+
+Built once (by the CLI from its arguments, or by definitions.py from the environment) and passed down; nothing reads
+the environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster_project.errors import UsageError
+
+DEFAULT_STATE_DIR = Path(".slo_state")
+# A development salt. Set SLO_CUSTOMER_SALT (or --salt) to a secret of your own in any real deployment.
+DEFAULT_SALT = "slo-monitor-dev-salt"
+
+
+@dataclass(frozen=True)
+class BuildParams:
+    """The parameters of the product tables. Documented in README.md (The data product)."""
+
+    as_of: datetime | None = None  # None: the time the build runs
+    customer_salt: str = DEFAULT_SALT
+    min_pair_orders: int = 3
+    recommendations_per_customer: int = 5
+    neighbours_per_product: int = 20
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path = DEFAULT_STATE_DIR
+    data_dir: Path | None = None  # None: sample data generated under the state folder
+    db_path: Path | None = None  # None: warehouse.duckdb under the state folder
+    duckdb_memory_limit: str = "1500MB"
+    duckdb_threads: int = 2
+    build: BuildParams = BuildParams()
+
+    @property
+    def database(self) -> Path:
+        return self.db_path if self.db_path is not None else self.state_dir / "warehouse.duckdb"
+
+    @property
+    def build_database(self) -> Path:
+        """Where the next build is made; it replaces `database` only when every step succeeded."""
+        return self.database.with_name(self.database.name + ".build")
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.data_dir if self.data_dir is not None else self.state_dir / "sample_data"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.state_dir / "dagster"
+
+    def with_build(self, **changes: object) -> Settings:
+        return replace(self, build=replace(self.build, **changes))  # type: ignore[arg-type]
+
+
+def parse_timestamp(text: str, what: str = "--as-of") -> datetime:
+    """ISO 8601; a missing zone means UTC. 'now' is accepted."""
+    if text.strip().lower() == "now":
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{what}: cannot parse {text!r}; use ISO 8601, e.g. 2026-11-27T06:00:00Z") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings for `dagster dev`: SLO_STATE_DIR, SLO_DATA_DIR, SLO_DB, SLO_AS_OF, SLO_CUSTOMER_SALT."""
+    env = os.environ if env is None else env
+    state = Path(env.get("SLO_STATE_DIR", str(DEFAULT_STATE_DIR)))
+    as_of = parse_timestamp(env["SLO_AS_OF"], "SLO_AS_OF") if env.get("SLO_AS_OF") else None
+    return Settings(
+        state_dir=state,
+        data_dir=Path(env["SLO_DATA_DIR"]) if env.get("SLO_DATA_DIR") else None,
+        db_path=Path(env["SLO_DB"]) if env.get("SLO_DB") else None,
+        build=BuildParams(as_of=as_of, customer_salt=env.get("SLO_CUSTOMER_SALT", DEFAULT_SALT)),
+    )

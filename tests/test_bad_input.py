@@ -1,0 +1,108 @@
+"""Bad source data: one clear line naming the file, exit code 3, no traceback, the published product untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dagster_project.errors import EXIT_RUNTIME
+from tests.conftest import make_sources
+
+AS_OF = "2026-11-27T06:00:00Z"
+
+
+def slo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def _replace_line(path: Path, line_no: int, new: str) -> None:
+    lines = path.read_text().splitlines()
+    lines[line_no] = new
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _dir_instead_of_file(d: Path) -> None:
+    (d / "orders.csv").unlink()
+    (d / "orders.csv").mkdir()
+
+
+BREAKAGES: dict[str, tuple[Callable[[Path], object], str]] = {
+    "missing file": (lambda d: (d / "orders.csv").unlink(), "orders.csv: file not found"),
+    "empty file": (lambda d: (d / "products.csv").write_text(""), "products.csv: file is empty"),
+    "header only": (
+        lambda d: (d / "customers.csv").write_text((d / "customers.csv").read_text().splitlines()[0] + "\n"),
+        "customers.csv: has a header but no data rows",
+    ),
+    "missing column": (
+        lambda d: _replace_line(d / "order_items.csv", 0, '"order_id","line_number","product_id","quantity","price"'),
+        "order_items.csv: missing column(s) unit_price",
+    ),
+    "unparsable value": (
+        lambda d: _replace_line(d / "order_items.csv", 5, "1,9,1001,lots,2.5"),
+        "order_items.csv: line 6, column quantity: could not convert 'lots' to INTEGER",
+    ),
+    "unparsable timestamp": (
+        lambda d: _replace_line(d / "orders.csv", 3, '3,1,"yesterday","web"'),
+        "orders.csv: line 4, column order_ts",
+    ),
+    "directory instead of file": (_dir_instead_of_file, "orders.csv: is a directory, not a file"),
+    "binary garbage": (lambda d: (d / "orders.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 50), "orders.csv: "),
+}
+
+
+@pytest.fixture(scope="module")
+def good_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    tmp = tmp_path_factory.mktemp("good")
+    src = make_sources(tmp / "src", orders=1_500)
+    db = tmp / "product.duckdb"
+    result = slo(
+        "run", "--data-dir", str(src), "--db", str(db), "--state-dir", str(tmp / "state"), "--as-of", AS_OF, cwd=tmp
+    )
+    assert result.returncode == 0, result.stderr
+    return tmp, src, hashlib.sha256(db.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_bad_source_file_fails_clearly_and_keeps_the_published_product(
+    good_build: tuple[Path, Path, str], tmp_path: Path, breakage: str
+) -> None:
+    tmp, src, digest = good_build
+    broken = tmp_path / "src"
+    shutil.copytree(src, broken)
+    damage, expected = BREAKAGES[breakage]
+    damage(broken)
+    db = tmp / "product.duckdb"
+    result = slo(
+        "run", "--data-dir", str(broken), "--db", str(db), "--state-dir", str(tmp / "state"), "--as-of", AS_OF, cwd=tmp
+    )
+    assert result.returncode == EXIT_RUNTIME
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1, result.stderr
+    assert expected in error_lines[0]
+    assert str(broken) in error_lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+
+
+def test_damaged_parquet_file_is_reported(tmp_path: Path) -> None:
+    src = make_sources(tmp_path / "src", orders=300, file_format="parquet")
+    data = (src / "orders.parquet").read_bytes()
+    (src / "orders.parquet").write_bytes(data[: len(data) // 2])
+    result = slo("run", "--data-dir", str(src), "--state-dir", str(tmp_path / "state"), "--as-of", AS_OF, cwd=tmp_path)
+    assert result.returncode == EXIT_RUNTIME
+    assert "orders.parquet: cannot be read as parquet" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_data_directory_is_reported(tmp_path: Path) -> None:
+    result = slo("run", "--data-dir", str(tmp_path / "nowhere"), "--state-dir", str(tmp_path / "state"), cwd=tmp_path)
+    assert result.returncode == EXIT_RUNTIME
+    assert "nowhere: data directory not found" in result.stderr

@@ -1,0 +1,146 @@
+"""The data product built by the real Dagster job: contract columns, metadata, planted pairs found, no PII."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from dagster_project.datagen.catalog import PLANTED_PAIRS
+from dagster_project.definitions import BUILD_JOB, build_definitions
+from dagster_project.product.tables import PRODUCT_TABLES
+from dagster_project.settings import Settings
+from dagster_project.sources import SOURCE_TABLES
+from dagster_project.warehouse.connection import connect
+from tests.conftest import REPO
+
+# The public contract of schema product_affinity: names, columns and their order.
+CONTRACT = {
+    "product_pair_affinity": [
+        "product_a",
+        "product_b",
+        "pair_orders",
+        "support",
+        "confidence_ab",
+        "confidence_ba",
+        "lift",
+    ],
+    "category_affinity": [
+        "category_a",
+        "category_b",
+        "pair_orders",
+        "support",
+        "confidence_ab",
+        "confidence_ba",
+        "lift",
+    ],
+    "customer_metrics": [
+        "customer_key",
+        "orders",
+        "purchase_frequency",
+        "total_spend",
+        "avg_order_value",
+        "distinct_categories",
+        "first_order_ts",
+        "last_order_ts",
+    ],
+    "cross_sell_recommendations": ["customer_key", "rank", "product_id", "score"],
+    "north_star_daily": ["metric_date", "metric", "value"],
+}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE product_affinity.{table}").fetchall()]
+
+
+def test_every_product_table_has_the_contract_columns(built_product: Settings) -> None:
+    with connect(built_product.database, read_only=True) as con:
+        _check_contract(con)
+
+
+def _check_contract(con: duckdb.DuckDBPyConnection) -> None:
+    tables = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'product_affinity'"
+        ).fetchall()
+    }
+    assert tables == set(CONTRACT)
+    for table, columns in CONTRACT.items():
+        assert _columns(con, table) == columns, table
+        assert con.execute(f"SELECT count(*) FROM product_affinity.{table}").fetchall()[0][0] > 0, table
+    assert {t.table for t in PRODUCT_TABLES} == set(CONTRACT)
+    assert all(dict(t.columns).keys() == set(CONTRACT[t.table]) for t in PRODUCT_TABLES)
+
+
+def test_planted_pairs_are_the_highest_lift_pairs(built_product: Settings) -> None:
+    con = duckdb.connect(str(built_product.database), read_only=True)  # opened as a user would, by file name
+    top = con.execute(
+        f"SELECT product_a, product_b FROM product_affinity.product_pair_affinity ORDER BY lift DESC "
+        f"LIMIT {len(PLANTED_PAIRS)}"
+    ).fetchall()
+    assert set(top) == set(PLANTED_PAIRS)
+
+
+def test_no_pii_column_or_value_reaches_a_product_table(built_product: Settings) -> None:
+    con = duckdb.connect(str(built_product.database), read_only=True)
+    pii_columns = {c for t in SOURCE_TABLES for c in t.pii_columns} | {"customer_id"}
+    pii_values = {
+        v
+        for row in con.execute("SELECT full_name, email, phone, customer_id::VARCHAR FROM raw.customers").fetchall()
+        for v in row
+    }
+    email = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}")
+    for table in CONTRACT:
+        columns = _columns(con, table)
+        assert not pii_columns & set(columns), table
+        for column in columns:
+            values = {
+                str(r[0])
+                for r in con.execute(f"SELECT DISTINCT {column}::VARCHAR FROM product_affinity.{table}").fetchall()
+            }
+            assert not any(email.search(v) for v in values), (table, column)
+            if column == "customer_key":
+                assert not values & pii_values
+                assert all(re.fullmatch(r"[0-9a-f]{16}", v) for v in values)
+
+
+def test_materializations_carry_row_counts_and_column_schema(built_product: Settings) -> None:
+    with dg.DagsterInstance.from_config(str(built_product.dagster_home.resolve())) as instance:
+        for table in PRODUCT_TABLES:
+            event = instance.get_latest_materialization_event(dg.AssetKey(table.name.split(".")))
+            assert event is not None and event.asset_materialization is not None, table.name
+            metadata = event.asset_materialization.metadata
+            row_count = metadata["dagster/row_count"].value
+            assert isinstance(row_count, int) and row_count > 0
+            schema = metadata["dagster/column_schema"].value
+            assert isinstance(schema, dg.TableSchema)
+            assert [c.name for c in schema.columns] == CONTRACT[table.table]
+            assert all(c.description for c in schema.columns)
+
+
+def test_definitions_load_with_the_build_job_and_every_asset() -> None:
+    defs = build_definitions(Settings())
+    job = defs.resolve_job_def(BUILD_JOB)
+    keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
+    assert {f"raw/{t.name}" for t in SOURCE_TABLES} <= keys
+    assert {t.name.replace(".", "/") for t in PRODUCT_TABLES} <= keys
+    assert "product_affinity/published_database" in keys
+    assert job.executor_def.name == "in_process"
+
+
+def test_dagster_loads_the_definitions_from_the_repository_root() -> None:
+    """What `dagster dev` does first: find [tool.dagster] in pyproject.toml and load the module."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "slo_monitor" in result.stdout + result.stderr

@@ -1,0 +1,86 @@
+"""The `slo` command as a user runs it: help, generate-data, run on the snapshot and on fresh sample data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_project.definitions import BUILD_JOB
+from dagster_project.errors import EXIT_USAGE
+from tests.conftest import REPO
+
+
+def slo(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_help_lists_the_commands_and_exit_codes() -> None:
+    result = slo("--help")
+    assert result.returncode == 0
+    for text in ("run", "generate-data", "exit codes"):
+        assert text in result.stdout
+
+
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
+    for args, message in [
+        (("generate-data", "--out", str(tmp_path), "--fault", "gremlins"), "unknown kind 'gremlins'"),
+        (("generate-data", "--out", str(tmp_path), "--as-of", "last tuesday"), "--as-of: cannot parse"),
+        (("generate-data", "--out", str(tmp_path), "--orders", "0"), "must be at least 1"),
+        (("frobnicate",), "invalid choice"),
+    ]:
+        result = slo(*args)
+        assert result.returncode == EXIT_USAGE, args
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_committed_snapshot_is_what_its_manifest_regenerates(tmp_path: Path) -> None:
+    manifest = json.loads((REPO / "sample_data" / "manifest.json").read_text())
+    argv = shlex.split(manifest["command"])
+    assert argv[:4] == ["slo", "generate-data", "--out", "sample_data"]
+    result = slo("generate-data", "--out", str(tmp_path), *argv[4:])
+    assert result.returncode == 0, result.stderr
+    for name in ("customers.csv", "products.csv", "orders.csv", "order_items.csv"):
+        committed = hashlib.sha256((REPO / "sample_data" / name).read_bytes()).hexdigest()
+        assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == committed, (
+            f"sample_data/{name} is stale: regenerate with `{manifest['command']}`"
+        )
+
+
+def test_run_on_the_snapshot_prints_tables_affinities_and_north_star(tmp_path: Path) -> None:
+    result = slo(
+        "run",
+        "--data-dir",
+        str(REPO / "sample_data"),
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--as-of",
+        "2026-11-27T00:00:00Z",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "15 steps succeeded" in out
+    assert "product_affinity.product_pair_affinity" in out and "19,318" in out
+    assert "Printer + Ink Cartridge" in out
+    assert "North Star cross_sell_revenue_share (last 28 days): " in out
+    assert (tmp_path / "state" / "warehouse.duckdb").exists()
+
+
+def test_run_without_data_generates_fresh_sample_and_records_runs_in_the_instance(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    for _ in range(2):
+        result = slo("run", "--state-dir", str(state), "--sample-orders", "800", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "sample data: 800 orders ending" in result.stdout
+    with dg.DagsterInstance.from_config(str(state / "dagster")) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name=BUILD_JOB))
+        assert len(runs) == 2
+        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
