@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from dagster_project.product.affinity import PRODUCT_SCHEMA
+from dagster_project.product.staging import customer_key_sql
 from dagster_project.settings import BuildParams
 
 FREQUENCY_DAYS = 30
@@ -24,17 +25,17 @@ def build_customer_metrics(con: duckdb.DuckDBPyConnection, params: BuildParams) 
         f"""
         CREATE OR REPLACE TABLE {PRODUCT_SCHEMA}.customer_metrics AS
         WITH per_customer AS (
-            SELECT customer_key,
+            SELECT customer_sk,
                    count(DISTINCT order_id) AS orders,
                    sum(revenue) AS total_spend,
                    count(DISTINCT category) AS distinct_categories,
                    min(order_ts) AS first_order_ts,
                    max(order_ts) AS last_order_ts
             FROM staging.order_lines
-            WHERE customer_key IS NOT NULL
-            GROUP BY customer_key
+            WHERE customer_sk IS NOT NULL
+            GROUP BY customer_sk
         )
-        SELECT customer_key, orders,
+        SELECT {customer_key_sql("customer_sk")} AS customer_key, orders,
                orders * {FREQUENCY_DAYS}.0
                  / greatest(epoch($as_of::TIMESTAMP - first_order_ts) / 86400.0, 1.0) AS purchase_frequency,
                total_spend,

@@ -24,6 +24,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from dagster_project.product.affinity import PRODUCT_SCHEMA
+from dagster_project.product.staging import customer_key_sql
 from dagster_project.settings import BuildParams
 from dagster_project.warehouse.connection import row_count
 
@@ -77,8 +78,8 @@ def build_cross_sell_recommendations(con: duckdb.DuckDBPyConnection, params: Bui
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _rec_customers AS
-        SELECT customer_key, (row_number() OVER (ORDER BY customer_key) - 1)::INTEGER AS cid
-        FROM (SELECT DISTINCT customer_key FROM staging.order_lines WHERE customer_key IS NOT NULL)
+        SELECT customer_sk, (row_number() OVER (ORDER BY customer_sk) - 1)::INTEGER AS cid
+        FROM (SELECT DISTINCT customer_sk FROM staging.order_lines WHERE customer_sk IS NOT NULL)
         """
     )
     con.execute(
@@ -94,11 +95,11 @@ def build_cross_sell_recommendations(con: duckdb.DuckDBPyConnection, params: Bui
         con.execute(
             f"""
             CREATE OR REPLACE TABLE {PRODUCT_SCHEMA}.cross_sell_recommendations AS
-            SELECT c.customer_key, r.rank, p.product_id, r.score
+            SELECT {customer_key_sql("c.customer_sk")} AS customer_key, r.rank, p.product_id, r.score
             FROM _rec_scores r
             JOIN _rec_customers c USING (cid)
             JOIN _rec_products p USING (pidx)
-            ORDER BY c.customer_key, r.rank
+            ORDER BY customer_key, r.rank
             """
         )
     finally:
@@ -114,7 +115,7 @@ def _score(con: duckdb.DuckDBPyConnection, params: BuildParams) -> pa.Table:
         """
         SELECT DISTINCT c.cid, p.pidx
         FROM staging.order_lines l
-        JOIN _rec_customers c USING (customer_key)
+        JOIN _rec_customers c USING (customer_sk)
         JOIN _rec_products p USING (product_id)
         """
     ).fetchnumpy()

@@ -98,7 +98,7 @@ PRODUCT_TABLES: tuple[TableBuild, ...] = (
         ("staging.order_lines",),
         customers.build_customer_metrics,
         (
-            ("customer_key", "Salted SHA-256 of the source customer id (16 hex digits)."),
+            ("customer_key", "First 16 hex digits of SHA-256(salt || source customer id)."),
             ("orders", "Distinct orders."),
             ("purchase_frequency", "Orders per 30 days of tenure (first order to as-of, at least one day)."),
             ("total_spend", "Sum of quantity x unit_price."),

@@ -1,0 +1,268 @@
+"""Build benchmark (`make bench`): whole build, pair-affinity step against a floor, and mlxtend, in one invocation.
+
+1. For each size (order lines), generate the sources once (cached by manifest), then run `slo run` in a child
+   process: wall time, Dagster run duration, per-step durations, peak RSS of the child (wait4).
+2. On that database, time the pair-affinity step and a floor - one hand-written DuckDB query computing the pair
+   counts (distinct order/product pairs self-joined on order id, grouped) - alternately, same connection settings;
+   the ratio of medians is the result.
+3. mlxtend (apriori + association_rules) on growing samples until one takes over a minute; at the largest size it
+   finished, the same pairs are checked equal to ours and the speed ratio is reported.
+
+Ratios, not absolute seconds, are the results: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster_project.datagen.generator import GeneratorConfig, generate
+from dagster_project.product.affinity import build_product_pair_affinity
+from dagster_project.settings import BuildParams
+from dagster_project.warehouse.connection import connect
+
+AS_OF = datetime(2026, 11, 27, tzinfo=UTC)
+LINES_PER_ORDER = 3.89  # measured mean basket size of the generator
+FLOOR_SQL = """
+CREATE OR REPLACE TABLE bench_floor AS
+WITH baskets AS (SELECT DISTINCT order_id, product_id FROM staging.order_lines)
+SELECT x.product_id AS product_a, y.product_id AS product_b, count(*) AS pair_orders
+FROM baskets x JOIN baskets y ON x.order_id = y.order_id AND x.product_id < y.product_id
+GROUP BY x.product_id, y.product_id
+"""
+
+
+@dataclass
+class BuildResult:
+    order_lines: int
+    wall_s: float
+    dagster_run_s: float
+    peak_rss_mb: float
+    steps_s: dict[str, float] = field(default_factory=dict)
+    pair_step_s: float = 0.0
+    floor_s: float = 0.0
+
+    @property
+    def pair_vs_floor(self) -> float:
+        return self.pair_step_s / self.floor_s
+
+
+def sources(root: Path, lines: int) -> Path:
+    out = root / f"src_{lines}"
+    orders = max(1, round(lines / LINES_PER_ORDER))
+    manifest = out / "manifest.json"
+    if manifest.exists() and json.loads(manifest.read_text()).get("orders") == orders:
+        return out
+    print(f"  generating {orders:,} orders (~{lines:,} lines) in {out}", flush=True)
+    generate(GeneratorConfig(out_dir=out, as_of=AS_OF, orders=orders))
+    return out
+
+
+def run_build(root: Path, src: Path, lines: int) -> BuildResult:
+    state = root / f"state_{lines}"
+    shutil.rmtree(state, ignore_errors=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster_project.cli.main",
+        "run",
+        "--data-dir",
+        str(src),
+        "--state-dir",
+        str(state),
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    out = proc.stdout.read() if proc.stdout else ""
+    if status != 0:
+        err = proc.stderr.read() if proc.stderr else ""
+        raise SystemExit(f"build failed ({status}): {err}")
+    run_id = next(w for line in out.splitlines() if line.startswith("dagster run ") for w in [line.split()[2][:-1]])
+    steps, run_s = step_durations(state / "dagster", run_id)
+    result = BuildResult(
+        order_lines=lines, wall_s=wall, dagster_run_s=run_s, peak_rss_mb=usage.ru_maxrss / 1024, steps_s=steps
+    )
+    measure_pair_step(state / "warehouse.duckdb", root / f"pairs_{lines}.duckdb", result)
+    return result
+
+
+def step_durations(dagster_home: Path, run_id: str) -> tuple[dict[str, float], float]:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home.resolve())) as instance:
+        stats = instance.get_run_step_stats(run_id)
+        run = instance.get_run_record_by_id(run_id)
+        assert run is not None and run.start_time is not None and run.end_time is not None
+        steps = {s.step_key: (s.end_time or 0) - (s.start_time or 0) for s in stats}
+        return steps, run.end_time - run.start_time
+
+
+def measure_pair_step(published: Path, work: Path, result: BuildResult, repeats: int = 5) -> None:
+    shutil.copyfile(published, work)
+    pair, floor = [], []
+    with connect(work) as con:
+        for _ in range(repeats):
+            t = time.perf_counter()
+            con.execute(FLOOR_SQL)
+            floor.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            build_product_pair_affinity(con, BuildParams(as_of=AS_OF))
+            pair.append(time.perf_counter() - t)
+        n_floor = con.execute("SELECT count(*) FROM bench_floor WHERE pair_orders >= 3").fetchall()[0][0]
+        n_pairs = con.execute("SELECT count(*) FROM product_affinity.product_pair_affinity").fetchall()[0][0]
+        assert n_floor == n_pairs, (n_floor, n_pairs)
+    work.unlink()
+    result.pair_step_s, result.floor_s = statistics.median(pair), statistics.median(floor)
+
+
+MLXTEND_CHILD = r"""
+import json, sys, time
+import duckdb, numpy as np, pandas as pd
+from mlxtend.frequent_patterns import apriori, association_rules
+db, orders, min_pair = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+con = duckdb.connect(db, read_only=True)
+lines = con.execute(
+    f"SELECT DISTINCT order_id, product_id FROM staging.order_lines WHERE order_id <= {orders}").fetchnumpy()
+ids, orders_idx = np.unique(lines["order_id"], return_inverse=True)
+products, prod_idx = np.unique(lines["product_id"], return_inverse=True)
+onehot = np.zeros((len(ids), len(products)), dtype=bool)
+onehot[orders_idx, prod_idx] = True
+frame = pd.DataFrame(onehot, columns=[int(p) for p in products])
+t = time.perf_counter()
+itemsets = apriori(frame, min_support=(min_pair - 0.5) / len(ids), use_colnames=True, max_len=2)
+rules = association_rules(itemsets, num_itemsets=len(ids), metric="lift", min_threshold=0.0)
+mlx_s = time.perf_counter() - t
+pairs = {}
+for r in rules.itertuples(index=False):
+    a, b = next(iter(r.antecedents)), next(iter(r.consequents))
+    if a < b:
+        pairs[f"{a},{b}"] = [r.support, r.confidence, r.lift]
+print(json.dumps({"seconds": mlx_s, "orders": len(ids), "lines": int(len(lines["order_id"])), "pairs": pairs}))
+"""
+
+
+def mlxtend_comparison(published: Path, root: Path, budget_s: float = 60.0) -> dict[str, object]:
+    """mlxtend on the first N orders, N doubling, until a run exceeds the budget; ours on the same orders."""
+    work = root / "mlxtend.duckdb"
+    shutil.copyfile(published, work)
+    best: dict[str, object] = {}
+    orders = 25_000
+    while True:
+        cmd = [sys.executable, "-c", MLXTEND_CHILD, str(work), str(orders), "3"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=budget_s * 2)
+        except subprocess.TimeoutExpired:
+            print(f"  mlxtend: {orders:,} orders did not finish in {budget_s * 2:.0f}s", flush=True)
+            break
+        if proc.returncode != 0:
+            print(f"  mlxtend: {orders:,} orders failed: {proc.stderr.strip().splitlines()[-1:]}", flush=True)
+            break
+        mlx = json.loads(proc.stdout)
+        print(f"  mlxtend: {mlx['orders']:,} orders / {mlx['lines']:,} lines in {mlx['seconds']:.1f}s", flush=True)
+        if mlx["seconds"] > budget_s:
+            break
+        ours_s, max_diff = ours_on_subset(work, orders, mlx["pairs"])
+        best = {
+            "orders": mlx["orders"],
+            "lines": mlx["lines"],
+            "mlxtend_s": mlx["seconds"],
+            "ours_s": ours_s,
+            "speedup": mlx["seconds"] / ours_s,
+            "pairs": len(mlx["pairs"]),
+            "max_abs_diff": max_diff,
+        }
+        orders *= 2
+    work.unlink(missing_ok=True)
+    return best
+
+
+def ours_on_subset(work: Path, orders: int, expected: dict[str, list[float]]) -> tuple[float, float]:
+    with connect(work) as con:
+        con.execute("CREATE OR REPLACE TABLE staging.order_lines_full AS SELECT * FROM staging.order_lines")
+        con.execute(f"DELETE FROM staging.order_lines WHERE order_id > {int(orders)}")
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            build_product_pair_affinity(con, BuildParams(as_of=AS_OF))
+            times.append(time.perf_counter() - t)
+        rows = con.execute(
+            "SELECT product_a, product_b, support, confidence_ab, lift FROM product_affinity.product_pair_affinity"
+        ).fetchall()
+        con.execute("CREATE OR REPLACE TABLE staging.order_lines AS SELECT * FROM staging.order_lines_full")
+    got = {f"{a},{b}": [s, c, lift] for a, b, s, c, lift in rows}
+    if set(got) != set(expected):
+        raise SystemExit(f"mlxtend and ours disagree on the pair set: {len(got)} vs {len(expected)} pairs")
+    max_diff = max((abs(x - y) for k, v in expected.items() for x, y in zip(got[k], v, strict=True)), default=0.0)
+    if max_diff > 1e-9:
+        raise SystemExit(f"mlxtend and ours disagree by {max_diff}")
+    return statistics.median(times), max_diff
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000000,10000000", help="order lines, comma-separated")
+    parser.add_argument("--root", type=Path, default=Path(".slo_state/bench"))
+    parser.add_argument("--skip-mlxtend", action="store_true")
+    args = parser.parse_args()
+    args.root.mkdir(parents=True, exist_ok=True)
+    results = []
+    for lines in (int(s) for s in args.sizes.split(",")):
+        print(f"size {lines:,} order lines", flush=True)
+        src = sources(args.root, lines)
+        result = run_build(args.root, src, lines)
+        results.append(result)
+        print(
+            f"  build {result.wall_s:.1f}s wall ({result.dagster_run_s:.1f}s Dagster run), "
+            f"peak RSS {result.peak_rss_mb:.0f} MB; pair step {result.pair_step_s:.2f}s vs floor "
+            f"{result.floor_s:.2f}s = {result.pair_vs_floor:.2f}x",
+            flush=True,
+        )
+    mlx: dict[str, object] = {}
+    if not args.skip_mlxtend:
+        mlx = mlxtend_comparison(args.root / f"state_{results[-1].order_lines}" / "warehouse.duckdb", args.root)
+    report = {"results": [asdict(r) | {"pair_vs_floor": r.pair_vs_floor} for r in results], "mlxtend": mlx}
+    (args.root / "build_bench.json").write_text(json.dumps(report, indent=2))
+    print()
+    print(markdown(results, mlx))
+
+
+def markdown(results: list[BuildResult], mlx: dict[str, object]) -> str:
+    lines = [
+        "| order lines | build wall (s) | Dagster run (s) | peak RSS (MB) | pair step (s) | floor (s) | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.order_lines:,} | {r.wall_s:.1f} | {r.dagster_run_s:.1f} | {r.peak_rss_mb:.0f} | "
+            f"{r.pair_step_s:.2f} | {r.floor_s:.2f} | {r.pair_vs_floor:.2f}x |"
+        )
+    lines.append("")
+    lines.append(
+        "Steps of the largest build (s): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in sorted(results[-1].steps_s.items(), key=lambda kv: -kv[1]))
+    )
+    if mlx:
+        lines.append("")
+        lines.append(
+            f"mlxtend at {mlx['orders']:,} orders / {mlx['lines']:,} lines: {mlx['mlxtend_s']:.1f}s; "
+            f"ours {mlx['ours_s']:.3f}s on the same orders = {mlx['speedup']:.0f}x faster; "
+            f"{mlx['pairs']:,} pairs equal (max abs diff {mlx['max_abs_diff']:.1e})"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
