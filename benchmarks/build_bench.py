@@ -154,8 +154,11 @@ print(json.dumps({"seconds": mlx_s, "orders": len(ids), "lines": int(len(lines["
 """
 
 
+MLXTEND_ORDERS = (25_000, 50_000, 100_000, 200_000, 300_000, 400_000, 600_000)
+
+
 def mlxtend_comparison(published: Path, root: Path, budget_s: float = 60.0) -> dict[str, object]:
-    """mlxtend on the first N orders, N doubling, until a run exceeds the budget; ours on the same orders."""
+    """mlxtend on the first N orders, N growing, until a run exceeds the budget or fails; ours on the same orders."""
     work = root / "mlxtend.duckdb"
     shutil.copyfile(published, work)
     best: dict[str, object] = {}

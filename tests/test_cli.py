@@ -84,3 +84,9 @@ def test_run_without_data_generates_fresh_sample_and_records_runs_in_the_instanc
         runs = instance.get_runs(filters=dg.RunsFilter(job_name=BUILD_JOB))
         assert len(runs) == 2
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+
+
+def test_run_on_a_single_order_builds_empty_affinity_tables(tmp_path: Path) -> None:
+    result = slo("run", "--state-dir", str(tmp_path / "state"), "--sample-orders", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "none: no product pair was bought together" in result.stdout

@@ -30,13 +30,11 @@ def print_summary(database: Path, as_of: datetime, top: int = 5) -> None:
         ).fetchall()
         print()
         print(f"strongest product affinities (by lift, top {top}):")
-        print(
-            render_table(
-                ["pair", "orders", "confidence", "lift"],
-                [[str(n), f"{o:,}", f"{c:.2f}", f"{lift:.1f}"] for n, o, c, lift in pairs],
-                align="lrrr",
-            )
-        )
+        if pairs:
+            rows = [[str(n), f"{o:,}", f"{c:.2f}", f"{lift:.1f}"] for n, o, c, lift in pairs]
+            print(render_table(["pair", "orders", "confidence", "lift"], rows, align="lrrr"))
+        else:
+            print("  none: no product pair was bought together in enough orders (min_pair_orders)")
         since = (as_of - timedelta(days=NORTH_STAR_WINDOW_DAYS)).date()
         share = con.execute(
             """
