@@ -49,6 +49,11 @@ class Settings:
         return self.database.with_name(self.database.name + ".build")
 
     @property
+    def landing_database(self) -> Path:
+        """The raw source tables, personal data included: read by the build, never published."""
+        return self.database.with_name(self.database.name + ".landing")
+
+    @property
     def sources_dir(self) -> Path:
         return self.data_dir if self.data_dir is not None else self.state_dir / "sample_data"
 

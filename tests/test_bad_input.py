@@ -47,14 +47,29 @@ BREAKAGES: dict[str, tuple[Callable[[Path], object], str]] = {
     ),
     "unparsable value": (
         lambda d: _replace_line(d / "order_items.csv", 5, "1,9,1001,lots,2.5"),
-        "order_items.csv: line 6, column quantity: could not convert 'lots' to INTEGER",
+        "order_items.csv: line 6, column quantity: cannot read 'lots' as a whole number",
+    ),
+    "fraction in an integer column": (
+        lambda d: _replace_line(d / "order_items.csv", 7, "2,9,1001,1.7,2.5"),
+        "order_items.csv: line 8, column quantity: cannot read '1.7' as a whole number",
+    ),
+    "unparsable price": (
+        lambda d: _replace_line(d / "order_items.csv", 2, "1,9,1001,1,cheap"),
+        "order_items.csv: line 3, column unit_price: cannot read 'cheap' as DOUBLE",
     ),
     "unparsable timestamp": (
         lambda d: _replace_line(d / "orders.csv", 3, '3,1,"yesterday","web"'),
-        "orders.csv: line 4, column order_ts",
+        "orders.csv: line 4, column order_ts: cannot read 'yesterday' as TIMESTAMP",
+    ),
+    "row with missing fields": (
+        lambda d: _replace_line(d / "order_items.csv", 5, "1,9,1001"),
+        "order_items.csv: line 6: expected 5 fields, found 3",
     ),
     "directory instead of file": (_dir_instead_of_file, "orders.csv: is a directory, not a file"),
-    "binary garbage": (lambda d: (d / "orders.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 50), "orders.csv: "),
+    "binary garbage": (
+        lambda d: (d / "orders.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 50),
+        "orders.csv: is not UTF-8 text",
+    ),
 }
 
 

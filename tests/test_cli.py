@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.definitions import BUILD_JOB
+from dagster_project.defs.factory import BUILD_JOB
 from dagster_project.errors import EXIT_USAGE
 from tests.conftest import REPO
 

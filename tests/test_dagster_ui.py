@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.definitions import BUILD_JOB
+from dagster_project.defs.factory import BUILD_JOB
 from dagster_project.warehouse.connection import connect, row_count
 from tests.conftest import REPO
 

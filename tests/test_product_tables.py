@@ -7,6 +7,7 @@ a product on two lines of one order, single-item orders, lines naming unknown pr
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import duckdb
 import pytest
 
 from dagster_project.product.tables import BUILT_TABLES
-from dagster_project.settings import BuildParams
+from dagster_project.settings import DEFAULT_SALT, BuildParams
 from dagster_project.sources import SOURCE_TABLES
 from dagster_project.warehouse.connection import connect
 from dagster_project.warehouse.loading import load_source
@@ -103,7 +104,7 @@ def write_dataset(ds: Dataset, folder: Path) -> Path:
 
 
 def build(folder: Path, db: Path, params: BuildParams) -> duckdb.DuckDBPyConnection:
-    with connect(db) as con:
+    with connect(db, landing=db.with_suffix(".landing")) as con:
         for table in SOURCE_TABLES:
             load_source(con, folder, table)
         for spec in BUILT_TABLES:
@@ -161,10 +162,9 @@ def test_affinity_equals_brute_force(tmp_path: Path, seed: int, min_pair_orders:
     )
 
 
-KEYED_BY_CUSTOMER_ID = """
-    JOIN (SELECT DISTINCT customer_id, substr(sha256('slo-monitor-dev-salt' || customer_id::VARCHAR), 1, 16) AS k
-          FROM raw.customers) c ON c.k = t.customer_key
-"""
+def customer_key(customer_id: int) -> str:
+    """The documented key, computed independently: 16 hex digits of SHA-256(salt || id)."""
+    return hashlib.sha256(f"{DEFAULT_SALT}{customer_id}".encode()).hexdigest()[:16]
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -180,10 +180,12 @@ def test_customer_metrics_equal_brute_force(tmp_path: Path, seed: int) -> None:
         spend[order.customer_id] += item.revenue
         categories[order.customer_id].add(ds.products[item.product_id])
         times[order.customer_id].append(order.order_ts)
-    rows = con.execute(f"SELECT c.customer_id, t.* FROM product_affinity.customer_metrics t {KEYED_BY_CUSTOMER_ID}")
+    customer_of = {customer_key(c): c for c in ds.customer_ids}
+    rows = con.execute("SELECT * FROM product_affinity.customer_metrics").fetchall()
     as_of = AS_OF.replace(tzinfo=None)
     seen = set()
-    for cid, _key, n_orders, freq, total, aov, n_cats, first, last in rows.fetchall():
+    for key, n_orders, freq, total, aov, n_cats, first, last in rows:
+        cid = customer_of[key]
         seen.add(cid)
         assert n_orders == len(orders[cid])
         tenure_days = max((as_of - min(times[cid])).total_seconds() / 86_400, 1.0)
@@ -252,12 +254,11 @@ def test_recommendations_follow_the_documented_formula(tmp_path: Path, seed: int
         ranked = sorted(((q, s / len(products)) for q, s in score.items() if s > 0), key=lambda x: (-x[1], x[0]))
         if ranked:
             expected[customer] = ranked[:k]
-    rows = con.execute(
-        f"SELECT c.customer_id, t.rank, t.product_id, t.score FROM product_affinity.cross_sell_recommendations t "
-        f"{KEYED_BY_CUSTOMER_ID} ORDER BY 1, 2"
-    ).fetchall()
+    customer_of = {customer_key(c): c for c in ds.customer_ids}
+    rows = con.execute("SELECT * FROM product_affinity.cross_sell_recommendations ORDER BY customer_key, rank")
     got: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for cid, rank, product, score_value in rows:
+    for key, rank, product, score_value in rows.fetchall():
+        cid = customer_of[key]
         assert rank == len(got[cid]) + 1
         got[cid].append((product, score_value))
     assert set(got) == set(expected)

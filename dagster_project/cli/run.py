@@ -56,5 +56,5 @@ def handle(args: argparse.Namespace) -> int:
     build = run_build(settings)
     elapsed = time.monotonic() - started
     print(f"dagster run {build.run_id}: {build.steps} steps succeeded in {elapsed:.1f}s")
-    print_summary(settings.database, as_of)
+    print_summary(settings.database, settings.landing_database, as_of)
     return 0

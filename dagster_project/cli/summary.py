@@ -13,8 +13,8 @@ from dagster_project.warehouse.connection import connect, row_count
 NORTH_STAR_WINDOW_DAYS = 28
 
 
-def print_summary(database: Path, as_of: datetime, top: int = 5) -> None:
-    with connect(database, read_only=True) as con:
+def print_summary(database: Path, landing: Path, as_of: datetime, top: int = 5) -> None:
+    with connect(database, landing=landing, read_only=True) as con:
         names = [*RAW_TABLES, *(t.name for t in BUILT_TABLES)]
         print()
         print(render_table(["table", "rows"], [[n, f"{row_count(con, n):,}"] for n in names], align="lr"))

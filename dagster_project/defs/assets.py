@@ -6,22 +6,24 @@ product_affinity/*  the data product's public tables
 product_affinity/published_database  swaps the finished build in; the only step that touches the published file
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster import AssetExecutionContext
 
 from dagster_project.product.tables import PRODUCT_TABLES, RAW_TABLES, STAGING_TABLES, TableBuild
 from dagster_project.sources import SOURCE_TABLES, SourceTable
+from dagster_project.warehouse.build_log import record_step, steps_missing_from_run
 from dagster_project.warehouse.connection import row_count, table_schema
 from dagster_project.warehouse.loading import load_source
-from dagster_project.warehouse.publish import publish
+from dagster_project.warehouse.publish import PublishError, publish
 
 from .resources import BuildParamsResource, SourceFilesResource, WarehouseResource
 
+BUILD_JOB = "build_product_affinity"
 PUBLISH_KEY = dg.AssetKey(["product_affinity", "published_database"])
+PUBLISHED_TABLES: tuple[str, ...] = (*RAW_TABLES, *(t.name for t in STAGING_TABLES + PRODUCT_TABLES))
 
 
 def _key(qualified: str) -> dg.AssetKey:
@@ -47,11 +49,14 @@ def _source_asset(table: SourceTable) -> dg.AssetsDefinition:
         description=f"{table.description} Loaded from {table.name}.csv or {table.name}.parquet.",
         kinds={"duckdb"},
     )
-    def _load(warehouse: WarehouseResource, sources: SourceFilesResource) -> dg.MaterializeResult[None]:
+    def _load(
+        context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourceFilesResource
+    ) -> dg.MaterializeResult[None]:
         with warehouse.connect() as con:
             result = load_source(con, Path(sources.data_dir), table)
             docs = {c.name: c.description + (" (PII)" if c.pii else "") for c in table.columns}
             metadata = _table_metadata(con, result.table, docs)
+            record_step(con, result.table, context.run.run_id)
         metadata["source_file"] = dg.MetadataValue.path(str(result.path))
         return dg.MaterializeResult(metadata=metadata)  # type: ignore[arg-type]
 
@@ -66,10 +71,13 @@ def _built_asset(spec: TableBuild) -> dg.AssetsDefinition:
         description=spec.description,
         kinds={"duckdb"},
     )
-    def _build(warehouse: WarehouseResource, build_params: BuildParamsResource) -> dg.MaterializeResult[None]:
+    def _build(
+        context: AssetExecutionContext, warehouse: WarehouseResource, build_params: BuildParamsResource
+    ) -> dg.MaterializeResult[None]:
         with warehouse.connect() as con:
             spec.build(con, build_params.params())
             metadata = _table_metadata(con, spec.name, dict(spec.columns))
+            record_step(con, spec.name, context.run.run_id)
         return dg.MaterializeResult(metadata=metadata)  # type: ignore[arg-type]
 
     return _build
@@ -79,12 +87,19 @@ def _built_asset(spec: TableBuild) -> dg.AssetsDefinition:
     key=PUBLISH_KEY,
     # Every other asset, not only the product tables: a source that failed to load must stop the publish even when
     # no product table reads it (customers feeds only staging today).
-    deps=[*(_key(t) for t in RAW_TABLES), *(_key(t.name) for t in STAGING_TABLES + PRODUCT_TABLES)],
+    deps=[_key(t) for t in PUBLISHED_TABLES],
     group_name="product_affinity",
     description="Replaces the published database with the finished build in one atomic rename.",
     kinds={"duckdb"},
 )
-def published_database(warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
+def published_database(context: AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
+    with warehouse.connect() as con:
+        missing = steps_missing_from_run(con, PUBLISHED_TABLES, context.run.run_id)
+    if missing:
+        raise PublishError(
+            f"not publishing: {', '.join(missing)} were not built in this run; materialize all assets together "
+            f"(job {BUILD_JOB}) so the published database comes from one complete build"
+        )
     size = publish(Path(warehouse.build_database), Path(warehouse.published_database))
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(warehouse.published_database), "size_bytes": size}

@@ -8,22 +8,40 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from dagster_project.settings import BuildParams, parse_timestamp
 from dagster_project.warehouse.connection import connect
+from dagster_project.warehouse.lock import BuildLock
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The DuckDB build database and the published database it replaces when a build succeeds."""
 
     build_database: str
+    landing_database: str
     published_database: str
     memory_limit: str = "1500MB"
     threads: int = 2
+    _lock: BuildLock | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Hold the build lock for the whole run (resources are set up once per in-process run)."""
+        self._lock = BuildLock(Path(self.build_database + ".lock"))
+        self._lock.acquire()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with connect(Path(self.build_database), memory_limit=self.memory_limit, threads=self.threads) as con:
+        with connect(
+            Path(self.build_database),
+            landing=Path(self.landing_database),
+            memory_limit=self.memory_limit,
+            threads=self.threads,
+        ) as con:
             yield con
 
 

@@ -1,7 +1,8 @@
 """Running the build job in-process on the persistent Dagster instance under the state folder.
 
 Runs land in the same instance `dagster dev` shows when started with DAGSTER_HOME=<state>/dagster (`make dev`).
-A failed step is turned back into the user's error: the SourceDataError raised in the asset, as one line.
+A failed step is turned back into the user's error (bad source data, a busy build file, a refused publish) as one
+line; anything else is reported with the step and the innermost error.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from dagster_project.definitions import BUILD_JOB, build_definitions
+from dagster_project.defs.factory import BUILD_JOB, build_definitions
 from dagster_project.errors import SloError, SourceDataError
 from dagster_project.settings import Settings
+from dagster_project.warehouse.lock import BuildBusy
+from dagster_project.warehouse.publish import PublishError
 
 # Dagster's console logger would print every event (and a traceback on failure); the CLI reports for itself.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -37,14 +40,20 @@ def _instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
-def _user_error(error: object) -> str | None:
-    """The message of the first SourceDataError in a serialized error's cause chain, without the class name."""
+# Errors raised inside steps that the CLI reports as they are. They cross the run boundary serialized, by class name.
+_USER_ERRORS: dict[str, type[SloError]] = {cls.__name__: cls for cls in (SourceDataError, BuildBusy, PublishError)}
+
+
+def _user_error(error: object) -> SloError | None:
+    """The first user-facing error in a serialized error's cause chain, rebuilt from its message."""
     for _ in range(20):
         if error is None:
             return None
-        head, _sep, rest = str(getattr(error, "message", "")).strip().partition(": ")
-        if getattr(error, "cls_name", None) == SourceDataError.__name__:
-            return rest if head.endswith(SourceDataError.__name__) else f"{head}: {rest}"
+        cls = _USER_ERRORS.get(str(getattr(error, "cls_name", "")))
+        if cls is not None:
+            head, _sep, rest = str(getattr(error, "message", "")).strip().partition(": ")
+            message = rest if head.endswith(cls.__name__) else f"{head}: {rest}"
+            return SourceDataError.from_message(message) if cls is SourceDataError else cls(message)
         error = getattr(error, "cause", None)
     return None
 
@@ -67,10 +76,19 @@ def run_build(settings: Settings) -> BuildRun:
             return BuildRun(run_id=result.run_id, steps=steps)
         for event in result.get_step_failure_events():
             error = event.step_failure_data.error
-            user_message = _user_error(error)
-            if user_message is not None:
-                raise SourceDataError.from_message(user_message)
+            user_error = _user_error(error)
+            if user_error is not None:
+                raise user_error
             raise BuildFailed(
                 f"step {event.step_key} failed: {_root_cause(error)} (run {result.run_id}; details in the Dagster UI)"
             )
+        # No step failed: the run failed around them (e.g. a resource could not be set up). Its events carry why.
+        for event in result.all_events:
+            error = getattr(event.event_specific_data, "error", None)
+            if error is None:
+                continue
+            user_error = _user_error(error)
+            if user_error is not None:
+                raise user_error
+            raise BuildFailed(f"run {result.run_id} failed: {_root_cause(error)}")
         raise BuildFailed(f"run {result.run_id} failed before any step ran")

@@ -5,8 +5,8 @@ not in B(c):
 
     score(c, q) = (1 / |B(c)|) * sum over p in B(c) of confidence(p -> q)
 
-counting only edges p -> q with lift > 1 (bought together more than chance) that are among the
-`neighbours_per_product` strongest edges of p by confidence (ties by q). The score is the average, over what the
+where the edges p -> q kept for each p are first those with lift > 1 (bought together more than chance), and of
+those the `neighbours_per_product` strongest by confidence (ties by q). The score is the average, over what the
 customer bought, of the probability that an order with that product also holds q; it lies in [0, 1]. Only products
 with a positive score are recommended, so a customer may get fewer than k. Ties rank by product_id.
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyarrow as pa
-import scipy.sparse as sp
 
 from dagster_project.product.affinity import PRODUCT_SCHEMA
 from dagster_project.product.staging import customer_key_sql
@@ -109,6 +108,8 @@ def build_cross_sell_recommendations(con: duckdb.DuckDBPyConnection, params: Bui
 
 
 def _score(con: duckdb.DuckDBPyConnection, params: BuildParams) -> pa.Table:
+    import scipy.sparse as sp  # only here: the CLI's other commands should not pay for importing scipy
+
     n_customers = row_count(con, "temp._rec_customers")
     n_products = row_count(con, "temp._rec_products")
     bought = con.execute(

@@ -15,6 +15,9 @@ def quote_ident(name: str) -> str:
 
 
 CATALOG = "warehouse"
+# Source tables live in a separate landing file attached under this name, so the raw data (personal data included)
+# never enters the file that is published: raw.<table> resolves to the landing file's main schema.
+RAW_CATALOG = "raw"
 
 
 def _literal(text: str) -> str:
@@ -23,12 +26,19 @@ def _literal(text: str) -> str:
 
 @contextmanager
 def connect(
-    path: Path, *, memory_limit: str = "1500MB", threads: int = 2, read_only: bool = False
+    path: Path,
+    *,
+    landing: Path | None = None,
+    memory_limit: str = "1500MB",
+    threads: int = 2,
+    read_only: bool = False,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection whose default catalog is the database at `path`, always named `warehouse`.
 
     DuckDB names a database after its file, so product_affinity.duckdb would clash with the schema product_affinity
     ("ambiguous reference"); attaching under a fixed alias makes schema.table names mean the same for any file name.
+    With `landing`, the landing file is attached as `raw`. Timestamps are interpreted in UTC whatever the machine's
+    zone.
     """
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +46,10 @@ def connect(
     try:
         mode = " (READ_ONLY)" if read_only else ""
         con.execute(f"ATTACH {_literal(str(path))} AS {CATALOG}{mode}")
+        if landing is not None:
+            con.execute(f"ATTACH {_literal(str(landing))} AS {RAW_CATALOG}{mode}")
         con.execute(f"USE {CATALOG}")
+        con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             con.execute(f"SET temp_directory = {_literal(str(path.parent / (path.name + '.tmp')))}")
         con.execute("SET preserve_insertion_order = false")
@@ -45,13 +58,21 @@ def connect(
         con.close()
 
 
+def resolve(qualified: str) -> tuple[str, str, str]:
+    """(catalog, schema, table) of a 'schema.table' name; raw.<table> lives in the landing file, temp.<table> in
+    the connection's temporary catalog."""
+    schema, name = qualified.split(".", 1)
+    if schema in (RAW_CATALOG, "temp"):
+        return schema, "main", name
+    return CATALOG, schema, name
+
+
 def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
     """(column, type) pairs of a qualified table name 'schema.table'."""
-    schema, name = table.split(".", 1)
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_catalog = ? AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [CATALOG, schema, name],
+        list(resolve(table)),
     ).fetchall()
     return [(str(c), str(t)) for c, t in rows]
 
@@ -64,7 +85,7 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> o
 
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    schema, name = table.split(".", 1)
-    value = scalar(con, f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(name)}")
+    catalog, schema, name = resolve(table)
+    value = scalar(con, f"SELECT count(*) FROM {quote_ident(catalog)}.{quote_ident(schema)}.{quote_ident(name)}")
     assert isinstance(value, int)
     return value

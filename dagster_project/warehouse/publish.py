@@ -11,9 +11,30 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.errors import SloError
+
+
+class PublishError(SloError):
+    """The build cannot be published as it is."""
+
+
+def _assert_no_writer(target: Path) -> None:
+    """Refuse to replace a file a process has open for writing: its WAL would later replay onto our file.
+    Readers are fine: they keep the old file open and see the new one when they reopen."""
+    if not target.exists():
+        return
+    try:
+        duckdb.connect(str(target), read_only=True).close()  # readers share; only a writer blocks this
+    except (duckdb.IOException, duckdb.ConnectionException) as exc:  # another process / this one, read-write
+        raise PublishError(
+            f"{target} is open for writing by another process ({str(exc).splitlines()[0]}); "
+            "open the published database read-only"
+        ) from None
+
 
 def publish(build: Path, target: Path) -> int:
     """Copy the finished build database over `target` atomically; returns the published size in bytes."""
+    _assert_no_writer(target)
     con = duckdb.connect(str(build))
     try:
         con.execute("CHECKPOINT")

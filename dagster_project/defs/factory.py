@@ -1,0 +1,44 @@
+"""The Dagster definitions for given settings: used by definitions.py (settings from the environment, for
+`dagster dev`) and by the CLI's runner (settings from its arguments), so both run the same job."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.defs.assets import BUILD_JOB, all_assets
+
+__all__ = ["BUILD_JOB", "build_definitions"]
+from dagster_project.defs.resources import BuildParamsResource, SourceFilesResource, WarehouseResource
+from dagster_project.settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    params = settings.build
+    build_job = dg.define_asset_job(
+        BUILD_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Load the sources, build staging and the Product Affinity tables, publish the database.",
+    )
+    return dg.Definitions(
+        assets=all_assets(),
+        jobs=[build_job],
+        # One DuckDB file admits one writing process: steps run one after another in the run's process.
+        executor=dg.in_process_executor,
+        resources={
+            "warehouse": WarehouseResource(
+                build_database=str(settings.build_database),
+                landing_database=str(settings.landing_database),
+                published_database=str(settings.database),
+                memory_limit=settings.duckdb_memory_limit,
+                threads=settings.duckdb_threads,
+            ),
+            "sources": SourceFilesResource(data_dir=str(settings.sources_dir)),
+            "build_params": BuildParamsResource(
+                as_of=params.as_of.isoformat() if params.as_of else "",
+                customer_salt=params.customer_salt,
+                min_pair_orders=params.min_pair_orders,
+                recommendations_per_customer=params.recommendations_per_customer,
+                neighbours_per_product=params.neighbours_per_product,
+            ),
+        },
+    )

@@ -1,0 +1,87 @@
+"""The loader on what real exports contain: accepted when the data is right, refused with a clear reason when not."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dagster_project.errors import SourceDataError
+from dagster_project.sources import ORDERS
+from dagster_project.warehouse.connection import connect
+from dagster_project.warehouse.loading import load_source
+
+
+def _load(folder: Path) -> list[tuple[object, ...]]:
+    with connect(folder / "w.duckdb", landing=folder / "l.duckdb") as con:
+        load_source(con, folder, ORDERS)
+        return con.execute("SELECT * FROM raw.orders ORDER BY order_id").fetchall()
+
+
+def test_bom_crlf_reordered_and_extra_columns_and_zoned_timestamps_load(tmp_path: Path) -> None:
+    (tmp_path / "orders.csv").write_bytes(
+        "\ufeffchannel,order_ts,note,customer_id,order_id\r\n"
+        'web,2026-11-27T06:00:00+02:00,"a, quoted note",7,1\r\n'
+        "app,2026-11-27 06:00:00,,8,2\r\n"
+        "store,2026-11-27T06:00:00Z,x,,3\r\n".encode()
+    )
+    assert _load(tmp_path) == [
+        (1, 7, datetime(2026, 11, 27, 4, 0), "web"),  # +02:00 converted to UTC
+        (2, 8, datetime(2026, 11, 27, 6, 0), "app"),  # no zone: UTC
+        (3, None, datetime(2026, 11, 27, 6, 0), "store"),
+    ]
+
+
+def test_parquet_with_zoned_timestamps_loads_as_utc_whatever_the_machine_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    table = pa.table(
+        {
+            "order_id": pa.array([1], pa.int64()),
+            "customer_id": pa.array([7], pa.int32()),
+            "order_ts": pa.array([datetime(2026, 11, 27, 6, 0)], pa.timestamp("s", tz="Europe/Berlin")),
+            "channel": ["web"],
+        }
+    )
+    pq.write_table(table, tmp_path / "orders.parquet")
+    # pyarrow stores the instant: 06:00 naive taken as UTC, so the value is 06:00 UTC whatever the zone label says.
+    try:
+        assert _load(tmp_path) == [(1, 7, datetime(2026, 11, 27, 6, 0), "web")]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("column", "arrow_type", "value"),
+    [("order_id", pa.float64(), 1.5), ("order_ts", pa.string(), "2026-11-27"), ("channel", pa.int64(), 3)],
+)
+def test_parquet_column_of_the_wrong_type_is_refused(
+    tmp_path: Path, column: str, arrow_type: pa.DataType, value: object
+) -> None:
+    columns: dict[str, pa.Array] = {
+        "order_id": pa.array([1], pa.int64()),
+        "customer_id": pa.array([7], pa.int64()),
+        "order_ts": pa.array([datetime(2026, 11, 27, 6, 0)], pa.timestamp("s")),
+        "channel": pa.array(["web"]),
+    }
+    columns[column] = pa.array([value], arrow_type)
+    pq.write_table(pa.table(columns), tmp_path / "orders.parquet")
+    with pytest.raises(SourceDataError, match=f"orders.parquet: column {column} has type"):
+        _load(tmp_path)
+
+
+def test_a_failed_load_leaves_the_previous_raw_table(tmp_path: Path) -> None:
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,order_ts,channel\n1,7,2026-11-27 06:00:00,web\n")
+    assert len(_load(tmp_path)) == 1
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,order_ts,channel\n1,7,soon,web\n2,7,later,web\n")
+    with pytest.raises(SourceDataError, match="line 2, column order_ts: cannot read 'soon'"):
+        _load(tmp_path)
+    with connect(tmp_path / "w.duckdb", landing=tmp_path / "l.duckdb", read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.orders").fetchall() == [(1,)]
