@@ -162,18 +162,21 @@ def mlxtend_comparison(published: Path, root: Path, budget_s: float = 60.0) -> d
     work = root / "mlxtend.duckdb"
     shutil.copyfile(published, work)
     best: dict[str, object] = {}
-    orders = 25_000
-    while True:
+    for orders in MLXTEND_ORDERS:
         cmd = [sys.executable, "-c", MLXTEND_CHILD, str(work), str(orders), "3"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=budget_s * 2)
+            out, err = proc.communicate(timeout=budget_s * 3)
         except subprocess.TimeoutExpired:
-            print(f"  mlxtend: {orders:,} orders did not finish in {budget_s * 2:.0f}s", flush=True)
+            proc.kill()
+            proc.communicate()
+            print(f"  mlxtend: {orders:,} orders did not finish in {budget_s * 3:.0f}s", flush=True)
             break
         if proc.returncode != 0:
-            print(f"  mlxtend: {orders:,} orders failed: {proc.stderr.strip().splitlines()[-1:]}", flush=True)
+            why = "killed (out of memory)" if proc.returncode == -9 else (err.strip().splitlines() or ["?"])[-1]
+            print(f"  mlxtend: {orders:,} orders failed, exit {proc.returncode}: {why}", flush=True)
             break
-        mlx = json.loads(proc.stdout)
+        mlx = json.loads(out)
         print(f"  mlxtend: {mlx['orders']:,} orders / {mlx['lines']:,} lines in {mlx['seconds']:.1f}s", flush=True)
         if mlx["seconds"] > budget_s:
             break
@@ -187,7 +190,6 @@ def mlxtend_comparison(published: Path, root: Path, budget_s: float = 60.0) -> d
             "pairs": len(mlx["pairs"]),
             "max_abs_diff": max_diff,
         }
-        orders *= 2
     work.unlink(missing_ok=True)
     return best
 

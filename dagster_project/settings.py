@@ -17,6 +17,9 @@ from dagster_project.errors import UsageError
 DEFAULT_STATE_DIR = Path(".slo_state")
 # A development salt. Set SLO_CUSTOMER_SALT (or --salt) to a secret of your own in any real deployment.
 DEFAULT_SALT = "slo-monitor-dev-salt"
+# DuckDB's memory cap per connection: with Python and Dagster around it, a 10M-line build peaks near 1 GB RSS.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1500MB"
+DEFAULT_DUCKDB_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,8 @@ class Settings:
     state_dir: Path = DEFAULT_STATE_DIR
     data_dir: Path | None = None  # None: sample data generated under the state folder
     db_path: Path | None = None  # None: warehouse.duckdb under the state folder
-    duckdb_memory_limit: str = "1500MB"
-    duckdb_threads: int = 2
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    duckdb_threads: int = DEFAULT_DUCKDB_THREADS
     build: BuildParams = BuildParams()
 
     @property

@@ -13,7 +13,6 @@ from dagster_project.settings import Settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    params = settings.build
     build_job = dg.define_asset_job(
         BUILD_JOB,
         selection=dg.AssetSelection.all(),
@@ -33,12 +32,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 threads=settings.duckdb_threads,
             ),
             "sources": SourceFilesResource(data_dir=str(settings.sources_dir)),
-            "build_params": BuildParamsResource(
-                as_of=params.as_of.isoformat() if params.as_of else "",
-                customer_salt=params.customer_salt,
-                min_pair_orders=params.min_pair_orders,
-                recommendations_per_customer=params.recommendations_per_customer,
-                neighbours_per_product=params.neighbours_per_product,
-            ),
+            "build_params": BuildParamsResource.from_params(settings.build),
         },
     )

@@ -10,7 +10,12 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
-from dagster_project.settings import BuildParams, parse_timestamp
+from dagster_project.settings import (
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    DEFAULT_DUCKDB_THREADS,
+    BuildParams,
+    parse_timestamp,
+)
 from dagster_project.warehouse.connection import connect
 from dagster_project.warehouse.lock import BuildLock
 
@@ -21,8 +26,8 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     build_database: str
     landing_database: str
     published_database: str
-    memory_limit: str = "1500MB"
-    threads: int = 2
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    threads: int = DEFAULT_DUCKDB_THREADS
     _lock: BuildLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -59,6 +64,16 @@ class BuildParamsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     min_pair_orders: int = 3
     recommendations_per_customer: int = 5
     neighbours_per_product: int = 20
+
+    @classmethod
+    def from_params(cls, params: BuildParams) -> BuildParamsResource:
+        return cls(
+            as_of=params.as_of.isoformat() if params.as_of else "",
+            customer_salt=params.customer_salt,
+            min_pair_orders=params.min_pair_orders,
+            recommendations_per_customer=params.recommendations_per_customer,
+            neighbours_per_product=params.neighbours_per_product,
+        )
 
     def params(self) -> BuildParams:
         return BuildParams(

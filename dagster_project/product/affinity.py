@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import duckdb
 
+from dagster_project.product.schemas import PRODUCT_SCHEMA
 from dagster_project.settings import BuildParams
-
-PRODUCT_SCHEMA = "product_affinity"
 
 
 def pair_affinity_sql(source: str, item: str, target: str, a: str, b: str, min_pair_orders: int) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from dagster_project.product.affinity import PRODUCT_SCHEMA
+from dagster_project.product.schemas import PRODUCT_SCHEMA
 from dagster_project.product.staging import customer_key_sql
 from dagster_project.settings import BuildParams
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from dagster_project.product.affinity import PRODUCT_SCHEMA
+from dagster_project.product.schemas import PRODUCT_SCHEMA
 from dagster_project.settings import BuildParams
 
 NORTH_STAR_METRIC = "cross_sell_revenue_share"

@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dagster_project.product.affinity import PRODUCT_SCHEMA
+from dagster_project.product.schemas import PRODUCT_SCHEMA
 from dagster_project.product.staging import customer_key_sql
 from dagster_project.settings import BuildParams
 from dagster_project.warehouse.connection import row_count

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import duckdb
 
+from dagster_project.product.schemas import STAGING_SCHEMA
 from dagster_project.settings import BuildParams
 
-STAGING_SCHEMA = "staging"
 # 64 bits of SHA-256: collisions are negligible below billions of customers.
 CUSTOMER_KEY_HEX_DIGITS = 16
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_DUCKDB_THREADS
+
 
 def quote_ident(name: str) -> str:
     """Quote an identifier for DuckDB; embedded quotes are doubled, so any name is safe."""
@@ -29,8 +31,8 @@ def connect(
     path: Path,
     *,
     landing: Path | None = None,
-    memory_limit: str = "1500MB",
-    threads: int = 2,
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+    threads: int = DEFAULT_DUCKDB_THREADS,
     read_only: bool = False,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection whose default catalog is the database at `path`, always named `warehouse`.
