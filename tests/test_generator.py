@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from dagster_project.datagen import faults as F
@@ -40,6 +41,20 @@ def test_files_follow_the_source_contract(tmp_path: Path) -> None:
     assert [r[0] for r in con.execute(f"SELECT email FROM '{src}/customers.csv' WHERE customer_id = 1").fetchall()] == [
         customer_email(1)
     ]
+
+
+def test_parquet_files_have_the_contract_types(tmp_path: Path) -> None:
+    src = make_sources(tmp_path, orders=500, file_format="parquet")
+    arrow_names = {
+        "BIGINT": "int64",
+        "INTEGER": "int32",
+        "DOUBLE": "double",
+        "VARCHAR": "string",
+        "TIMESTAMP": "timestamp[ms]",  # Parquet has no seconds unit
+    }
+    for table in SOURCE_TABLES:
+        schema = pq.read_schema(src / f"{table.name}.parquet")
+        assert [(f.name, str(f.type)) for f in schema] == [(c.name, arrow_names[c.duckdb_type]) for c in table.columns]
 
 
 def test_orders_end_at_as_of_and_baskets_hold_one_to_eight_lines(tmp_path: Path) -> None:
