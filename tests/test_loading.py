@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from pathlib import Path
@@ -85,3 +86,60 @@ def test_a_failed_load_leaves_the_previous_raw_table(tmp_path: Path) -> None:
         _load(tmp_path)
     with connect(tmp_path / "w.duckdb", landing=tmp_path / "l.duckdb", read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.orders").fetchall() == [(1,)]
+
+
+HEADER = "order_id,customer_id,order_ts,channel\n"
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("0x1F,7,2026-11-27 06:00:00,web\n", "line 2, column order_id: cannot read '0x1F' as a whole number"),
+        ("1_000,7,2026-11-27 06:00:00,web\n", "line 2, column order_id: cannot read '1_000' as a whole number"),
+        ("1e3,7,2026-11-27 06:00:00,web\n", "line 2, column order_id: cannot read '1e3' as a whole number"),
+        (
+            "9223372036854775808,7,2026-11-27 06:00:00,web\n",
+            "line 2, column order_id: '9223372036854775808' is out of range for a whole number",
+        ),
+        ("1,7,epoch,web\n", "line 2, column order_ts: cannot read 'epoch' as TIMESTAMP"),
+        ("1,7,infinity,web\n", "line 2, column order_ts: cannot read 'infinity' as TIMESTAMP"),
+        # The bad value is on line 4 of the file: a quoted field spans lines 2-3.
+        ('1,7,2026-11-27 06:00:00,"two\nlines"\n2,x,2026-11-27 06:00:00,web\n', "line 4, column customer_id"),
+        # File order across columns: line 2's order_ts comes before line 3's order_id.
+        ("1,7,soon,web\nbad,7,2026-11-27 06:00:00,web\n", "line 2, column order_ts"),
+        ('1,7,2026-11-27 06:00:00,"web\n', "line 2: "),
+    ],
+)
+def test_values_duckdb_would_bend_are_refused_with_their_line(tmp_path: Path, rows: str, message: str) -> None:
+    (tmp_path / "orders.csv").write_text(HEADER + rows)
+    with pytest.raises(SourceDataError) as caught:
+        _load(tmp_path)
+    assert message in str(caught.value)
+    assert "Original Line" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("order_id,customer_id,order_ts,channel,\n", "header has an empty column name (column 5)"),
+        ("order_id,customer_id,order_ts,channel,channel\n", "header names a column twice: channel"),
+    ],
+)
+def test_a_malformed_header_is_refused(tmp_path: Path, header: str, message: str) -> None:
+    (tmp_path / "orders.csv").write_text(header + "1,7,2026-11-27 06:00:00,web,x\n")
+    with pytest.raises(SourceDataError, match=re.escape(message)):
+        _load(tmp_path)
+
+
+def test_prices_must_be_finite(tmp_path: Path) -> None:
+    from dagster_project.sources import ORDER_ITEMS
+
+    for value in ("nan", "inf", "-Infinity"):
+        (tmp_path / "order_items.csv").write_text(
+            f"order_id,line_number,product_id,quantity,unit_price\n1,1,5,1,{value}\n"
+        )
+        with (
+            connect(tmp_path / "w.duckdb", landing=tmp_path / "l.duckdb") as con,
+            pytest.raises(SourceDataError, match=f"column unit_price: cannot read '{value}' as DOUBLE"),
+        ):
+            load_source(con, tmp_path, ORDER_ITEMS)

@@ -7,17 +7,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
 from dagster_project.defs.assets import PUBLISH_KEY
 from dagster_project.defs.factory import BUILD_JOB, build_definitions
+from dagster_project.defs.resources import WarehouseResource
 from dagster_project.defs.runner import run_build
 from dagster_project.errors import SloError
 from dagster_project.settings import Settings
-from dagster_project.warehouse.lock import BuildBusy, BuildLock
+from dagster_project.warehouse.lock import BuildBusy
 from dagster_project.warehouse.publish import PublishError
 from tests.conftest import make_settings, make_sources
+
+_HOLD_LOCK = (
+    "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+    "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(120)"
+)
+_TRY_LOCK = (
+    "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+    "sys.exit(0 if fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB) is None else 1)"
+)
 
 
 @pytest.fixture
@@ -47,15 +58,17 @@ def test_publishing_alone_after_a_failed_build_is_refused(built: tuple[Settings,
 
 def test_a_second_build_on_the_same_file_is_refused_while_one_runs(built: tuple[Settings, str]) -> None:
     settings, digest = built
-    lock = BuildLock(Path(str(settings.build_database) + ".lock"))
-    lock.acquire()
+    lock = Path(str(settings.build_database) + ".lock")
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True)
     try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         with pytest.raises(BuildBusy, match="another build is running"):
             run_build(settings)
     finally:
-        lock.release()
+        holder.kill()
+        holder.wait()
     assert _digest(settings.database) == digest
-    run_build(settings)  # and the lock is free again afterwards
+    run_build(settings)  # the kernel released the dead holder's lock
 
 
 def test_publish_refuses_to_replace_a_database_open_for_writing(built: tuple[Settings, str]) -> None:
@@ -75,13 +88,62 @@ def test_publish_refuses_to_replace_a_database_open_for_writing(built: tuple[Set
     assert _digest(settings.database) == digest
 
 
-def test_a_reader_does_not_block_publishing(built: tuple[Settings, str]) -> None:
+def test_a_reader_does_not_block_publishing_and_keeps_its_snapshot(built: tuple[Settings, str]) -> None:
     settings, digest = built
     reader = duckdb.connect(str(settings.database), read_only=True)
+    count = "SELECT count(*) FROM product_affinity.product_pair_affinity"
     try:
-        run_build(settings.with_build(min_pair_orders=4))
+        before = reader.execute(count).fetchall()[0][0]
+        run_build(settings.with_build(min_pair_orders=10))
         assert _digest(settings.database) != digest
-        # The reader still sees the file it opened.
-        assert reader.execute("SELECT count(*) FROM product_affinity.product_pair_affinity").fetchall()[0][0] > 0
+        # Another process: in this one DuckDB would hand back the reader's cached instance of the path.
+        read = f"import duckdb; print(duckdb.connect({str(settings.database)!r}, read_only=True).execute({count!r})"
+        read += ".fetchall()[0][0])"
+        after = int(subprocess.run([sys.executable, "-c", read], capture_output=True, text=True, check=True).stdout)
+        assert after < before
+        assert reader.execute(count).fetchall()[0][0] == before  # still the file it opened
     finally:
         reader.close()
+
+
+def test_publishing_a_build_missing_one_source_of_this_run_is_refused(built: tuple[Settings, str]) -> None:
+    settings, digest = built
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(BUILD_JOB)
+    every_asset_but_customers = [
+        key for key in defs.resolve_all_asset_keys() if key != dg.AssetKey(["raw", "customers"])
+    ]
+    result = job.execute_in_process(asset_selection=every_asset_but_customers, raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0]
+    assert failure.step_key == "product_affinity__published_database"
+    assert "raw.customers were not built in this run" in str(failure.step_failure_data.error)
+    assert _digest(settings.database) == digest
+
+
+def _other_process_can_lock(path: Path) -> bool:
+    return subprocess.run([sys.executable, "-c", _TRY_LOCK, str(path)], capture_output=True).returncode == 0
+
+
+def test_the_warehouse_resource_holds_the_build_lock_for_the_run(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, tmp_path / "src")
+    resource = WarehouseResource(
+        build_database=str(settings.build_database),
+        landing_database=str(settings.landing_database),
+        published_database=str(settings.database),
+    )
+    lock = Path(str(settings.build_database) + ".lock")
+    with dg.build_resources({"warehouse": resource}):
+        assert not _other_process_can_lock(lock)
+    assert _other_process_can_lock(lock)
+
+
+def test_a_build_file_from_before_the_landing_file_is_discarded(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, make_sources(tmp_path / "src", orders=300))
+    settings.build_database.parent.mkdir(parents=True)
+    old = duckdb.connect(str(settings.build_database))
+    old.execute("CREATE SCHEMA raw; CREATE TABLE raw.customers AS SELECT 'someone@example.com' AS email")
+    old.close()
+    run_build(settings)
+    assert b"someone@example.com" not in settings.database.read_bytes()
+    assert b"someone@example.com" not in settings.build_database.read_bytes()

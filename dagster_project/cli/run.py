@@ -12,6 +12,7 @@ from typing import Any
 from dagster_project.cli.summary import print_summary
 from dagster_project.datagen.generator import GeneratorConfig, generate
 from dagster_project.settings import DEFAULT_STATE_DIR, BuildParams, Settings, parse_timestamp
+from dagster_project.warehouse.lock import BuildLock, lock_path
 
 EPILOG = """\
 examples:
@@ -47,14 +48,22 @@ def handle(args: argparse.Namespace) -> int:
         state_dir=args.state_dir, data_dir=args.data_dir, db_path=args.db, build=BuildParams(as_of=as_of)
     )
     started = time.monotonic()
-    if args.data_dir is None:
-        generate(GeneratorConfig(out_dir=settings.sources_dir, as_of=as_of, orders=args.sample_orders, seed=args.seed))
-        print(f"sample data: {args.sample_orders:,} orders ending {as_of:%Y-%m-%d %H:%M}Z in {settings.sources_dir}")
-    from dagster_project.defs.runner import run_build  # Dagster loads only when a build runs
+    # Held from before the sample data is rewritten until the summary is read: a UI run on the same state folder
+    # must neither read half-rewritten sources nor change the landing file under the summary.
+    with BuildLock(lock_path(settings.build_database)):
+        if args.data_dir is None:
+            config = GeneratorConfig(
+                out_dir=settings.sources_dir, as_of=as_of, orders=args.sample_orders, seed=args.seed
+            )
+            generate(config)
+            print(
+                f"sample data: {args.sample_orders:,} orders ending {as_of:%Y-%m-%d %H:%M}Z in {settings.sources_dir}"
+            )
+        from dagster_project.defs.runner import run_build  # Dagster loads only when a build runs
 
-    print(f"building {settings.database} from {settings.sources_dir} ...", file=sys.stderr, flush=True)
-    build = run_build(settings)
-    elapsed = time.monotonic() - started
-    print(f"dagster run {build.run_id}: {build.steps} steps succeeded in {elapsed:.1f}s")
-    print_summary(settings.database, settings.landing_database, as_of)
+        print(f"building {settings.database} from {settings.sources_dir} ...", file=sys.stderr, flush=True)
+        build = run_build(settings)
+        elapsed = time.monotonic() - started
+        print(f"dagster run {build.run_id}: {build.steps} steps succeeded in {elapsed:.1f}s")
+        print_summary(settings.database, settings.landing_database, as_of)
     return 0

@@ -17,7 +17,8 @@ from dagster_project.settings import (
     parse_timestamp,
 )
 from dagster_project.warehouse.connection import connect
-from dagster_project.warehouse.lock import BuildLock
+from dagster_project.warehouse.lock import BuildLock, lock_path
+from dagster_project.warehouse.publish import discard_unsafe_build_file
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -32,8 +33,10 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Hold the build lock for the whole run (resources are set up once per in-process run)."""
-        self._lock = BuildLock(Path(self.build_database + ".lock"))
+        self._lock = BuildLock(lock_path(Path(self.build_database)))
         self._lock.acquire()
+        if discard_unsafe_build_file(Path(self.build_database)) and context.log is not None:
+            context.log.info(f"discarded {self.build_database}: made by an older version that kept raw data in it")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._lock is not None:

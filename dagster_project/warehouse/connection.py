@@ -55,6 +55,7 @@ def connect(
         if not read_only:
             con.execute(f"SET temp_directory = {_literal(str(path.parent / (path.name + '.tmp')))}")
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")  # DuckDB draws one on a terminal otherwise
         yield con
     finally:
         con.close()

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from dagster_project.errors import SourceDataError
 from dagster_project.sources import SourceColumn, SourceTable, find_source_file
-from dagster_project.warehouse.connection import CATALOG, RAW_CATALOG, quote_ident, row_count
+from dagster_project.warehouse.connection import RAW_CATALOG, quote_ident, row_count
 
 INTEGER_TYPES = ("BIGINT", "INTEGER")
 
@@ -54,31 +54,59 @@ def _header(path: Path) -> list[str]:
         raise SourceDataError(path, f"cannot be read as {path.suffix[1:]}: {_first_line(str(exc))}") from None
     if not first:
         raise SourceDataError(path, "has no header row")
-    return [c.strip() for c in first]
+    names = [c.strip() for c in first]
+    if "" in names:
+        raise SourceDataError(path, f"header has an empty column name (column {names.index('') + 1})")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SourceDataError(path, f"header names a column twice: {', '.join(duplicates)}")
+    return names
+
+
+# What DuckDB's casts accept beyond plain values, and the contract does not: '1.7', '1e3', '0x1F', '1_000' as integers
+# (rounded or converted), 'nan'/'inf' as prices, 'epoch'/'infinity' as timestamps.
+_WHOLE_NUMBER = r"\s*[+-]?[0-9]+\s*"
+_STARTS_WITH_DIGIT = r"^\s*[0-9]"
+
+
+def _is_acceptable(column: SourceColumn, c: str) -> str:
+    """SQL that is true when the non-null text `c` has the form the column's type allows (not yet its range)."""
+    if column.duckdb_type in INTEGER_TYPES:
+        return f"regexp_full_match({c}, '{_WHOLE_NUMBER}')"
+    if column.duckdb_type == "DOUBLE":
+        return f"coalesce(isfinite(TRY_CAST({c} AS DOUBLE)), false)"
+    if column.duckdb_type == "TIMESTAMP":
+        return (
+            f"regexp_matches({c}, '{_STARTS_WITH_DIGIT}') AND coalesce(isfinite(TRY_CAST({c} AS TIMESTAMPTZ)), false)"
+        )
+    return "true"
 
 
 def _cast(column: SourceColumn) -> str:
-    """Strict cast of a text column to its contract type."""
+    """Strict cast of a text column to its contract type; a value of the wrong form raises (found by _first_bad)."""
     c = quote_ident(column.name)
+    target = "TIMESTAMPTZ" if column.duckdb_type == "TIMESTAMP" else column.duckdb_type
+    value = f"CAST({c} AS {target})"
     if column.duckdb_type == "TIMESTAMP":
-        return f"CAST(CAST({c} AS TIMESTAMPTZ) AS TIMESTAMP)"
-    if column.duckdb_type in INTEGER_TYPES:
-        message = f"column {column.name}: not a whole number: "
-        return (
-            f"CASE WHEN {c} IS NULL OR NOT (contains({c}, '.') OR contains(lower({c}), 'e')) "
-            f"THEN CAST({c} AS {column.duckdb_type}) ELSE error('{message}' || {c}) END"
-        )
-    return f"CAST({c} AS {column.duckdb_type})"
+        value = f"CAST({value} AS TIMESTAMP)"
+    if column.duckdb_type == "VARCHAR":
+        return value
+    return f"CASE WHEN {c} IS NULL OR ({_is_acceptable(column, c)}) THEN {value} ELSE error('bad value') END"
 
 
-def _is_bad(column: SourceColumn, value: str) -> str:
-    """SQL that is true for a non-null text `value` that does not convert to the column's type."""
-    if column.duckdb_type == "TIMESTAMP":
-        return f"TRY_CAST({value} AS TIMESTAMPTZ) IS NULL"
-    bad = f"TRY_CAST({value} AS {column.duckdb_type}) IS NULL"
-    if column.duckdb_type in INTEGER_TYPES:
-        bad += f" OR contains({value}, '.') OR contains(lower({value}), 'e')"
-    return bad
+def _problem(column: SourceColumn, value: str) -> str:
+    """SQL for why a non-null text `value` does not load, or NULL when it does."""
+    target = "TIMESTAMPTZ" if column.duckdb_type == "TIMESTAMP" else column.duckdb_type
+    kind = "a whole number" if column.duckdb_type in INTEGER_TYPES else column.duckdb_type
+    return (
+        f"CASE WHEN NOT ({_is_acceptable(column, value)}) THEN 'cannot read ' || {_quoted(value)} || ' as {kind}' "
+        f"WHEN TRY_CAST({value} AS {target}) IS NULL THEN {_quoted(value)} || ' is out of range for {kind}' END"
+    )
+
+
+def _quoted(value: str) -> str:
+    """SQL for the text value between single quotes, as the message shows it."""
+    return f"concat(chr(39), {value}, chr(39))"
 
 
 def _csv_reader(header: list[str]) -> str:
@@ -119,33 +147,61 @@ _COLUMNS_FOUND = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
 def describe_duckdb_error(exc: duckdb.Error) -> str:
-    """Shorten DuckDB's multi-line reader errors to 'line N: what is wrong'."""
+    """Shorten DuckDB's multi-line reader errors to 'line N: what is wrong'.
+
+    The reason is the first line after DuckDB's header lines; the 'Original Line' it quotes is left out, since it can
+    hold personal data and error messages end up in logs.
+    """
     text = str(exc)
     where = f"line {m.group(1)}: " if (m := _CSV_LINE.search(text)) else ""
     if m := _COLUMNS_FOUND.search(text):
         return f"{where}expected {m.group(1)} fields, found {m.group(2)}"
+    if where:
+        lines = [ln.strip() for ln in text.splitlines()[1:]]
+        reasons = [ln for ln in lines if ln and not ln.startswith(("Original Line", "Possible fixes", "*", "file ="))]
+        if reasons:
+            return where + reasons[0]
     return where + _first_line(text).split(": ", 1)[-1]
 
 
+def _physical_line(path: Path, record: int) -> int:
+    """The line a data record starts on (record 1 is the first after the header), counting quoted line breaks."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        previous_end, seen = 0, -1
+        for row in reader:
+            if row:
+                seen += 1
+                if seen == record:
+                    return previous_end + 1
+            previous_end = reader.line_num
+    return record + 1
+
+
 def _first_bad_value(con: duckdb.DuckDBPyConnection, path: Path, header: list[str], table: SourceTable) -> str | None:
-    """'line N, column C: cannot read 'v' as TYPE' for the first value that does not convert, in file order."""
+    """'line N, column C: why' for the first value that does not load, in file order across all columns."""
     con.execute("SET preserve_insertion_order = true")
     try:
-        for column in table.columns:
-            value = quote_ident(column.name)
-            rows = con.execute(
-                f"""SELECT line, v FROM (
-                        SELECT row_number() OVER () + 1 AS line, {value} AS v FROM {_csv_reader(header)}
-                    ) WHERE v IS NOT NULL AND ({_is_bad(column, "v")}) ORDER BY line LIMIT 1""",
-                {"path": str(path)},
-            ).fetchall()
-            if rows:
-                line, bad = rows[0]
-                kind = "a whole number" if column.duckdb_type in INTEGER_TYPES else column.duckdb_type
-                return f"line {line}, column {column.name}: cannot read {bad!r} as {kind}"
+        problems = " UNION ALL ".join(
+            f"SELECT record, {i} AS position, '{c.name}' AS name, {_problem(c, quote_ident(c.name))} AS problem "
+            f"FROM records WHERE {quote_ident(c.name)} IS NOT NULL"
+            for i, c in enumerate(table.columns)
+            if c.duckdb_type != "VARCHAR"
+        )
+        rows = con.execute(
+            f"""WITH records AS (SELECT row_number() OVER () AS record, * FROM {_csv_reader(header)})
+                SELECT record, name, problem FROM ({problems}) WHERE problem IS NOT NULL
+                ORDER BY record, position LIMIT 1""",
+            {"path": str(path)},
+        ).fetchall()
+    except duckdb.Error:
         return None
     finally:
         con.execute("SET preserve_insertion_order = false")
+    if not rows:
+        return None
+    record, name, problem = rows[0]
+    return f"line {_physical_line(path, record)}, column {name}: {problem}"
 
 
 def load_source(con: duckdb.DuckDBPyConnection, data_dir: Path, table: SourceTable) -> LoadResult:
@@ -166,7 +222,6 @@ def load_source(con: duckdb.DuckDBPyConnection, data_dir: Path, table: SourceTab
         _check_parquet_types(path, table)
     reader = _csv_reader(header) if is_csv else "read_parquet($path)"
     target = f"{RAW_CATALOG}.main.{quote_ident(table.name)}"
-    con.execute(f"DROP SCHEMA IF EXISTS {CATALOG}.{RAW_CATALOG} CASCADE")  # left by versions before the landing file
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(

@@ -18,6 +18,26 @@ class PublishError(SloError):
     """The build cannot be published as it is."""
 
 
+def discard_unsafe_build_file(build: Path) -> bool:
+    """Delete a build file made before raw data moved to the landing file; True if it was deleted.
+
+    Such a file once held raw.customers: dropping the schema only frees its blocks, and the publish copies the file
+    byte for byte, so old personal data could ride along. Starting from an empty file is the only safe cleanup.
+    """
+    if not build.exists():
+        return False
+    con = duckdb.connect(str(build))
+    try:
+        legacy = con.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'raw'").fetchall()
+    finally:
+        con.close()
+    if legacy[0][0] == 0:
+        return False
+    build.unlink()
+    build.with_name(build.name + ".wal").unlink(missing_ok=True)
+    return True
+
+
 def _assert_no_writer(target: Path) -> None:
     """Refuse to replace a file a process has open for writing: its WAL would later replay onto our file.
     Readers are fine: they keep the old file open and see the new one when they reopen."""
@@ -25,11 +45,13 @@ def _assert_no_writer(target: Path) -> None:
         return
     try:
         duckdb.connect(str(target), read_only=True).close()  # readers share; only a writer blocks this
-    except (duckdb.IOException, duckdb.ConnectionException) as exc:  # another process / this one, read-write
-        raise PublishError(
-            f"{target} is open for writing by another process ({str(exc).splitlines()[0]}); "
-            "open the published database read-only"
-        ) from None
+    except (duckdb.IOException, duckdb.ConnectionException) as exc:
+        reason = str(exc).splitlines()[0]
+        if "lock" in reason.lower() or isinstance(exc, duckdb.ConnectionException):
+            raise PublishError(
+                f"{target} is open for writing by another process ({reason}); open the published database read-only"
+            ) from None
+        raise PublishError(f"{target} exists and is not a DuckDB database this version can open ({reason})") from None
 
 
 def publish(build: Path, target: Path) -> int:
