@@ -78,6 +78,22 @@ def test_parquet_column_of_the_wrong_type_is_refused(
         _load(tmp_path)
 
 
+def test_parquet_categoricals_and_all_null_columns_load(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "order_id": pa.array([1, 2], pa.int64()),
+            "customer_id": pa.array([None, None], pa.null()),
+            "order_ts": pa.array([datetime(2026, 11, 27, 6, 0)] * 2, pa.timestamp("ms")),
+            "channel": pa.array(["web", "app"]).dictionary_encode(),
+        }
+    )
+    pq.write_table(table, tmp_path / "orders.parquet")
+    assert _load(tmp_path) == [
+        (1, None, datetime(2026, 11, 27, 6, 0), "web"),
+        (2, None, datetime(2026, 11, 27, 6, 0), "app"),
+    ]
+
+
 def test_a_failed_load_leaves_the_previous_raw_table(tmp_path: Path) -> None:
     (tmp_path / "orders.csv").write_text("order_id,customer_id,order_ts,channel\n1,7,2026-11-27 06:00:00,web\n")
     assert len(_load(tmp_path)) == 1

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pyarrow.types as pat
 
 from dagster_project.errors import SourceDataError
 from dagster_project.sources import SourceColumn, SourceTable, find_source_file
@@ -124,21 +127,23 @@ def _select(table: SourceTable, text_source: bool) -> str:
     return ", ".join(f"CAST({quote_ident(c.name)} AS {c.duckdb_type}) AS {quote_ident(c.name)}" for c in table.columns)
 
 
-# Parquet types each contract type accepts without losing information (checked before any cast).
-_PARQUET_KINDS: dict[str, tuple[str, ...]] = {
-    "BIGINT": ("int", "uint"),
-    "INTEGER": ("int", "uint"),
-    "DOUBLE": ("int", "uint", "float", "double", "decimal"),
-    "VARCHAR": ("string", "large_string"),
-    "TIMESTAMP": ("timestamp",),
+# Parquet types each contract type accepts without losing information (checked before any cast). Dictionary-encoded
+# columns (pandas categoricals) count as their value type; an all-null column fits any type.
+_PARQUET_ACCEPTS: dict[str, Callable[[pa.DataType], bool]] = {
+    "BIGINT": pat.is_integer,
+    "INTEGER": pat.is_integer,
+    "DOUBLE": lambda t: pat.is_integer(t) or pat.is_floating(t) or pat.is_decimal(t),
+    "VARCHAR": lambda t: pat.is_string(t) or pat.is_large_string(t),
+    "TIMESTAMP": pat.is_timestamp,
 }
 
 
 def _check_parquet_types(path: Path, table: SourceTable) -> None:
     schema = pq.read_schema(path)
     for column in table.columns:
-        actual = str(schema.field(column.name).type)
-        if not actual.startswith(_PARQUET_KINDS[column.duckdb_type]):
+        actual = schema.field(column.name).type
+        value_type = actual.value_type if pat.is_dictionary(actual) else actual
+        if not (pat.is_null(value_type) or _PARQUET_ACCEPTS[column.duckdb_type](value_type)):
             raise SourceDataError(path, f"column {column.name} has type {actual}; expected {column.duckdb_type}")
 
 
