@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -23,7 +25,7 @@ from tests.conftest import make_settings, make_sources
 
 _HOLD_LOCK = (
     "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
-    "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(120)"
+    "fcntl.flock(fd, fcntl.LOCK_EX); print('ready', flush=True); time.sleep(120)"
 )
 _TRY_LOCK = (
     "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
@@ -56,35 +58,35 @@ def test_publishing_alone_after_a_failed_build_is_refused(built: tuple[Settings,
     assert _digest(settings.database) == digest
 
 
+@contextmanager
+def _other_process(script: str, path: Path) -> Iterator[None]:
+    """Run `script` in another process until the block ends; it prints 'ready' once it holds what it takes."""
+    proc = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        yield
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_a_second_build_on_the_same_file_is_refused_while_one_runs(built: tuple[Settings, str]) -> None:
     settings, digest = built
     lock = Path(str(settings.build_database) + ".lock")
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with pytest.raises(BuildBusy, match="another build is running"):
-            run_build(settings)
-    finally:
-        holder.kill()
-        holder.wait()
+    with _other_process(_HOLD_LOCK, lock), pytest.raises(BuildBusy, match="another build is running"):
+        run_build(settings)
     assert _digest(settings.database) == digest
     run_build(settings)  # the kernel released the dead holder's lock
 
 
 def test_publish_refuses_to_replace_a_database_open_for_writing(built: tuple[Settings, str]) -> None:
     settings, digest = built
-    holder = (
+    writer = (
         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
         "con.execute('CREATE TABLE main.scratch AS SELECT 1 AS x'); print('ready', flush=True); time.sleep(120)"
     )
-    writer = subprocess.Popen([sys.executable, "-c", holder, str(settings.database)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
-        with pytest.raises(PublishError, match="open for writing by another process"):
-            run_build(settings)
-    finally:
-        writer.kill()
-        writer.wait()
+    with _other_process(writer, settings.database), pytest.raises(PublishError, match="open for writing by another"):
+        run_build(settings)
     assert _digest(settings.database) == digest
 
 
