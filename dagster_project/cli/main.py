@@ -19,6 +19,7 @@ examples:
   slo run                                  build from fresh sample data ending now
   slo run --data-dir sample_data           build from the committed snapshot
   slo generate-data --out /tmp/src --orders 100000 --fault stale
+  slo validate                             check the specs in slo_definitions/
 
 exit codes: 0 ok, 1 an error-severity SLO failed, 2 invalid spec or usage, 3 runtime error (e.g. bad source data)
 """
@@ -32,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dagster_project.cli import generate, run
+    from dagster_project.cli import generate, run, schema, validate
 
     parser = _Parser(
         prog="slo",
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     generate.register(sub)
     run.register(sub)
+    validate.register(sub)
+    schema.register(sub)
     return parser
 
 

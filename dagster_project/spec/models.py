@@ -1,0 +1,364 @@
+"""The wire spec: what a YAML file in slo_definitions/ may say, as pydantic models (unknown fields are errors).
+
+A data product is described the way the design method works, right to left: vision, goals with measurable targets,
+initiatives and the hypotheses linking them to goals, use cases with their consumers and usage patterns, a small
+semantic model, the North Star, and the SLOs that protect a goal or a use case. Only shapes and local rules live
+here; cross-references (ids, measures, datasets) are checked by the semantic pass in validate.py.
+
+Names that end up in SQL (datasets, columns) are restricted to plain identifiers here, so no spec can inject SQL
+through them; free SQL (measures, consumer queries, custom indicators) only ever runs read-only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from dagster_project.spec.durations import parse_duration
+
+SPEC_VERSION = 1
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+SqlName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+Dataset = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$", max_length=257),
+    Field(description="A table as schema.table; plain identifiers only."),
+]
+Cron = Annotated[
+    str,
+    StringConstraints(pattern=r"^\s*(\S+\s+){4}\S+\s*$"),
+    Field(description="A five-field cron expression, e.g. '0 6 * * *'."),
+]
+
+
+def _check_duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_check_duration), Field(description="e.g. 500ms, 30s, 15m, 24h, 7d, 4w")]
+Dimension = Literal[
+    "freshness", "completeness", "accuracy", "validity", "uniqueness", "schema", "performance", "governance"
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(Strict):
+    """A measurable target on a semantic-model measure: exactly one of min or max."""
+
+    measure: Identifier
+    min: float | None = None
+    max: float | None = None
+    by: date | None = Field(default=None, description="When the target should be reached.")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Target:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("give exactly one of min or max")
+        return self
+
+
+class Goal(Strict):
+    id: Identifier
+    description: str
+    target: Target
+
+
+class Initiative(Strict):
+    id: Identifier
+    description: str
+
+
+class Hypothesis(Strict):
+    """'We believe that <initiative> will help achieve <goal>.'"""
+
+    id: Identifier
+    initiative: Identifier
+    goal: Identifier
+    rationale: str | None = None
+
+
+class UsagePattern(Strict):
+    frequency: Literal["continuous", "hourly", "daily", "weekly", "monthly"] = Field(
+        description="How often consumers use the data."
+    )
+    users: list[str] = Field(min_length=1, description="Who or what consumes it.")
+    requirements: dict[Dimension, str] = Field(
+        default_factory=dict, description="Expectations in the consumers' words, per dimension."
+    )
+    update_cadence: Cron = Field(
+        description="When the data product is rebuilt for this use (drives the build schedule)."
+    )
+    check_cadence: Cron | None = Field(default=None, description="When its SLOs are checked; default: update_cadence.")
+
+
+class UseCase(Strict):
+    id: Identifier
+    description: str
+    consumers: list[str] = Field(min_length=1)
+    goals: list[Identifier] = Field(min_length=1)
+    datasets: list[Dataset] = Field(min_length=1)
+    usage: UsagePattern
+
+
+class DataProductCard(Strict):
+    id: Identifier
+    name: str
+    owner: str
+    vision: str
+    goals: list[Goal] = Field(min_length=1)
+    initiatives: list[Initiative] = Field(default_factory=list)
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
+    use_cases: list[UseCase] = Field(min_length=1)
+
+
+class Measure(Strict):
+    """A named aggregate over one table, e.g. sum(value) FILTER (WHERE metric = 'total_revenue')."""
+
+    name: Identifier
+    table: Dataset
+    expression: str = Field(min_length=1, description="An SQL aggregate expression; evaluated read-only.")
+    description: str | None = None
+
+
+class SemanticDimension(Strict):
+    name: Identifier
+    table: Dataset
+    column: SqlName
+    description: str | None = None
+
+
+class SemanticModel(Strict):
+    measures: list[Measure] = Field(min_length=1)
+    dimensions: list[SemanticDimension] = Field(default_factory=list)
+
+
+class NorthStar(Strict):
+    name: str
+    measure: Identifier
+    time_dimension: Identifier = Field(description="The dimension (a date or timestamp column) the window applies to.")
+    window: Duration
+    target: float
+    direction: Literal["increase", "decrease"] = "increase"
+
+
+class ConsumerQuery(Strict):
+    """A query a consumer runs, named so performance SLOs can time it."""
+
+    id: Identifier
+    use_case: Identifier
+    sql: str = Field(min_length=1, description="A read-only SELECT.")
+
+
+# Indicators: each computes one observed value with a unit that fixes how its threshold is read.
+class MaxAge(Strict):
+    type: Literal["max_age"]
+    column: SqlName
+
+
+class NonNullRatio(Strict):
+    type: Literal["non_null_ratio"]
+    columns: list[SqlName] = Field(min_length=1)
+
+
+class RowVolume(Strict):
+    """Rows in the latest period divided by the mean of the `baseline_periods` periods before it."""
+
+    type: Literal["row_volume"]
+    timestamp_column: SqlName
+    period: Duration = "1d"
+    baseline_periods: int = Field(default=7, ge=1, le=366)
+
+
+class InRange(Strict):
+    type: Literal["in_range"]
+    column: SqlName
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> InRange:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self
+
+
+class InSet(Strict):
+    type: Literal["in_set"]
+    column: SqlName
+    values: list[str | int | float] = Field(min_length=1)
+
+
+class MatchesPattern(Strict):
+    type: Literal["matches_pattern"]
+    column: SqlName
+    regex: str = Field(min_length=1)
+
+
+class ReferentialIntegrity(Strict):
+    type: Literal["referential_integrity"]
+    column: SqlName
+    reference_dataset: Dataset
+    reference_column: SqlName
+
+
+class Reconciliation(Strict):
+    """|sum(column) - sum(reference_column)| / |sum(reference_column)|."""
+
+    type: Literal["reconciliation"]
+    column: SqlName
+    reference_dataset: Dataset
+    reference_column: SqlName
+
+
+class Uniqueness(Strict):
+    type: Literal["uniqueness"]
+    columns: list[SqlName] = Field(min_length=1)
+
+
+class SchemaMatch(Strict):
+    type: Literal["schema"]
+    columns: dict[SqlName, str] = Field(min_length=1, description="Expected column -> DuckDB type name.")
+
+
+class BuildDuration(Strict):
+    type: Literal["build_duration"]
+
+
+class QueryLatency(Strict):
+    type: Literal["query_latency"]
+    query: Identifier
+    percentile: float = Field(default=95, gt=0, le=100)
+    runs: int = Field(default=20, ge=1, le=10_000)
+
+
+class QueryAvailability(Strict):
+    type: Literal["query_availability"]
+    query: Identifier
+    runs: int = Field(default=20, ge=1, le=10_000)
+
+
+class NoPii(Strict):
+    """Count of values matching a PII pattern in the text columns (all of them unless `columns` is given)."""
+
+    type: Literal["no_pii"]
+    patterns: list[Literal["email", "phone", "iban", "credit_card"]] = Field(default=["email", "phone"], min_length=1)
+    columns: list[SqlName] | None = None
+
+
+class CustomSql(Strict):
+    type: Literal["custom_sql"]
+    sql: str = Field(min_length=1, description="A read-only SELECT returning one row with one ratio column.")
+
+
+Indicator = Annotated[
+    MaxAge
+    | NonNullRatio
+    | RowVolume
+    | InRange
+    | InSet
+    | MatchesPattern
+    | ReferentialIntegrity
+    | Reconciliation
+    | Uniqueness
+    | SchemaMatch
+    | BuildDuration
+    | QueryLatency
+    | QueryAvailability
+    | NoPii
+    | CustomSql,
+    Field(discriminator="type"),
+]
+
+Unit = Literal["ratio", "duration", "count"]
+INDICATOR_UNITS: dict[str, Unit] = {
+    "max_age": "duration",
+    "non_null_ratio": "ratio",
+    "row_volume": "ratio",
+    "in_range": "ratio",
+    "in_set": "ratio",
+    "matches_pattern": "ratio",
+    "referential_integrity": "ratio",
+    "reconciliation": "ratio",
+    "uniqueness": "ratio",
+    "schema": "ratio",
+    "build_duration": "duration",
+    "query_latency": "duration",
+    "query_availability": "ratio",
+    "no_pii": "count",
+    "custom_sql": "ratio",
+}
+
+
+class Threshold(Strict):
+    """The bound the observed value must respect: exactly one of min or max. Durations are written as durations."""
+
+    min: float | str | None = None
+    max: float | str | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Threshold:
+        if (self.min is None) == (self.max is None):
+            raise ValueError("give exactly one of min or max")
+        return self
+
+    @property
+    def bound(self) -> float | str:
+        value = self.min if self.min is not None else self.max
+        assert value is not None
+        return value
+
+
+class Protects(Strict):
+    """What the SLO guards, so it traces right to left to the North Star: a goal or a use case."""
+
+    goal: Identifier | None = None
+    use_case: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Protects:
+        if (self.goal is None) == (self.use_case is None):
+            raise ValueError("give exactly one of goal or use_case")
+        return self
+
+
+class Slo(Strict):
+    id: Identifier
+    description: str
+    dimension: Dimension
+    dataset: Dataset
+    indicator: Indicator
+    threshold: Threshold
+    severity: Literal["warn", "error"] = Field(description="error blocks downstream assets when it fails.")
+    objective: float = Field(gt=0, le=1, description="Share of evaluations (or of time) that must pass, e.g. 0.99.")
+    windows: list[Duration] = Field(min_length=1, description="Rolling windows, e.g. [7d, 28d].")
+    protects: Protects
+
+
+class SpecFile(Strict):
+    """One file in slo_definitions/: a data product and its SLOs."""
+
+    schema_ref: str | None = Field(default=None, alias="$schema", description="Path of the JSON Schema, for editors.")
+    version: Literal[1]
+    data_product: DataProductCard
+    semantic_model: SemanticModel
+    north_star: NorthStar
+    consumer_queries: list[ConsumerQuery] = Field(default_factory=list)
+    slos: list[Slo] = Field(min_length=1)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = SpecFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "slo-monitor data product spec"
+    return schema

@@ -1,0 +1,240 @@
+"""Validation in layers, every problem reported at its place as `file:line:col: dotted.path: message`.
+
+1. YAML: syntax, duplicate keys (yaml_source).
+2. Structure: the pydantic models (unknown fields rejected, types, local rules).
+3. Semantics across all files: ids unique, references resolve, thresholds fit their indicator's unit.
+4. With a database: datasets and columns exist.
+
+All problems of a layer are collected before stopping, so one run shows everything to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dagster_project.spec.durations import parse_duration
+from dagster_project.spec.models import INDICATOR_UNITS, SpecFile
+from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, order=True)
+class SpecIssue:
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    doc: YamlDocument
+    spec: SpecFile
+
+    def issue(self, loc: Path_, message: str) -> SpecIssue:
+        pos = self.doc.position(loc)
+        return SpecIssue(str(self.doc.path), pos.line, pos.column, dotted(loc), message)
+
+
+def dotted(loc: Sequence[str | int]) -> str:
+    return ".".join(str(p) for p in loc) or "(document)"
+
+
+def spec_files(paths: Iterable[Path]) -> list[Path]:
+    """The spec files named, folders expanded to their *.yaml / *.yml files (sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()))
+        else:
+            files.append(path)
+    return files
+
+
+# Friendlier words for pydantic's pattern errors, keyed by the pattern.
+_PATTERN_NAMES = {
+    r"^[a-z][a-z0-9_]*$": "an id (lower case letters, digits and _, starting with a letter)",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "a column name (letters, digits and _; no quotes or spaces)",
+    r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$": "a dataset as schema.table (letters, digits and _)",
+    r"^\s*(\S+\s+){4}\S+\s*$": "a five-field cron expression",
+}
+
+
+def _child(node: Any, key: str | int) -> tuple[bool, Any]:
+    if isinstance(node, dict) and isinstance(key, str) and key in node:
+        return True, node[key]
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return True, node[key]
+    return False, None
+
+
+def _resolve(data: Any, loc: Sequence[str | int]) -> tuple[list[str | int], list[str | int]]:
+    """Split pydantic's loc into the part that exists in the document and the rest (union tags are dropped)."""
+    found: list[str | int] = []
+    node = data
+    rest = list(loc)
+    while rest:
+        key = rest[0]
+        exists, child = _child(node, key)
+        if exists:
+            node, found = child, [*found, key]
+        elif not (isinstance(node, dict) and node.get("type") == key):  # a tagged union's tag is not in the document
+            break
+        rest = rest[1:]
+    return found, rest
+
+
+def _structure_issues(doc: YamlDocument, error: ValidationError) -> list[SpecIssue]:
+    issues = []
+    for e in error.errors(include_url=False):
+        found, rest = _resolve(doc.data, e["loc"])
+        kind = e["type"]
+        if kind == "missing" and len(rest) == 1:
+            loc, message = found, f"missing required field {rest[0]!r}"
+        elif kind == "extra_forbidden":
+            loc, message = [*found, *rest], f"unknown field {str((found + rest)[-1])!r}"
+        elif kind == "string_pattern_mismatch":
+            pattern = str(e.get("ctx", {}).get("pattern", ""))
+            loc, message = found, f"{e['input']!r} is not {_PATTERN_NAMES.get(pattern, 'valid: ' + pattern)}"
+        else:
+            loc, message = found, str(e["msg"]).removeprefix("Value error, ")
+        pos = doc.position(tuple(loc))
+        issues.append(SpecIssue(str(doc.path), pos.line, pos.column, dotted(loc), message))
+    return issues
+
+
+def load_specs(paths: Iterable[Path]) -> tuple[list[LoadedSpec], list[SpecIssue]]:
+    """Parse and structurally validate every spec file; the files that passed, and the problems of the rest."""
+    loaded, issues = [], []
+    files = spec_files(paths)
+    for file in files:
+        if not file.exists():
+            issues.append(SpecIssue(str(file), 1, 1, "(file)", "no such file or folder"))
+            continue
+        try:
+            doc = load_yaml(file)
+        except YamlError as exc:
+            issues.append(SpecIssue(str(file), exc.position.line, exc.position.column, exc.where, exc.message))
+            continue
+        if not isinstance(doc.data, dict):
+            issues.append(SpecIssue(str(file), 1, 1, "(document)", "a spec file must be a mapping"))
+            continue
+        try:
+            loaded.append(LoadedSpec(doc, SpecFile.model_validate(doc.data)))
+        except ValidationError as exc:
+            issues.extend(_structure_issues(doc, exc))
+    if not files:
+        issues.append(SpecIssue(", ".join(str(p) for p in paths) or ".", 1, 1, "(files)", "no spec files found"))
+    return loaded, issues
+
+
+def semantic_issues(specs: Sequence[LoadedSpec]) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    seen: dict[tuple[str, str], tuple[Path, int]] = {}
+
+    def unique(spec: LoadedSpec, kind: str, value: str, loc: Path_) -> None:
+        if (kind, value) not in seen:
+            seen[(kind, value)] = (spec.doc.path, spec.doc.position(loc).line)
+            return
+        file, line = seen[(kind, value)]
+        where = f"line {line}" if file == spec.doc.path else f"{file}:{line}"
+        issues.append(spec.issue(loc, f"{kind} id {value!r} is already used at {where}"))
+
+    for s in specs:
+        card, model = s.spec.data_product, s.spec.semantic_model
+        unique(s, "data product", card.id, ("data_product", "id"))
+        card_ids: list[tuple[str, str, list[str]]] = [
+            ("goal", "goals", [g.id for g in card.goals]),
+            ("initiative", "initiatives", [x.id for x in card.initiatives]),
+            ("hypothesis", "hypotheses", [h.id for h in card.hypotheses]),
+            ("use case", "use_cases", [u.id for u in card.use_cases]),
+        ]
+        for kind, key, ids in card_ids:
+            for i, item_id in enumerate(ids):
+                unique(s, kind, item_id, ("data_product", key, i, "id"))
+        for i, m in enumerate(model.measures):
+            unique(s, "measure", f"{card.id}.{m.name}", ("semantic_model", "measures", i, "name"))
+        for i, d in enumerate(model.dimensions):
+            unique(s, "dimension", f"{card.id}.{d.name}", ("semantic_model", "dimensions", i, "name"))
+        for i, q in enumerate(s.spec.consumer_queries):
+            unique(s, "consumer query", q.id, ("consumer_queries", i, "id"))
+        for i, slo in enumerate(s.spec.slos):
+            unique(s, "slo", slo.id, ("slos", i, "id"))
+        issues.extend(_reference_issues(s))
+    return issues
+
+
+def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
+    card, spec = s.spec.data_product, s.spec
+    goals = {g.id for g in card.goals}
+    initiatives = {i.id for i in card.initiatives}
+    use_cases = {u.id for u in card.use_cases}
+    measures = {m.name for m in spec.semantic_model.measures}
+    dimensions = {d.name for d in spec.semantic_model.dimensions}
+    queries = {q.id for q in spec.consumer_queries}
+    issues = []
+
+    def need(value: str | None, known: set[str], kind: str, loc: Path_) -> None:
+        if value is not None and value not in known:
+            choices = ", ".join(sorted(known)) or "none defined"
+            issues.append(s.issue(loc, f"unknown {kind} {value!r} (known: {choices})"))
+
+    for i, goal in enumerate(card.goals):
+        need(goal.target.measure, measures, "measure", ("data_product", "goals", i, "target", "measure"))
+    for i, h in enumerate(card.hypotheses):
+        need(h.initiative, initiatives, "initiative", ("data_product", "hypotheses", i, "initiative"))
+        need(h.goal, goals, "goal", ("data_product", "hypotheses", i, "goal"))
+    for i, u in enumerate(card.use_cases):
+        for j, g in enumerate(u.goals):
+            need(g, goals, "goal", ("data_product", "use_cases", i, "goals", j))
+    need(spec.north_star.measure, measures, "measure", ("north_star", "measure"))
+    need(spec.north_star.time_dimension, dimensions, "dimension", ("north_star", "time_dimension"))
+    for i, q in enumerate(spec.consumer_queries):
+        need(q.use_case, use_cases, "use case", ("consumer_queries", i, "use_case"))
+    for i, slo in enumerate(spec.slos):
+        need(slo.protects.goal, goals, "goal", ("slos", i, "protects", "goal"))
+        need(slo.protects.use_case, use_cases, "use case", ("slos", i, "protects", "use_case"))
+        query = getattr(slo.indicator, "query", None)
+        need(query, queries, "consumer query", ("slos", i, "indicator", "query"))
+        issues.extend(_threshold_issues(s, i))
+    return issues
+
+
+def _threshold_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
+    slo = s.spec.slos[i]
+    unit = INDICATOR_UNITS[slo.indicator.type]
+    bound_key = "min" if slo.threshold.min is not None else "max"
+    loc: Path_ = ("slos", i, "threshold", bound_key)
+    value = slo.threshold.bound
+    if unit == "duration":
+        if not isinstance(value, str):
+            return [s.issue(loc, f"{slo.indicator.type} measures a duration: write the bound as one, e.g. 24h")]
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            return [s.issue(loc, str(exc))]
+        return []
+    if isinstance(value, str):
+        return [s.issue(loc, f"{slo.indicator.type} measures a {unit}: the bound must be a number, not {value!r}")]
+    if unit == "ratio" and not 0 <= value <= 1:
+        return [s.issue(loc, f"{slo.indicator.type} measures a ratio: the bound must be between 0 and 1")]
+    if unit == "count" and value < 0:
+        return [s.issue(loc, "a count bound cannot be negative")]
+    return []
+
+
+def validate(paths: Iterable[Path]) -> tuple[list[LoadedSpec], list[SpecIssue]]:
+    """Every layer that can run: structure for all files, then semantics across the files that parsed."""
+    specs, issues = load_specs(paths)
+    issues.extend(semantic_issues(specs))
+    return specs, sorted(issues)
