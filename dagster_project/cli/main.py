@@ -20,6 +20,7 @@ examples:
   slo run --data-dir sample_data           build from the committed snapshot
   slo generate-data --out /tmp/src --orders 100000 --fault stale
   slo validate                             check the specs in slo_definitions/
+  slo check --db .slo_state/warehouse.duckdb   evaluate the SLOs against a database
 
 exit codes: 0 ok, 1 an error-severity SLO failed, 2 invalid spec or usage, 3 runtime error (e.g. bad source data)
 """
@@ -33,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dagster_project.cli import generate, run, schema, validate
+    from dagster_project.cli import check, generate, run, schema, validate
 
     parser = _Parser(
         prog="slo",
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.register(sub)
     run.register(sub)
     validate.register(sub)
+    check.register(sub)
     schema.register(sub)
     return parser
 

@@ -33,3 +33,16 @@ def steps_missing_from_run(con: duckdb.DuckDBPyConnection, assets: Sequence[str]
         rows = con.execute(f"SELECT asset FROM {BUILD_LOG_SCHEMA}.steps WHERE run_id = ?", [run_id]).fetchall()
         built = {r[0] for r in rows}
     return [a for a in assets if a not in built]
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: float, finished_at: float) -> None:
+    """The build's start and end (epoch seconds), kept with the data so build-duration SLOs can read it."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {BUILD_LOG_SCHEMA}")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {BUILD_LOG_SCHEMA}.runs "
+        "(run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL)"
+    )
+    con.execute(
+        f"INSERT OR REPLACE INTO {BUILD_LOG_SCHEMA}.runs VALUES (?, to_timestamp(?), to_timestamp(?))",
+        [run_id, started_at, finished_at],
+    )

@@ -1,0 +1,71 @@
+"""`slo check`: evaluate the SLOs against an existing DuckDB database, without building anything."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dagster_project.cli.table import render_table
+from dagster_project.cli.validate import DEFAULT_SPEC_DIR
+from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, EXIT_USAGE, UsageError
+from dagster_project.settings import parse_timestamp
+
+EPILOG = """\
+examples:
+  slo check --db .slo_state/warehouse.duckdb
+  slo check --db /srv/warehouse.duckdb --slos my_slos/ --json --as-of 2026-11-27T06:00:00Z
+
+exit codes: 0 all passed or only warnings failed, 1 an error-severity SLO failed or could not be evaluated,
+2 invalid spec or usage, 3 runtime error
+"""
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "check",
+        help="evaluate the SLOs against an existing database (no build)",
+        description="Evaluate every SLO of the specs against a DuckDB database, read-only, with the native engine.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--db", type=Path, required=True, help="the DuckDB database (its .landing file is used if present)")
+    p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--as-of", help="evaluate as if at this time, ISO 8601 (default: now)")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from dagster_project.engines.native import evaluate, open_for_checks
+    from dagster_project.slo.domain import all_slos
+    from dagster_project.slo.plan import compile_plan
+    from dagster_project.slo.report import as_json, blocking_failures, table_rows
+    from dagster_project.spec.validate import validate
+
+    as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
+    specs, issues = validate(args.slos or [DEFAULT_SPEC_DIR])
+    if issues:
+        for issue in issues:
+            print(issue, file=sys.stderr)
+        return EXIT_USAGE
+    if not args.db.is_file():
+        raise UsageError(f"--db: {args.db} is not a file")
+    plan = compile_plan(all_slos([s.spec for s in specs]))
+    with open_for_checks(args.db) as con:
+        evaluations = evaluate(con, plan, as_of.astimezone(UTC).replace(tzinfo=None))
+    if args.json:
+        payload = {
+            "run_id": str(uuid.uuid4()),
+            "as_of": as_of.isoformat(),
+            "results": [as_json(e) for e in evaluations],
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        header = ["slo", "dimension", "dataset", "observed", "threshold", "status"]
+        print(render_table(header, table_rows(evaluations), align="lllrrl"))
+    return EXIT_SLO_FAILED if blocking_failures(evaluations) else EXIT_OK

@@ -1,0 +1,181 @@
+"""The native DuckDB engine: computes the observed value of every planned SLO.
+
+Each dataset's scan indicators run as one SELECT (one pass over the table). If that query fails (a missing column,
+a bad regex), each of its SLOs is retried alone, so one broken check is recorded as an error and the others still
+produce values. Nothing here decides pass or fail.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.engines.native_sql import scan_expression, single_query, table_ref
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.plan import CheckPlan
+from dagster_project.warehouse.build_log import BUILD_LOG_SCHEMA
+from dagster_project.warehouse.connection import connect, resolve, table_schema
+
+ENGINE = "native"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    slo: Slo
+    observed: float | None
+    error: str | None = None
+    engine: str = ENGINE
+
+
+@contextmanager
+def open_for_checks(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The database (and its landing file, when beside it) read-only, with no access to other files: free SQL from a
+    spec can read the tables and nothing else."""
+    landing = db.with_name(db.name + ".landing")
+    with connect(db, landing=landing if landing.exists() else None, read_only=True) as con:
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        yield con
+
+
+def _error(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _number(value: object, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{what} returned {value!r}, not a number")
+    number = float(value)
+    if math.isnan(number):
+        return None
+    return number
+
+
+def _text_columns(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    return [name for name, type_ in table_schema(con, dataset) if type_ == "VARCHAR"]
+
+
+def _exists(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
+    catalog, schema, table = resolve(dataset)
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+        [catalog, schema, table],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def _scan(con: duckdb.DuckDBPyConnection, dataset: str, slos: tuple[Slo, ...], as_of: datetime) -> list[Evaluation]:
+    if not _exists(con, dataset):
+        return [Evaluation(s, None, f"dataset {dataset} does not exist") for s in slos]
+    text_columns = _text_columns(con, dataset)
+    expressions = [scan_expression(s, as_of, text_columns) for s in slos]
+    select = ", ".join(f"({e}) AS m{i}" for i, e in enumerate(expressions))
+    try:
+        row = con.execute(f"SELECT {select} FROM {table_ref(dataset)}").fetchall()[0]
+        return [_judgeable(s, v) for s, v in zip(slos, row, strict=True)]
+    except duckdb.Error:
+        pass  # find which one: each alone
+    out = []
+    for slo, expression in zip(slos, expressions, strict=True):
+        try:
+            value = con.execute(f"SELECT {expression} FROM {table_ref(dataset)}").fetchall()[0][0]
+            out.append(_judgeable(slo, value))
+        except duckdb.Error as exc:
+            out.append(Evaluation(slo, None, _error(exc)))
+    return out
+
+
+def _judgeable(slo: Slo, value: object) -> Evaluation:
+    try:
+        number = _number(value, slo.kind)
+    except TypeError as exc:
+        return Evaluation(slo, None, str(exc))
+    if number is None:
+        return Evaluation(slo, None, f"no value: {slo.dataset} has no rows to judge")
+    return Evaluation(slo, number)
+
+
+def _scalar_query(con: duckdb.DuckDBPyConnection, slo: Slo, as_of: datetime) -> Evaluation:
+    rows = con.execute(single_query(slo, as_of)).fetchmany(2)
+    if slo.kind == "custom_sql" and (len(rows) != 1 or len(rows[0]) != 1):
+        return Evaluation(slo, None, "custom SQL must return exactly one row with one column")
+    return _judgeable(slo, rows[0][0] if rows else None)
+
+
+def _schema(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
+    if not _exists(con, slo.dataset):
+        return Evaluation(slo, None, f"dataset {slo.dataset} does not exist")
+    actual = {name: type_.upper() for name, type_ in table_schema(con, slo.dataset)}
+    expected: dict[str, str] = slo.params["columns"]
+    matched = sum(1 for name, type_ in expected.items() if actual.get(name) == type_.upper())
+    return Evaluation(slo, matched / len(expected))
+
+
+def _timed_runs(con: duckdb.DuckDBPyConnection, sql: str, runs: int) -> tuple[list[float], int]:
+    timings, failures = [], 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        try:
+            con.execute(sql).fetchall()
+            timings.append(time.perf_counter() - started)
+        except duckdb.Error:
+            failures += 1
+    return timings, failures
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _query(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
+    timings, failures = _timed_runs(con, slo.params["sql"], int(slo.params["runs"]))
+    if slo.kind == "query_availability":
+        return Evaluation(slo, len(timings) / (len(timings) + failures))
+    if not timings:
+        return Evaluation(slo, None, f"consumer query {slo.params['query']} failed on every run")
+    return Evaluation(slo, percentile(timings, float(slo.params["percentile"])))
+
+
+def _build_duration(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
+    if not _exists(con, f"{BUILD_LOG_SCHEMA}.runs"):
+        return Evaluation(slo, None, "no build recorded in this database")
+    rows = con.execute(
+        f"SELECT epoch(finished_at) - epoch(started_at) FROM {BUILD_LOG_SCHEMA}.runs ORDER BY finished_at DESC LIMIT 1"
+    ).fetchall()
+    return _judgeable(slo, rows[0][0] if rows else None)
+
+
+def _single(con: duckdb.DuckDBPyConnection, slo: Slo, as_of: datetime) -> Evaluation:
+    try:
+        if slo.kind == "schema":
+            return _schema(con, slo)
+        if slo.kind in ("query_latency", "query_availability"):
+            return _query(con, slo)
+        if slo.kind == "build_duration":
+            return _build_duration(con, slo)
+        return _scalar_query(con, slo, as_of)
+    except duckdb.Error as exc:
+        return Evaluation(slo, None, _error(exc))
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, plan: CheckPlan, as_of: datetime) -> list[Evaluation]:
+    """One evaluation per planned SLO, in plan order; errors are evaluations too."""
+    by_id: dict[str, Evaluation] = {}
+    for dataset, slos in plan.scans:
+        for evaluation in _scan(con, dataset, slos, as_of):
+            by_id[evaluation.slo.id] = evaluation
+    for slo in plan.singles:
+        by_id[slo.id] = _single(con, slo, as_of)
+    return [by_id[s.id] for s in plan.slos]

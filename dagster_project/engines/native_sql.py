@@ -1,0 +1,110 @@
+"""SQL for each indicator on DuckDB. Every name is quoted and every value from a spec is a quoted literal, so a spec
+cannot change the shape of a query; the only free SQL (custom indicators, consumer queries) runs on a connection that
+is read-only and has external access switched off.
+
+Ratios count only non-null values where a null is another dimension's concern (completeness).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from dagster_project.slo.domain import Slo
+from dagster_project.warehouse.connection import quote_ident
+
+PII_PATTERNS = {
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+    "phone": r"\+[0-9]{1,3}[ -]?[0-9][0-9 -]{6,}[0-9]",
+    "iban": r"\b[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}\b",
+    "credit_card": r"\b[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{1,4}\b",
+}
+
+
+def literal(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"unsupported literal {value!r}")
+    if isinstance(value, int | float):
+        return repr(float(value)) if isinstance(value, float) else str(int(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def table_ref(dataset: str) -> str:
+    schema, name = dataset.split(".", 1)
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
+def timestamp_literal(ts: datetime) -> str:
+    return f"TIMESTAMP '{ts.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+
+
+def _share(condition: str, of: str) -> str:
+    """avg over rows where `of` is not null of 1.0 if condition else 0.0."""
+    return f"avg(CASE WHEN {of} IS NULL THEN NULL WHEN {condition} THEN 1.0 ELSE 0.0 END)"
+
+
+def scan_expression(slo: Slo, as_of: datetime, text_columns: list[str]) -> str:
+    """One aggregate over the SLO's dataset giving the observed value (a SCAN_KINDS indicator)."""
+    p = slo.params
+    if slo.kind == "max_age":
+        return f"epoch({timestamp_literal(as_of)}) - epoch(max({quote_ident(p['column'])}))"
+    if slo.kind == "non_null_ratio":
+        present = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in p["columns"])
+        return f"avg(CASE WHEN {present} THEN 1.0 ELSE 0.0 END)"
+    if slo.kind == "in_range":
+        c = quote_ident(p["column"])
+        bounds = [f"{c} >= {literal(p['min'])}"] if p.get("min") is not None else []
+        bounds += [f"{c} <= {literal(p['max'])}"] if p.get("max") is not None else []
+        return _share(" AND ".join(bounds), c)
+    if slo.kind == "in_set":
+        c = quote_ident(p["column"])
+        values = ", ".join(literal(str(v)) for v in p["values"])
+        return _share(f"CAST({c} AS VARCHAR) IN ({values})", c)
+    if slo.kind == "matches_pattern":
+        c = quote_ident(p["column"])
+        return _share(f"regexp_full_match(CAST({c} AS VARCHAR), {literal(p['regex'])})", c)
+    if slo.kind == "uniqueness":
+        cols = ", ".join(quote_ident(c) for c in p["columns"])
+        return f"count(DISTINCT ({cols}))::DOUBLE / nullif(count(*), 0)"
+    if slo.kind == "no_pii":
+        columns = [c for c in (p.get("columns") or text_columns)]
+        if not columns:
+            return "0"
+        pattern = literal("|".join(f"(?:{PII_PATTERNS[name]})" for name in p["patterns"]))
+        hits = " + ".join(f"coalesce(regexp_matches({quote_ident(c)}, {pattern})::INT, 0)" for c in columns)
+        return f"coalesce(sum({hits}), 0)"
+    raise ValueError(f"{slo.kind} is not a scan indicator")
+
+
+def single_query(slo: Slo, as_of: datetime) -> str:
+    """The query for an indicator that needs its own (not row_volume's special windows, not timed queries)."""
+    p = slo.params
+    t = table_ref(slo.dataset)
+    if slo.kind == "row_volume":
+        ts, period, periods = quote_ident(p["timestamp_column"]), float(p["period"]), int(p["baseline_periods"])
+        now = f"epoch({timestamp_literal(as_of)})"
+        return f"""
+            WITH buckets AS (
+                SELECT floor(({now} - epoch({ts})) / {period}) AS k, count(*) AS n FROM {t}
+                WHERE epoch({ts}) <= {now} AND epoch({ts}) > {now} - {period * (periods + 1)}
+                GROUP BY k
+            )
+            SELECT coalesce(sum(n) FILTER (WHERE k = 0), 0)
+                   / nullif(coalesce(sum(n) FILTER (WHERE k BETWEEN 1 AND {periods}), 0) / {periods}, 0)
+            FROM buckets"""
+    if slo.kind == "referential_integrity":
+        c, ref = quote_ident(p["column"]), table_ref(p["reference_dataset"])
+        rc = quote_ident(p["reference_column"])
+        return f"""
+            SELECT avg(CASE WHEN r.v IS NOT NULL THEN 1.0 ELSE 0.0 END)
+            FROM {t} d LEFT JOIN (SELECT DISTINCT {rc} AS v FROM {ref}) r ON d.{c} = r.v
+            WHERE d.{c} IS NOT NULL"""
+    if slo.kind == "reconciliation":
+        c, ref = quote_ident(p["column"]), table_ref(p["reference_dataset"])
+        rc = quote_ident(p["reference_column"])
+        return f"""
+            SELECT abs(a.s - b.s) / nullif(abs(b.s), 0)
+            FROM (SELECT sum({c})::DOUBLE AS s FROM {t}) a, (SELECT sum({rc})::DOUBLE AS s FROM {ref}) b"""
+    if slo.kind == "custom_sql":
+        return str(p["sql"])
+    raise ValueError(f"{slo.kind} has no single query")

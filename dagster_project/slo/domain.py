@@ -1,0 +1,97 @@
+"""Normalised SLOs: what the engines and the decision need, with units resolved (durations in seconds).
+
+The wire spec (spec/models.py) keeps what a user wrote; this is what it means. The mapper is the only place that
+knows both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from dagster_project.spec.durations import parse_duration
+from dagster_project.spec.models import INDICATOR_UNITS, SpecFile, Unit
+
+Bound = Literal["min", "max"]
+Severity = Literal["warn", "error"]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    bound: Bound
+    value: float  # seconds for durations
+
+    def describe(self, unit: Unit) -> str:
+        op = ">=" if self.bound == "min" else "<="
+        return f"{op} {format_value(self.value, unit)}"
+
+
+@dataclass(frozen=True)
+class Slo:
+    id: str
+    product: str
+    dimension: str
+    dataset: str
+    kind: str  # the indicator type
+    params: dict[str, Any]  # the indicator's fields; durations already in seconds
+    unit: Unit
+    threshold: Threshold
+    severity: Severity
+    objective: float
+    windows_s: tuple[float, ...]
+    protects: tuple[str, str]  # ("goal" | "use_case", id)
+
+
+def format_value(value: float | None, unit: Unit) -> str:
+    if value is None:
+        return "-"
+    if unit == "duration":
+        if value < 1:
+            return f"{value * 1000:.0f}ms"
+        if value < 120:
+            return f"{value:.1f}s"
+        if value < 7200:
+            return f"{value / 60:.1f}m"
+        return f"{value / 3600:.1f}h"
+    if unit == "ratio":
+        return f"{value:.4f}"
+    return f"{value:g}"
+
+
+def _seconds(value: float | str) -> float:
+    return parse_duration(value).total_seconds() if isinstance(value, str) else float(value)
+
+
+def slos_from_spec(spec: SpecFile) -> list[Slo]:
+    queries = {q.id: q.sql for q in spec.consumer_queries}
+    out = []
+    for s in spec.slos:
+        params = s.indicator.model_dump(exclude={"type"})
+        if "period" in params:
+            params["period"] = _seconds(params["period"])
+        if "query" in params:
+            params["sql"] = queries[params["query"]]
+        bound: Bound = "min" if s.threshold.min is not None else "max"
+        protects = ("goal", s.protects.goal) if s.protects.goal else ("use_case", str(s.protects.use_case))
+        out.append(
+            Slo(
+                id=s.id,
+                product=spec.data_product.id,
+                dimension=s.dimension,
+                dataset=s.dataset,
+                kind=s.indicator.type,
+                params=params,
+                unit=INDICATOR_UNITS[s.indicator.type],
+                threshold=Threshold(bound, _seconds(s.threshold.bound)),
+                severity=s.severity,
+                objective=s.objective,
+                windows_s=tuple(_seconds(w) for w in s.windows),
+                protects=protects,
+            )
+        )
+    return out
+
+
+def all_slos(specs: Sequence[SpecFile]) -> list[Slo]:
+    return [slo for spec in specs for slo in slos_from_spec(spec)]

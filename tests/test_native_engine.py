@@ -1,0 +1,189 @@
+"""The native engine on real builds: clean data passes every shipped SLO, each fault fails the SLOs of its dimension,
+a check that cannot run is an error result (and the others still run), and free SQL cannot write."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagster_project.datagen.faults import Fault
+from dagster_project.defs.runner import run_build
+from dagster_project.engines.native import Evaluation, evaluate, open_for_checks, percentile
+from dagster_project.settings import Settings
+from dagster_project.slo.decide import passes
+from dagster_project.slo.domain import Threshold, all_slos
+from dagster_project.slo.plan import SCAN_KINDS, compile_plan
+from dagster_project.spec.validate import validate
+from tests.conftest import AS_OF, REPO, make_settings, make_sources
+
+NAIVE_AS_OF = AS_OF.replace(tzinfo=None)
+
+
+def shipped_evaluations(db: Path, spec_dir: Path = REPO / "slo_definitions") -> list[Evaluation]:
+    specs, issues = validate([spec_dir])
+    assert issues == []
+    with open_for_checks(db) as con:
+        return evaluate(con, compile_plan(all_slos([s.spec for s in specs])), NAIVE_AS_OF)
+
+
+def failing(evaluations: list[Evaluation]) -> dict[str, str]:
+    return {e.slo.id: e.slo.dimension for e in evaluations if passes(e.observed, e.slo.threshold) is not True}
+
+
+def test_clean_data_passes_every_shipped_slo(built_product: Settings) -> None:
+    evaluations = shipped_evaluations(built_product.database)
+    assert [e for e in evaluations if e.error] == []
+    assert failing(evaluations) == {}
+
+
+# Which SLOs each fault must fail (schema_drift stops the build at loading: see test_bad_input).
+FAULT_FAILURES: dict[Fault, set[str]] = {
+    Fault.STALE: {"orders_fresh", "customer_metrics_fresh"},
+    Fault.NULLS: {"orders_customer_present", "order_items_keys_present"},
+    Fault.DUPLICATES: {"orders_unique"},
+    Fault.OUT_OF_RANGE: {"order_item_prices_valid"},
+    Fault.ORPHANS: {"order_items_products_known"},
+    Fault.PII_LEAK: {"category_affinity_free_of_pii"},
+    Fault.VOLUME_DROP: {"orders_daily_volume"},
+}
+FAULT_DIMENSION = {
+    Fault.STALE: "freshness",
+    Fault.NULLS: "completeness",
+    Fault.DUPLICATES: "uniqueness",
+    Fault.OUT_OF_RANGE: "validity",
+    Fault.ORPHANS: "accuracy",
+    Fault.PII_LEAK: "governance",
+    Fault.VOLUME_DROP: "completeness",
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULT_FAILURES))
+def test_each_fault_fails_the_slos_of_its_dimension(tmp_path: Path, fault: Fault) -> None:
+    settings = make_settings(tmp_path, make_sources(tmp_path / "src", orders=4_000, faults=frozenset({fault})))
+    run_build(settings)
+    failed = failing(shipped_evaluations(settings.database))
+    assert FAULT_FAILURES[fault] <= set(failed), failed
+    assert FAULT_DIMENSION[fault] in failed.values()
+
+
+def _spec_with(tmp_path: Path, slo_yaml: str) -> Path:
+    text = (REPO / "tests" / "specs" / "good" / "minimal.yaml").read_text()
+    (tmp_path / "spec").mkdir()
+    (tmp_path / "spec" / "s.yaml").write_text(text + slo_yaml)
+    return tmp_path / "spec"
+
+
+def test_a_check_that_cannot_run_is_an_error_and_the_others_still_run(tmp_path: Path, built_product: Settings) -> None:
+    spec = _spec_with(
+        tmp_path,
+        """  - id: broken
+    description: Names a column that does not exist.
+    dimension: completeness
+    dataset: raw.orders
+    indicator: {type: non_null_ratio, columns: [no_such_column]}
+    threshold: {min: 0.99}
+    severity: error
+    objective: 0.99
+    windows: [7d]
+    protects: {use_case: targeting}
+""",
+    )
+    by_id = {e.slo.id: e for e in shipped_evaluations(built_product.database, spec)}
+    assert by_id["broken"].observed is None and "no_such_column" in str(by_id["broken"].error)
+    assert by_id["orders_fresh"].error is None and by_id["orders_fresh"].observed is not None
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE main.x AS SELECT 1",
+        "COPY (SELECT 1) TO '/tmp/slo_exfiltrate.csv'",
+        "SELECT count(*) FROM read_csv('/etc/passwd')",
+    ],
+)
+def test_custom_sql_cannot_write_or_read_files(tmp_path: Path, built_product: Settings, sql: str) -> None:
+    spec = _spec_with(
+        tmp_path,
+        f"""  - id: sneaky
+    description: Tries to write.
+    dimension: accuracy
+    dataset: raw.orders
+    indicator: {{type: custom_sql, sql: "{sql}"}}
+    threshold: {{min: 0.5}}
+    severity: error
+    objective: 0.99
+    windows: [7d]
+    protects: {{use_case: targeting}}
+""",
+    )
+    by_id = {e.slo.id: e for e in shipped_evaluations(built_product.database, spec)}
+    assert by_id["sneaky"].observed is None and by_id["sneaky"].error
+    assert not Path("/tmp/slo_exfiltrate.csv").exists()
+
+
+def test_scan_indicators_of_a_dataset_share_one_plan_entry() -> None:
+    specs, _ = validate([REPO / "slo_definitions"])
+    plan = compile_plan(all_slos([s.spec for s in specs]))
+    for dataset, slos in plan.scans:
+        assert {s.dataset for s in slos} == {dataset} and all(s.kind in SCAN_KINDS for s in slos)
+    assert len(plan.slos) == len(plan.singles) + sum(len(s) for _, s in plan.scans)
+
+
+@pytest.mark.parametrize(
+    ("observed", "bound", "value", "expected"),
+    [
+        (0.99, "min", 0.99, True),
+        (0.989, "min", 0.99, False),
+        (3600.0, "max", 86400.0, True),
+        (90000.0, "max", 86400.0, False),
+        (0.0, "max", 0.0, True),
+        (None, "min", 0.5, None),
+    ],
+)
+def test_passes_compares_with_the_bound(
+    observed: float | None, bound: str, value: float, expected: bool | None
+) -> None:
+    assert passes(observed, Threshold(bound, value)) is expected  # type: ignore[arg-type]
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 21)]
+    assert percentile(values, 95) == 19.0
+    assert percentile(values, 100) == 20.0
+    assert percentile([5.0], 50) == 5.0
+
+
+def _slo_check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli.main", "check", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_slo_check_json_and_exit_codes(tmp_path: Path, built_product: Settings) -> None:
+    as_of = AS_OF.isoformat()
+    ok = _slo_check("--db", str(built_product.database), "--json", "--as-of", as_of)
+    assert ok.returncode == 0, ok.stderr
+    payload = json.loads(ok.stdout)
+    assert set(payload) == {"run_id", "as_of", "results"} and len(payload["results"]) == 22
+    assert {"slo", "dimension", "dataset", "passed", "observed", "threshold", "severity"} <= set(payload["results"][0])
+    assert all(r["passed"] is True for r in payload["results"])
+
+    stale = _slo_check("--db", str(built_product.database), "--as-of", "2026-12-31T00:00:00Z")
+    assert stale.returncode == 1
+    assert "orders_fresh" in stale.stdout and "FAIL" in stale.stdout
+
+    bad_spec = _slo_check(
+        "--db", str(built_product.database), "--slos", str(REPO / "tests/specs/bad/unknown_goal.yaml")
+    )
+    assert bad_spec.returncode == 2 and "unknown goal 'world_peace'" in bad_spec.stderr
+
+    no_db = _slo_check("--db", str(tmp_path / "missing.duckdb"))
+    assert no_db.returncode == 2 and "Traceback" not in no_db.stderr
