@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +33,15 @@ class BuildParams:
     neighbours_per_product: int = 20
 
 
+def default_spec_paths() -> tuple[Path, ...]:
+    """slo_definitions/ in the working directory, else the one shipped beside the package (a source checkout)."""
+    here = Path("slo_definitions")
+    if here.is_dir():
+        return (here,)
+    shipped = Path(__file__).resolve().parent.parent / "slo_definitions"
+    return (shipped,) if shipped.is_dir() else ()
+
+
 @dataclass(frozen=True)
 class Settings:
     state_dir: Path = DEFAULT_STATE_DIR
@@ -40,6 +49,7 @@ class Settings:
     db_path: Path | None = None  # None: warehouse.duckdb under the state folder
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     duckdb_threads: int = DEFAULT_DUCKDB_THREADS
+    spec_paths: tuple[Path, ...] = field(default_factory=lambda: default_spec_paths())
     build: BuildParams = BuildParams()
 
     @property
@@ -80,7 +90,7 @@ def parse_timestamp(text: str, what: str = "--as-of") -> datetime:
 
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings for `dagster dev`: SLO_STATE_DIR, SLO_DATA_DIR, SLO_DB, SLO_AS_OF, SLO_CUSTOMER_SALT."""
+    """Settings for `dagster dev`: SLO_STATE_DIR, SLO_DATA_DIR, SLO_DB, SLO_SPECS, SLO_AS_OF, SLO_CUSTOMER_SALT."""
     env = os.environ if env is None else env
     state = Path(env.get("SLO_STATE_DIR", str(DEFAULT_STATE_DIR)))
     as_of = parse_timestamp(env["SLO_AS_OF"], "SLO_AS_OF") if env.get("SLO_AS_OF") else None
@@ -88,5 +98,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         state_dir=state,
         data_dir=Path(env["SLO_DATA_DIR"]) if env.get("SLO_DATA_DIR") else None,
         db_path=Path(env["SLO_DB"]) if env.get("SLO_DB") else None,
+        spec_paths=(
+            tuple(Path(p) for p in env["SLO_SPECS"].split(os.pathsep)) if env.get("SLO_SPECS") else default_spec_paths()
+        ),
         build=BuildParams(as_of=as_of, customer_salt=env.get("SLO_CUSTOMER_SALT", DEFAULT_SALT)),
     )

@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from dagster_project.datagen.faults import Fault
+from dagster_project.defs.assets import PUBLISH_KEY
 from dagster_project.defs.runner import run_build
 from dagster_project.engines.native import Evaluation, evaluate, open_for_checks, percentile
+from dagster_project.product.tables import PRODUCT_TABLES
 from dagster_project.settings import Settings
 from dagster_project.slo.decide import passes
 from dagster_project.slo.domain import Threshold, all_slos
@@ -40,9 +43,10 @@ def test_clean_data_passes_every_shipped_slo(built_product: Settings) -> None:
     assert failing(evaluations) == {}
 
 
-# Which SLOs each fault must fail (schema_drift stops the build at loading: see test_bad_input).
+# Which SLOs each fault must fail in the build (schema_drift stops the build at loading: see test_bad_input).
+# A failing error-severity SLO blocks everything downstream, so SLOs on later tables do not run at all.
 FAULT_FAILURES: dict[Fault, set[str]] = {
-    Fault.STALE: {"orders_fresh", "customer_metrics_fresh"},
+    Fault.STALE: {"orders_fresh"},
     Fault.NULLS: {"orders_customer_present", "order_items_keys_present"},
     Fault.DUPLICATES: {"orders_unique"},
     Fault.OUT_OF_RANGE: {"order_item_prices_valid"},
@@ -62,12 +66,41 @@ FAULT_DIMENSION = {
 
 
 @pytest.mark.parametrize("fault", sorted(FAULT_FAILURES))
-def test_each_fault_fails_the_slos_of_its_dimension(tmp_path: Path, fault: Fault) -> None:
+def test_each_fault_fails_the_slos_of_its_dimension_and_a_blocking_failure_stops_the_build(
+    tmp_path: Path, fault: Fault
+) -> None:
     settings = make_settings(tmp_path, make_sources(tmp_path / "src", orders=4_000, faults=frozenset({fault})))
-    run_build(settings)
-    failed = failing(shipped_evaluations(settings.database))
-    assert FAULT_FAILURES[fault] <= set(failed), failed
-    assert FAULT_DIMENSION[fault] in failed.values()
+    build = run_build(settings)
+    failed = {r["slo"]: r for r in build.results if r["passed"] is not True}
+    assert FAULT_FAILURES[fault] <= set(failed), sorted(failed)
+    assert FAULT_DIMENSION[fault] in {r["dimension"] for r in failed.values()}
+    blocking = [r for r in failed.values() if r["severity"] == "error"]
+    assert build.published == (not blocking)
+    assert settings.database.exists() == (not blocking)
+    if blocking:
+        # Downstream of a failed blocking check nothing is materialized: never the publish step, and no product
+        # table at all when the failure is on a source.
+        downstream = [PUBLISH_KEY]
+        if any(r["dataset"].startswith("raw.") for r in blocking):
+            downstream += [dg.AssetKey(t.name.split(".")) for t in PRODUCT_TABLES]
+        with dg.DagsterInstance.from_config(str(settings.dagster_home.resolve())) as instance:
+            for key in downstream:
+                assert instance.get_latest_materialization_event(key) is None, key
+            run = instance.get_run_by_id(build.run_id)
+            assert run is not None and run.status == dg.DagsterRunStatus.FAILURE
+
+
+def test_check_results_carry_the_slo_record(built_product: Settings) -> None:
+    with dg.DagsterInstance.from_config(str(built_product.dagster_home.resolve())) as instance:
+        key = dg.AssetCheckKey(dg.AssetKey(["raw", "orders"]), "orders_fresh")
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+        assert record is not None and record.event is not None
+        evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
+        result = evaluation.metadata["slo_result"].value  # type: ignore[union-attr]
+        assert isinstance(result, dict)
+        assert result["slo"] == "orders_fresh" and result["dimension"] == "freshness" and result["passed"] is True
+        assert result["threshold"] == {"bound": "max", "value": 86400.0}
+        assert isinstance(result["observed"], float) and result["observed"] >= 0
 
 
 def _spec_with(tmp_path: Path, slo_yaml: str) -> Path:

@@ -44,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.engines.native import evaluate, open_for_checks
     from dagster_project.slo.domain import all_slos
     from dagster_project.slo.plan import compile_plan
-    from dagster_project.slo.report import as_json, blocking_failures, table_rows
+    from dagster_project.slo.report import TABLE_HEADER, as_json, blocking_failures, table_rows
     from dagster_project.spec.validate import validate
 
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
@@ -58,14 +58,10 @@ def handle(args: argparse.Namespace) -> int:
     plan = compile_plan(all_slos([s.spec for s in specs]))
     with open_for_checks(args.db) as con:
         evaluations = evaluate(con, plan, as_of.astimezone(UTC).replace(tzinfo=None))
+    results = [as_json(e) for e in evaluations]
     if args.json:
-        payload = {
-            "run_id": str(uuid.uuid4()),
-            "as_of": as_of.isoformat(),
-            "results": [as_json(e) for e in evaluations],
-        }
+        payload = {"run_id": str(uuid.uuid4()), "as_of": as_of.isoformat(), "results": results}
         print(json.dumps(payload, indent=2))
     else:
-        header = ["slo", "dimension", "dataset", "observed", "threshold", "status"]
-        print(render_table(header, table_rows(evaluations), align="lllrrl"))
-    return EXIT_SLO_FAILED if blocking_failures(evaluations) else EXIT_OK
+        print(render_table(TABLE_HEADER, table_rows(results), align="lllrrl"))
+    return EXIT_SLO_FAILED if blocking_failures(results) else EXIT_OK

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dagster_project.cli.summary import print_summary
+from dagster_project.cli.table import render_table
 from dagster_project.datagen.generator import GeneratorConfig, generate
+from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED
 from dagster_project.settings import DEFAULT_STATE_DIR, BuildParams, Settings, parse_timestamp
+from dagster_project.slo.report import TABLE_HEADER, blocking_failures, table_rows
 from dagster_project.warehouse.lock import BuildLock, lock_path
 
 EPILOG = """\
@@ -39,6 +44,10 @@ def register(sub: Any) -> None:
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="state folder (default .slo_state)")
     p.add_argument("--sample-orders", type=int, default=5_000, help="orders in generated sample data (default 5000)")
     p.add_argument("--seed", type=int, default=42, help="seed of generated sample data (default 42)")
+    p.add_argument("--json", action="store_true", help="print the SLO results as one JSON object")
+    p.add_argument(
+        "--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/ of the project)"
+    )
     p.set_defaults(handler=handle)
 
 
@@ -47,6 +56,8 @@ def handle(args: argparse.Namespace) -> int:
     settings = Settings(
         state_dir=args.state_dir, data_dir=args.data_dir, db_path=args.db, build=BuildParams(as_of=as_of)
     )
+    if args.slos:
+        settings = replace(settings, spec_paths=tuple(args.slos))
     started = time.monotonic()
     # Held from before the sample data is rewritten until the summary is read: a UI run on the same state folder
     # must neither read half-rewritten sources nor change the landing file under the summary.
@@ -64,6 +75,21 @@ def handle(args: argparse.Namespace) -> int:
         print(f"building {settings.database} from {settings.sources_dir} ...", file=sys.stderr, flush=True)
         build = run_build(settings)
         elapsed = time.monotonic() - started
-        print(f"dagster run {build.run_id}: {build.steps} steps succeeded in {elapsed:.1f}s")
-        print_summary(settings.database, settings.landing_database, as_of)
-    return 0
+        out = sys.stderr if args.json else sys.stdout
+        state = "published" if build.published else "NOT published: a blocking SLO failed"
+        print(f"dagster run {build.run_id}: {build.steps} steps in {elapsed:.1f}s, {state}", file=out)
+        if args.json:
+            payload = {
+                "run_id": build.run_id,
+                "as_of": as_of.isoformat(),
+                "published": build.published,
+                "results": list(build.results),
+            }
+            print(json.dumps(payload, indent=2))
+        else:
+            if build.published:
+                print_summary(settings.database, settings.landing_database, as_of)
+            print()
+            print(f"SLOs ({len(build.results)} checked in the build):")
+            print(render_table(TABLE_HEADER, table_rows(build.results), align="lllrrl"))
+    return EXIT_SLO_FAILED if blocking_failures(build.results) or not build.published else EXIT_OK

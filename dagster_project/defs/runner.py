@@ -8,9 +8,11 @@ line; anything else is reported with the step and the innermost error.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
+from dagster_project.defs.checks import RESULT_METADATA_KEY
 from dagster_project.defs.factory import BUILD_JOB, build_definitions
 from dagster_project.errors import SloError, SourceDataError
 from dagster_project.settings import Settings
@@ -29,6 +31,17 @@ class BuildFailed(SloError):
 class BuildRun:
     run_id: str
     steps: int
+    results: tuple[dict[str, Any], ...]  # one SLO result record per check that ran (slo/report.py's shape)
+    published: bool  # False when a blocking (error-severity) SLO failed and stopped the build before publishing
+
+
+def _results(result: dg.ExecuteInProcessResult) -> tuple[dict[str, Any], ...]:
+    records = []
+    for evaluation in result.get_asset_check_evaluations():
+        entry = evaluation.metadata.get(RESULT_METADATA_KEY)
+        if entry is not None and isinstance(entry.value, dict):
+            records.append(entry.value)
+    return tuple(sorted(records, key=lambda r: (r["dataset"], r["slo"])))
 
 
 def _instance(settings: Settings) -> dg.DagsterInstance:
@@ -58,6 +71,11 @@ def _user_error(error: object) -> SloError | None:
     return None
 
 
+def _is_blocked(error: object) -> bool:
+    """A step that failed only because a blocking SLO check failed (the data is bad, the build is fine)."""
+    return getattr(error, "cls_name", None) == "DagsterAssetCheckFailedError"
+
+
 def _root_cause(error: object) -> str:
     """The first line of the innermost error: what went wrong, without Dagster's wrapping."""
     while getattr(error, "cause", None) is not None:
@@ -71,10 +89,13 @@ def run_build(settings: Settings) -> BuildRun:
     job = defs.resolve_job_def(BUILD_JOB)
     with _instance(settings) as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET)
+        steps = len(result.get_step_success_events())
         if result.success:
-            steps = len(result.get_step_success_events())
-            return BuildRun(run_id=result.run_id, steps=steps)
-        for event in result.get_step_failure_events():
+            return BuildRun(result.run_id, steps, _results(result), published=True)
+        failures = result.get_step_failure_events()
+        if failures and all(_is_blocked(e.step_failure_data.error) for e in failures):
+            return BuildRun(result.run_id, steps, _results(result), published=False)
+        for event in failures:
             error = event.step_failure_data.error
             user_error = _user_error(error)
             if user_error is not None:

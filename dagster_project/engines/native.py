@@ -35,10 +35,10 @@ class Evaluation:
 
 
 @contextmanager
-def open_for_checks(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The database (and its landing file, when beside it) read-only, with no access to other files: free SQL from a
-    spec can read the tables and nothing else."""
-    landing = db.with_name(db.name + ".landing")
+def open_for_checks(db: Path, landing: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The database (and its landing file, by default the one beside it) read-only, with no access to other files:
+    free SQL from a spec can read the tables and nothing else."""
+    landing = landing if landing is not None else db.with_name(db.name + ".landing")
     with connect(db, landing=landing if landing.exists() else None, read_only=True) as con:
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
@@ -100,6 +100,8 @@ def _judgeable(slo: Slo, value: object) -> Evaluation:
     except TypeError as exc:
         return Evaluation(slo, None, str(exc))
     if number is None:
+        if slo.kind == "row_volume":
+            return Evaluation(slo, None, "no value: no rows in the baseline periods to compare with")
         return Evaluation(slo, None, f"no value: {slo.dataset} has no rows to judge")
     return Evaluation(slo, number)
 

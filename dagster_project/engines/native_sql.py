@@ -2,7 +2,9 @@
 cannot change the shape of a query; the only free SQL (custom indicators, consumer queries) runs on a connection that
 is read-only and has external access switched off.
 
-Ratios count only non-null values where a null is another dimension's concern (completeness).
+Ratios count only non-null values where a null is another dimension's concern (completeness). A ratio over no rows
+is 1.0 (nothing violates it): an empty table is the concern of volume and freshness SLOs, and a legitimately empty
+product table (no pair bought together often enough) must not fail uniqueness or validity.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ def timestamp_literal(ts: datetime) -> str:
 
 
 def _share(condition: str, of: str) -> str:
-    """avg over rows where `of` is not null of 1.0 if condition else 0.0."""
-    return f"avg(CASE WHEN {of} IS NULL THEN NULL WHEN {condition} THEN 1.0 ELSE 0.0 END)"
+    """Share of the rows where `of` is not null that meet `condition`; 1.0 when there are none."""
+    return f"coalesce(avg(CASE WHEN {of} IS NULL THEN NULL WHEN {condition} THEN 1.0 ELSE 0.0 END), 1.0)"
 
 
 def scan_expression(slo: Slo, as_of: datetime, text_columns: list[str]) -> str:
@@ -50,7 +52,7 @@ def scan_expression(slo: Slo, as_of: datetime, text_columns: list[str]) -> str:
         return f"epoch({timestamp_literal(as_of)}) - epoch(max({quote_ident(p['column'])}))"
     if slo.kind == "non_null_ratio":
         present = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in p["columns"])
-        return f"avg(CASE WHEN {present} THEN 1.0 ELSE 0.0 END)"
+        return f"coalesce(avg(CASE WHEN {present} THEN 1.0 ELSE 0.0 END), 1.0)"
     if slo.kind == "in_range":
         c = quote_ident(p["column"])
         bounds = [f"{c} >= {literal(p['min'])}"] if p.get("min") is not None else []
@@ -65,7 +67,7 @@ def scan_expression(slo: Slo, as_of: datetime, text_columns: list[str]) -> str:
         return _share(f"regexp_full_match(CAST({c} AS VARCHAR), {literal(p['regex'])})", c)
     if slo.kind == "uniqueness":
         cols = ", ".join(quote_ident(c) for c in p["columns"])
-        return f"count(DISTINCT ({cols}))::DOUBLE / nullif(count(*), 0)"
+        return f"coalesce(count(DISTINCT ({cols}))::DOUBLE / nullif(count(*), 0), 1.0)"
     if slo.kind == "no_pii":
         columns = [c for c in (p.get("columns") or text_columns)]
         if not columns:
@@ -96,7 +98,7 @@ def single_query(slo: Slo, as_of: datetime) -> str:
         c, ref = quote_ident(p["column"]), table_ref(p["reference_dataset"])
         rc = quote_ident(p["reference_column"])
         return f"""
-            SELECT avg(CASE WHEN r.v IS NOT NULL THEN 1.0 ELSE 0.0 END)
+            SELECT coalesce(avg(CASE WHEN r.v IS NOT NULL THEN 1.0 ELSE 0.0 END), 1.0)
             FROM {t} d LEFT JOIN (SELECT DISTINCT {rc} AS v FROM {ref}) r ON d.{c} = r.v
             WHERE d.{c} IS NOT NULL"""
     if slo.kind == "reconciliation":

@@ -1,4 +1,5 @@
-"""Evaluations as rows a person or a tool reads: the table of `slo check` and its JSON. No I/O here."""
+"""Evaluations as result records (the JSON of `slo check` / `slo run` and the metadata of Dagster checks), and the
+table people read. One record shape everywhere, so the CLI, Dagster and later the results store cannot drift."""
 
 from __future__ import annotations
 
@@ -9,23 +10,20 @@ from dagster_project.engines.native import Evaluation
 from dagster_project.slo.decide import passes
 from dagster_project.slo.domain import format_value
 
+TABLE_HEADER = ["slo", "dimension", "dataset", "observed", "threshold", "status"]
 
-def status(evaluation: Evaluation) -> str:
-    verdict = passes(evaluation.observed, evaluation.slo.threshold)
-    if verdict is None:
+
+def status(passed: bool | None, severity: str) -> str:
+    if passed is None:
         return "ERROR"
-    if verdict:
+    if passed:
         return "ok"
-    return "FAIL" if evaluation.slo.severity == "error" else "warn"
-
-
-def blocking_failures(evaluations: Sequence[Evaluation]) -> list[Evaluation]:
-    """Error-severity SLOs that failed or could not be judged: what makes `slo check` exit 1."""
-    return [e for e in evaluations if e.slo.severity == "error" and passes(e.observed, e.slo.threshold) is not True]
+    return "FAIL" if severity == "error" else "warn"
 
 
 def as_json(evaluation: Evaluation) -> dict[str, Any]:
     slo = evaluation.slo
+    passed = passes(evaluation.observed, slo.threshold)
     return {
         "slo": slo.id,
         "product": slo.product,
@@ -33,20 +31,26 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         "dataset": slo.dataset,
         "indicator": slo.kind,
         "unit": slo.unit,
-        "passed": passes(evaluation.observed, slo.threshold),
+        "passed": passed,
         "observed": evaluation.observed,
+        "observed_text": evaluation.error or format_value(evaluation.observed, slo.unit),
         "threshold": {"bound": slo.threshold.bound, "value": slo.threshold.value},
+        "threshold_text": slo.threshold.describe(slo.unit),
         "severity": slo.severity,
+        "objective": slo.objective,
+        "protects": {"kind": slo.protects[0], "id": slo.protects[1]},
+        "status": status(passed, slo.severity),
         "engine": evaluation.engine,
         "error": evaluation.error,
     }
 
 
-def table_rows(evaluations: Sequence[Evaluation]) -> list[list[str]]:
-    rows = []
-    for e in evaluations:
-        observed = e.error if e.error else format_value(e.observed, e.slo.unit)
-        rows.append(
-            [e.slo.id, e.slo.dimension, e.slo.dataset, observed, e.slo.threshold.describe(e.slo.unit), status(e)]
-        )
-    return rows
+def blocking_failures(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Error-severity results that failed or could not be judged: what makes the CLI exit 1."""
+    return [r for r in results if r["severity"] == "error" and r["passed"] is not True]
+
+
+def table_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
+    return [
+        [r["slo"], r["dimension"], r["dataset"], r["observed_text"], r["threshold_text"], r["status"]] for r in results
+    ]

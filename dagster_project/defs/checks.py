@@ -1,0 +1,87 @@
+"""Dagster asset checks generated from the SLO specs: one multi-asset check per dataset, evaluating all of that
+dataset's SLOs in one scan of the build database. Error-severity SLOs are blocking, so a failure stops every asset
+downstream, the publish step included: bad data never replaces the published product.
+
+SLOs on tables this job does not build are left to `slo check`. Build-duration SLOs are checked on the publish step,
+after the build's timing is recorded.
+"""
+
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+from dagster import AssetCheckExecutionContext
+
+from dagster_project.engines.native import Evaluation, evaluate, open_for_checks
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.plan import compile_plan
+from dagster_project.slo.report import as_json
+
+from .assets import PUBLISH_KEY, PUBLISHED_TABLES
+from .resources import BuildParamsResource, WarehouseResource
+
+RESULT_METADATA_KEY = "slo_result"
+
+
+def check_asset(slo: Slo) -> dg.AssetKey:
+    return PUBLISH_KEY if slo.kind == "build_duration" else dg.AssetKey(slo.dataset.split("."))
+
+
+def _check_result(evaluation: Evaluation) -> dg.AssetCheckResult:
+    """The result record goes into the metadata whole (JSON), plus the fields the UI shows as columns."""
+    slo, record = evaluation.slo, as_json(evaluation)
+    return dg.AssetCheckResult(
+        check_name=slo.id,
+        asset_key=check_asset(slo),
+        passed=record["passed"] is True,
+        severity=dg.AssetCheckSeverity.ERROR if slo.severity == "error" else dg.AssetCheckSeverity.WARN,
+        metadata={
+            RESULT_METADATA_KEY: dg.MetadataValue.json(record),
+            "slo_id": slo.id,
+            "dimension": slo.dimension,
+            "observed": record["observed_text"],
+            "threshold": record["threshold_text"],
+        },
+    )
+
+
+def _checks_for(asset: dg.AssetKey, slos: Sequence[Slo]) -> dg.AssetChecksDefinition:
+    specs = [
+        dg.AssetCheckSpec(
+            name=slo.id,
+            asset=asset,
+            description=f"[{slo.dimension}] {slo.id}: {slo.threshold.describe(slo.unit)} (objective {slo.objective})",
+            blocking=slo.severity == "error",
+        )
+        for slo in slos
+    ]
+    on_published = asset == PUBLISH_KEY
+
+    @dg.multi_asset_check(specs=specs, name=f"slo_checks__{'__'.join(asset.path)}")
+    def _run(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource, build_params: BuildParamsResource
+    ) -> Iterator[dg.AssetCheckResult]:
+        as_of = (build_params.params().as_of or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+        db = Path(warehouse.published_database if on_published else warehouse.build_database)
+        started = time.perf_counter()
+        with open_for_checks(db, landing=Path(warehouse.landing_database)) as con:
+            evaluations = evaluate(con, compile_plan(slos), as_of)
+        context.log.info(f"{len(evaluations)} SLOs on {asset.to_user_string()} in {time.perf_counter() - started:.2f}s")
+        for evaluation in evaluations:
+            yield _check_result(evaluation)
+
+    return _run
+
+
+def slo_asset_checks(slos: Sequence[Slo]) -> list[dg.AssetChecksDefinition]:
+    """One check definition per asset that has SLOs; SLOs on datasets this job does not build are skipped."""
+    built = set(PUBLISHED_TABLES)
+    by_asset: dict[dg.AssetKey, list[Slo]] = {}
+    for slo in slos:
+        if slo.kind == "build_duration" or slo.dataset in built:
+            by_asset.setdefault(check_asset(slo), []).append(slo)
+    return [
+        _checks_for(asset, items) for asset, items in sorted(by_asset.items(), key=lambda kv: kv[0].to_user_string())
+    ]
