@@ -68,7 +68,7 @@ def test_run_on_the_snapshot_prints_tables_affinities_and_north_star(tmp_path: P
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "published" in out.splitlines()[0] and "NOT published" not in out
-    assert "SLOs (22 checked in the build):" in out
+    assert "SLOs (23 checked in the build):" in out
     assert " FAIL" not in out and " ERROR" not in out
     assert "product_affinity.product_pair_affinity" in out and "19,318" in out
     assert "Printer + Ink Cartridge" in out

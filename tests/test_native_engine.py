@@ -153,8 +153,12 @@ def test_custom_sql_cannot_write_or_read_files(tmp_path: Path, built_product: Se
     protects: {{use_case: targeting}}
 """,
     )
-    by_id = {e.slo.id: e for e in shipped_evaluations(built_product.database, spec)}
-    assert by_id["sneaky"].observed is None and by_id["sneaky"].error
+    _, issues = validate([spec])
+    if issues:  # refused when the spec is validated: not a single SELECT
+        assert [i.path for i in issues] == ["slos.1.indicator.sql"] and "must be a SELECT" in issues[0].message
+    else:  # a SELECT that reads a file: refused by the connection when it runs
+        by_id = {e.slo.id: e for e in shipped_evaluations(built_product.database, spec)}
+        assert by_id["sneaky"].observed is None and "disabled" in str(by_id["sneaky"].error)
     assert not Path("/tmp/slo_exfiltrate.csv").exists()
 
 
@@ -205,7 +209,7 @@ def test_slo_check_json_and_exit_codes(tmp_path: Path, built_product: Settings) 
     ok = _slo_check("--db", str(built_product.database), "--json", "--as-of", as_of)
     assert ok.returncode == 0, ok.stderr
     payload = json.loads(ok.stdout)
-    assert set(payload) == {"run_id", "as_of", "results"} and len(payload["results"]) == 22
+    assert set(payload) == {"run_id", "as_of", "results"} and len(payload["results"]) == 23
     assert {"slo", "dimension", "dataset", "passed", "observed", "threshold", "severity"} <= set(payload["results"][0])
     assert all(r["passed"] is True for r in payload["results"])
 

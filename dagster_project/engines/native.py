@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -20,10 +21,12 @@ import duckdb
 from dagster_project.engines.native_sql import scan_expression, single_query, table_ref
 from dagster_project.slo.domain import Slo
 from dagster_project.slo.plan import CheckPlan
+from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
 from dagster_project.warehouse.build_log import BUILD_LOG_SCHEMA
 from dagster_project.warehouse.connection import connect, resolve, table_schema
 
 ENGINE = "native"
+FREE_SQL_KINDS = frozenset({"custom_sql", "query_latency", "query_availability"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ def _error(exc: BaseException) -> str:
 def _number(value: object, what: str) -> float | None:
     if value is None:
         return None
+    if isinstance(value, Decimal):
+        value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{what} returned {value!r}, not a number")
     number = float(value)
@@ -107,7 +112,10 @@ def _judgeable(slo: Slo, value: object) -> Evaluation:
 
 
 def _scalar_query(con: duckdb.DuckDBPyConnection, slo: Slo, as_of: datetime) -> Evaluation:
-    rows = con.execute(single_query(slo, as_of)).fetchmany(2)
+    sql = single_query(slo, as_of)
+    if slo.kind == "custom_sql":
+        require_single_select(sql)
+    rows = con.execute(sql).fetchmany(2)
     if slo.kind == "custom_sql" and (len(rows) != 1 or len(rows[0]) != 1):
         return Evaluation(slo, None, "custom SQL must return exactly one row with one column")
     return _judgeable(slo, rows[0][0] if rows else None)
@@ -116,9 +124,13 @@ def _scalar_query(con: duckdb.DuckDBPyConnection, slo: Slo, as_of: datetime) -> 
 def _schema(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
     if not _exists(con, slo.dataset):
         return Evaluation(slo, None, f"dataset {slo.dataset} does not exist")
-    actual = {name: type_.upper() for name, type_ in table_schema(con, slo.dataset)}
+    actual = dict(table_schema(con, slo.dataset))
     expected: dict[str, str] = slo.params["columns"]
-    matched = sum(1 for name, type_ in expected.items() if actual.get(name) == type_.upper())
+    # DuckDB's own spelling of each expected type, so INT64 matches BIGINT and DECIMAL(10, 2) matches DECIMAL(10,2).
+    canonical = {
+        name: con.execute(f"SELECT typeof(CAST(NULL AS {t}))").fetchall()[0][0] for name, t in expected.items()
+    }
+    matched = sum(1 for name, type_ in canonical.items() if actual.get(name) == type_)
     return Evaluation(slo, matched / len(expected))
 
 
@@ -142,6 +154,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def _query(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
+    require_single_select(slo.params["sql"])
     timings, failures = _timed_runs(con, slo.params["sql"], int(slo.params["runs"]))
     if slo.kind == "query_availability":
         return Evaluation(slo, len(timings) / (len(timings) + failures))
@@ -168,6 +181,8 @@ def _single(con: duckdb.DuckDBPyConnection, slo: Slo, as_of: datetime) -> Evalua
         if slo.kind == "build_duration":
             return _build_duration(con, slo)
         return _scalar_query(con, slo, as_of)
+    except FreeSqlRejected as exc:
+        return Evaluation(slo, None, f"free SQL {exc}")
     except duckdb.Error as exc:
         return Evaluation(slo, None, _error(exc))
 
@@ -178,6 +193,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, plan: CheckPlan, as_of: datetime) -
     for dataset, slos in plan.scans:
         for evaluation in _scan(con, dataset, slos, as_of):
             by_id[evaluation.slo.id] = evaluation
-    for slo in plan.singles:
+    # SQL written in specs last: even a rejected statement never runs before another check.
+    for slo in sorted(plan.singles, key=lambda s: s.kind in FREE_SQL_KINDS):
         by_id[slo.id] = _single(con, slo, as_of)
     return [by_id[s.id] for s in plan.slos]

@@ -60,20 +60,29 @@ def scan_expression(slo: Slo, as_of: datetime, text_columns: list[str]) -> str:
         return _share(" AND ".join(bounds), c)
     if slo.kind == "in_set":
         c = quote_ident(p["column"])
+        if all(isinstance(v, int | float) for v in p["values"]):  # numbers compare as numbers: 1 = 1.0
+            return _share(f"CAST({c} AS DOUBLE) IN ({', '.join(literal(float(v)) for v in p['values'])})", c)
         values = ", ".join(literal(str(v)) for v in p["values"])
         return _share(f"CAST({c} AS VARCHAR) IN ({values})", c)
     if slo.kind == "matches_pattern":
         c = quote_ident(p["column"])
         return _share(f"regexp_full_match(CAST({c} AS VARCHAR), {literal(p['regex'])})", c)
     if slo.kind == "uniqueness":
+        # Keys with a null part are left out (a null key is completeness's concern), as for every other ratio.
         cols = ", ".join(quote_ident(c) for c in p["columns"])
-        return f"coalesce(count(DISTINCT ({cols}))::DOUBLE / nullif(count(*), 0), 1.0)"
+        complete = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in p["columns"])
+        return (
+            f"coalesce(count(DISTINCT ({cols})) FILTER (WHERE {complete})::DOUBLE"
+            f" / nullif(count(*) FILTER (WHERE {complete}), 0), 1.0)"
+        )
     if slo.kind == "no_pii":
         columns = [c for c in (p.get("columns") or text_columns)]
         if not columns:
             return "0"
         pattern = literal("|".join(f"(?:{PII_PATTERNS[name]})" for name in p["patterns"]))
-        hits = " + ".join(f"coalesce(regexp_matches({quote_ident(c)}, {pattern})::INT, 0)" for c in columns)
+        hits = " + ".join(
+            f"coalesce(regexp_matches(CAST({quote_ident(c)} AS VARCHAR), {pattern})::INT, 0)" for c in columns
+        )
         return f"coalesce(sum({hits}), 0)"
     raise ValueError(f"{slo.kind} is not a scan indicator")
 
@@ -104,8 +113,10 @@ def single_query(slo: Slo, as_of: datetime) -> str:
     if slo.kind == "reconciliation":
         c, ref = quote_ident(p["column"]), table_ref(p["reference_dataset"])
         rc = quote_ident(p["reference_column"])
+        # Both sums zero (or empty): they agree. Only the reference zero: 100% apart.
         return f"""
-            SELECT abs(a.s - b.s) / nullif(abs(b.s), 0)
+            SELECT CASE WHEN coalesce(b.s, 0) = 0 THEN CASE WHEN coalesce(a.s, 0) = 0 THEN 0.0 ELSE 1.0 END
+                        ELSE abs(coalesce(a.s, 0) - b.s) / abs(b.s) END
             FROM (SELECT sum({c})::DOUBLE AS s FROM {t}) a, (SELECT sum({rc})::DOUBLE AS s FROM {ref}) b"""
     if slo.kind == "custom_sql":
         return str(p["sql"])

@@ -27,6 +27,11 @@ Dataset = Annotated[
     StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$", max_length=257),
     Field(description="A table as schema.table; plain identifiers only."),
 ]
+SqlType = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_ ]*(\([0-9]+(, ?[0-9]+)?\))?(\[\])?$", max_length=64),
+    Field(description="A DuckDB type name, e.g. BIGINT, VARCHAR, DECIMAL(10,2)."),
+]
 Cron = Annotated[
     str,
     StringConstraints(pattern=r"^\s*(\S+\s+){4}\S+\s*$"),
@@ -226,7 +231,7 @@ class Uniqueness(Strict):
 
 class SchemaMatch(Strict):
     type: Literal["schema"]
-    columns: dict[SqlName, str] = Field(min_length=1, description="Expected column -> DuckDB type name.")
+    columns: dict[SqlName, SqlType] = Field(min_length=1, description="Expected column -> DuckDB type name.")
 
 
 class BuildDuration(Strict):

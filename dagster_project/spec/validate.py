@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from pydantic import ValidationError
 
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.models import INDICATOR_UNITS, SpecFile
+from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
+from dagster_project.spec.models import INDICATOR_UNITS, CustomSql, MatchesPattern, SpecFile
 from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -67,6 +69,7 @@ _PATTERN_NAMES = {
     r"^[A-Za-z_][A-Za-z0-9_]*$": "a column name (letters, digits and _; no quotes or spaces)",
     r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$": "a dataset as schema.table (letters, digits and _)",
     r"^\s*(\S+\s+){4}\S+\s*$": "a five-field cron expression",
+    r"^[A-Za-z][A-Za-z0-9_ ]*(\([0-9]+(, ?[0-9]+)?\))?(\[\])?$": "a DuckDB type name (e.g. BIGINT, DECIMAL(10,2))",
 }
 
 
@@ -207,6 +210,36 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
         query = getattr(slo.indicator, "query", None)
         need(query, queries, "consumer query", ("slos", i, "indicator", "query"))
         issues.extend(_threshold_issues(s, i))
+    issues.extend(_sql_issues(s))
+    return issues
+
+
+# Ratios that may exceed 1: a volume spike, sums far apart.
+UNBOUNDED_RATIOS = frozenset({"row_volume", "reconciliation"})
+
+
+def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
+    """Free SQL must be one SELECT; regexes must compile (DuckDB's RE2 dialect)."""
+    issues = []
+    checks: list[tuple[Path_, str]] = [
+        (("consumer_queries", i, "sql"), q.sql) for i, q in enumerate(s.spec.consumer_queries)
+    ]
+    checks += [
+        (("slos", i, "indicator", "sql"), slo.indicator.sql)
+        for i, slo in enumerate(s.spec.slos)
+        if isinstance(slo.indicator, CustomSql)
+    ]
+    for loc, sql in checks:
+        try:
+            require_single_select(sql)
+        except FreeSqlRejected as exc:
+            issues.append(s.issue(loc, f"SQL {exc}"))
+    for i, slo in enumerate(s.spec.slos):
+        if isinstance(slo.indicator, MatchesPattern):
+            try:
+                duckdb.connect().execute("SELECT regexp_matches('', ?)", [slo.indicator.regex]).fetchall()
+            except duckdb.Error as exc:
+                issues.append(s.issue(("slos", i, "indicator", "regex"), f"invalid regex: {str(exc).splitlines()[0]}"))
     return issues
 
 
@@ -226,7 +259,9 @@ def _threshold_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
         return []
     if isinstance(value, str):
         return [s.issue(loc, f"{slo.indicator.type} measures a {unit}: the bound must be a number, not {value!r}")]
-    if unit == "ratio" and not 0 <= value <= 1:
+    if unit == "ratio" and slo.indicator.type in UNBOUNDED_RATIOS and value < 0:
+        return [s.issue(loc, f"{slo.indicator.type} measures a ratio: the bound cannot be negative")]
+    if unit == "ratio" and slo.indicator.type not in UNBOUNDED_RATIOS and not 0 <= value <= 1:
         return [s.issue(loc, f"{slo.indicator.type} measures a ratio: the bound must be between 0 and 1")]
     if unit == "count" and value < 0:
         return [s.issue(loc, "a count bound cannot be negative")]

@@ -1,0 +1,26 @@
+"""The one rule for SQL written in a spec (custom indicators, consumer queries): exactly one SELECT statement.
+
+A read-only connection with external access off still accepts statements that change the session - a temporary
+macro shadowing a built-in function, DETACH and ATTACH ':memory:' replacing a catalogue - and those would change
+what every later check on the connection computes. One SELECT cannot. The engine also runs free SQL after every
+other check, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+
+class FreeSqlRejected(ValueError):
+    pass
+
+
+def require_single_select(sql: str) -> None:
+    try:
+        statements = duckdb.connect().extract_statements(sql)
+    except duckdb.Error as exc:
+        raise FreeSqlRejected(f"does not parse: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1:
+        raise FreeSqlRejected(f"must be exactly one statement, found {len(statements)}")
+    if statements[0].type != duckdb.StatementType.SELECT:
+        raise FreeSqlRejected(f"must be a SELECT, found {statements[0].type.name}")

@@ -1,0 +1,130 @@
+"""Indicator values on small hand-made tables, computed independently: the cases a review found wrong."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from dagster_project.engines.native import Evaluation, evaluate, open_for_checks
+from dagster_project.slo.domain import Slo, Threshold
+from dagster_project.slo.plan import compile_plan
+from dagster_project.spec.models import INDICATOR_UNITS
+
+AS_OF = datetime(2026, 11, 27, 6, 0)
+
+
+def make_slo(kind: str, dataset: str = "s.t", bound: str = "min", value: float = 0.5, **params: Any) -> Slo:
+    return Slo(
+        id=f"{kind}_{len(params)}",
+        product="p",
+        dimension="validity",
+        dataset=dataset,
+        kind=kind,
+        params=params,
+        unit=INDICATOR_UNITS[kind],
+        threshold=Threshold(bound, value),  # type: ignore[arg-type]
+        severity="error",
+        objective=0.99,
+        windows_s=(604800.0,),
+        protects=("goal", "g"),
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "t.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA s")
+    con.execute(
+        "CREATE TABLE s.t AS SELECT * FROM (VALUES (1, 1.0::DOUBLE, 10.00::DECIMAL(10,2), 'a', 5.0),"
+        " (1, 2.0, 20.00, 'b', 5.0), (NULL, 3.0, 30.00, NULL, NULL), (NULL, 4.0, 40.00, 'b', NULL))"
+        " AS v(k, d, dec, txt, amount)"
+    )
+    con.execute("CREATE TABLE s.zero AS SELECT 0.0::DOUBLE AS amount")
+    con.execute("CREATE TABLE s.empty (amount DOUBLE)")
+    con.close()
+    return path
+
+
+def observe(db: Path, slo: Slo) -> Evaluation:
+    with open_for_checks(db) as con:
+        (evaluation,) = evaluate(con, compile_plan([slo]), AS_OF)
+    return evaluation
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "expected"),
+    [("d", [1, 2, 3], 0.75), ("dec", [10, 20, 30], 0.75), ("k", [1.0], 1.0), ("txt", ["a"], 1 / 3)],
+)
+def test_in_set_compares_numbers_as_numbers(db: Path, column: str, values: list[Any], expected: float) -> None:
+    assert observe(db, make_slo("in_set", column=column, values=values)).observed == pytest.approx(expected)
+
+
+def test_uniqueness_leaves_out_keys_with_a_null_part(db: Path) -> None:
+    # k = [1, 1, NULL, NULL]: two complete keys, one distinct.
+    assert observe(db, make_slo("uniqueness", columns=["k"])).observed == pytest.approx(0.5)
+    assert observe(db, make_slo("uniqueness", columns=["k", "txt"])).observed == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("expected_types", "observed"),
+    [
+        ({"k": "INT32", "d": "FLOAT8", "dec": "DECIMAL(10, 2)", "txt": "TEXT"}, 1.0),
+        ({"k": "BIGINT", "d": "DOUBLE"}, 0.5),
+    ],
+)
+def test_schema_types_compare_in_duckdbs_spelling(db: Path, expected_types: dict[str, str], observed: float) -> None:
+    assert observe(db, make_slo("schema", columns=expected_types)).observed == observed
+
+
+@pytest.mark.parametrize(
+    ("dataset", "reference", "expected"),
+    [("s.zero", "s.zero", 0.0), ("s.empty", "s.empty", 0.0), ("s.t", "s.zero", 1.0), ("s.t", "s.t", 0.0)],
+)
+def test_reconciliation_judges_zero_and_empty_sums(db: Path, dataset: str, reference: str, expected: float) -> None:
+    slo = make_slo(
+        "reconciliation",
+        dataset=dataset,
+        bound="max",
+        value=0.01,
+        column="amount",
+        reference_dataset=reference,
+        reference_column="amount",
+    )
+    evaluation = observe(db, slo)
+    assert evaluation.error is None and evaluation.observed == expected
+
+
+def test_custom_sql_may_return_a_decimal(db: Path) -> None:
+    assert observe(db, make_slo("custom_sql", sql="SELECT 0.75")).observed == 0.75
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TEMP MACRO nullif(a, b) AS 1e18; SELECT 1.0",
+        "DETACH raw",
+        "ATTACH ':memory:' AS fake",
+        "LOAD json",
+        "SELECT 1; SELECT 2",
+    ],
+)
+def test_free_sql_that_is_not_one_select_is_refused_and_changes_nothing(db: Path, sql: str) -> None:
+    forging = make_slo("custom_sql", sql=sql)
+    victim = make_slo(
+        "reconciliation",
+        dataset="s.t",
+        bound="max",
+        value=0.01,
+        column="amount",
+        reference_dataset="s.zero",
+        reference_column="amount",
+    )
+    with open_for_checks(db) as con:
+        results = {e.slo.kind: e for e in evaluate(con, compile_plan([forging, victim]), AS_OF)}
+    assert results["custom_sql"].observed is None and "free SQL" in str(results["custom_sql"].error)
+    assert results["reconciliation"].observed == 1.0
