@@ -31,7 +31,6 @@ def register(sub: Any) -> None:
         help="evaluate the SLOs against an existing database (no build)",
         description="Evaluate every SLO of the specs against a DuckDB database, read-only, with the native engine.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--db", type=Path, required=True, help="the DuckDB database (its .landing file is used if present)")
     p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")

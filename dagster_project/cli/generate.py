@@ -40,7 +40,6 @@ def register(sub: Any) -> None:
         help="write sample source files (customers, products, orders, order_items)",
         description="Write deterministic sample source data: same seed and --as-of give the same bytes.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     p.add_argument("--orders", type=_positive, default=5_000, help="number of orders (default 5000; ~3.9 lines each)")

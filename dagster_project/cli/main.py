@@ -11,6 +11,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from dagster_project.errors import EXIT_RUNTIME, EXIT_USAGE, SloError
 
@@ -27,6 +28,12 @@ exit codes: 0 ok, 1 an error-severity SLO failed, 2 invalid spec or usage, 3 run
 
 
 class _Parser(argparse.ArgumentParser):
+    """Exit code 2 on usage errors, and help texts whose examples keep their line breaks."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
@@ -40,7 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="slo",
         description="Data-platform SLO monitoring: build the Product Affinity data product and check its promises.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

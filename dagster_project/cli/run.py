@@ -36,7 +36,6 @@ def register(sub: Any) -> None:
         help="build the Product Affinity data product and print a summary",
         description="Load the source files, build the data product in DuckDB through Dagster, and summarise it.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data-dir", type=Path, help="folder of source files (default: generate sample data ending now)")
     p.add_argument("--db", type=Path, help="DuckDB file of the data product (default <state-dir>/warehouse.duckdb)")

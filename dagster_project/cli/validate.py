@@ -25,7 +25,6 @@ def register(sub: Any) -> None:
         help="check SLO spec files (structure, references, and with --db the datasets and columns)",
         description="Validate data product specs: YAML, fields and types, cross-file references, thresholds.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="*", type=Path, help="spec files or folders (default slo_definitions/)")
     p.add_argument("--db", type=Path, help="also check that datasets and columns exist in this DuckDB file")

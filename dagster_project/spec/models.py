@@ -54,6 +54,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _exactly_one(a: object, b: object, names: str) -> None:
+    if (a is None) == (b is None):
+        raise ValueError(f"give exactly one of {names}")
+
+
 class Target(Strict):
     """A measurable target on a semantic-model measure: exactly one of min or max."""
 
@@ -64,8 +69,7 @@ class Target(Strict):
 
     @model_validator(mode="after")
     def _one_bound(self) -> Target:
-        if (self.min is None) == (self.max is None):
-            raise ValueError("give exactly one of min or max")
+        _exactly_one(self.min, self.max, "min or max")
         return self
 
 
@@ -311,8 +315,7 @@ class Threshold(Strict):
 
     @model_validator(mode="after")
     def _one_bound(self) -> Threshold:
-        if (self.min is None) == (self.max is None):
-            raise ValueError("give exactly one of min or max")
+        _exactly_one(self.min, self.max, "min or max")
         return self
 
     @property
@@ -330,8 +333,7 @@ class Protects(Strict):
 
     @model_validator(mode="after")
     def _one(self) -> Protects:
-        if (self.goal is None) == (self.use_case is None):
-            raise ValueError("give exactly one of goal or use_case")
+        _exactly_one(self.goal, self.use_case, "goal or use_case")
         return self
 
 
