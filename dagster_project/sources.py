@@ -87,13 +87,6 @@ SOURCE_TABLES: tuple[SourceTable, ...] = (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITE
 FILE_FORMATS = ("csv", "parquet")
 
 
-def source_table(name: str) -> SourceTable:
-    for table in SOURCE_TABLES:
-        if table.name == name:
-            return table
-    raise KeyError(name)
-
-
 def find_source_file(data_dir: Path, table: SourceTable) -> Path | None:
     """The file holding `table` in `data_dir`, or None. A table must be in exactly one format."""
     found = [data_dir / f"{table.name}.{fmt}" for fmt in FILE_FORMATS if (data_dir / f"{table.name}.{fmt}").exists()]

@@ -134,4 +134,3 @@ PRODUCT_TABLES: tuple[TableBuild, ...] = (
 )
 
 BUILT_TABLES: tuple[TableBuild, ...] = STAGING_TABLES + PRODUCT_TABLES
-PII_SOURCE_COLUMNS: tuple[str, ...] = tuple(c for t in SOURCE_TABLES for c in t.pii_columns)

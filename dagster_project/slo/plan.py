@@ -21,10 +21,6 @@ class CheckPlan:
     scans: tuple[tuple[str, tuple[Slo, ...]], ...]  # (dataset, the SLOs computed in its one scan)
     singles: tuple[Slo, ...]  # each needs a query (or a procedure) of its own
 
-    @property
-    def datasets(self) -> tuple[str, ...]:
-        return tuple(sorted({s.dataset for s in self.slos}))
-
 
 def compile_plan(slos: Sequence[Slo]) -> CheckPlan:
     ordered = tuple(sorted(slos, key=lambda s: (s.dataset, s.id)))

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-DURATION_PATTERN = _DURATION.pattern
 
 
 def parse_duration(text: str) -> timedelta:
