@@ -51,6 +51,7 @@ class Settings:
     duckdb_threads: int = DEFAULT_DUCKDB_THREADS
     spec_paths: tuple[Path, ...] = field(default_factory=lambda: default_spec_paths())
     build: BuildParams = BuildParams()
+    results_db: Path | None = None  # None: results.sqlite under the state folder
 
     @property
     def database(self) -> Path:
@@ -69,6 +70,11 @@ class Settings:
     @property
     def sources_dir(self) -> Path:
         return self.data_dir if self.data_dir is not None else self.state_dir / "sample_data"
+
+    @property
+    def results_path(self) -> Path:
+        """The append-only store of every SLO evaluation (results/store.py)."""
+        return self.results_db if self.results_db is not None else self.state_dir / "results.sqlite"
 
     @property
     def dagster_home(self) -> Path:
@@ -90,7 +96,8 @@ def parse_timestamp(text: str, what: str = "--as-of") -> datetime:
 
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings for `dagster dev`: SLO_STATE_DIR, SLO_DATA_DIR, SLO_DB, SLO_SPECS, SLO_AS_OF, SLO_CUSTOMER_SALT."""
+    """Settings for `dagster dev`: SLO_STATE_DIR, SLO_DATA_DIR, SLO_DB, SLO_SPECS, SLO_AS_OF, SLO_CUSTOMER_SALT,
+    SLO_RESULTS."""
     env = os.environ if env is None else env
     state = Path(env.get("SLO_STATE_DIR", str(DEFAULT_STATE_DIR)))
     as_of = parse_timestamp(env["SLO_AS_OF"], "SLO_AS_OF") if env.get("SLO_AS_OF") else None
@@ -102,4 +109,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
             tuple(Path(p) for p in env["SLO_SPECS"].split(os.pathsep)) if env.get("SLO_SPECS") else default_spec_paths()
         ),
         build=BuildParams(as_of=as_of, customer_salt=env.get("SLO_CUSTOMER_SALT", DEFAULT_SALT)),
+        results_db=Path(env["SLO_RESULTS"]) if env.get("SLO_RESULTS") else None,
     )

@@ -13,6 +13,7 @@ import dagster as dg
 
 from dagster_project.defs.factory import BUILD_JOB
 from dagster_project.errors import EXIT_USAGE
+from dagster_project.results.store import ResultsStore
 from tests.conftest import REPO
 
 
@@ -68,7 +69,7 @@ def test_run_on_the_snapshot_prints_tables_affinities_and_north_star(tmp_path: P
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "published" in out.splitlines()[0] and "NOT published" not in out
-    assert "SLOs (23 checked in the build):" in out
+    assert f"SLOs (23 evaluated, recorded in {tmp_path / 'state' / 'results.sqlite'}):" in out
     assert " FAIL" not in out and " ERROR" not in out
     assert "product_affinity.product_pair_affinity" in out and "19,318" in out
     assert "Printer + Ink Cartridge" in out
@@ -86,6 +87,23 @@ def test_run_without_data_generates_fresh_sample_and_records_runs_in_the_instanc
         runs = instance.get_runs(filters=dg.RunsFilter(job_name=BUILD_JOB))
         assert len(runs) == 2
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    with ResultsStore(state / "results.sqlite") as store:  # every SLO of each run, under the Dagster run id
+        for run in runs:
+            assert len(store.evaluations(run_id=run.run_id)) == 23
+        assert store.count() == 2 * 23
+
+
+def test_run_json_is_one_object_with_the_run_id_the_store_keeps(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    args = ["run", "--data-dir", str(REPO / "sample_data"), "--state-dir", str(state), "--json"]
+    result = slo(*args, "--as-of", "2026-11-27T00:00:00Z")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload) >= {"run_id", "as_of", "results"} and payload["as_of"] == "2026-11-27T00:00:00+00:00"
+    assert len(payload["results"]) == 23 and all(r["passed"] is True for r in payload["results"])
+    with ResultsStore(state / "results.sqlite") as store:
+        kept = store.evaluations(run_id=payload["run_id"])
+    assert sorted(e.slo_id for e in kept) == sorted(r["slo"] for r in payload["results"])
 
 
 def test_run_on_two_orders_builds_empty_affinity_tables(tmp_path: Path) -> None:

@@ -14,11 +14,13 @@ import pytest
 from dagster_project.datagen.faults import Fault
 from dagster_project.defs.assets import PUBLISH_KEY
 from dagster_project.defs.runner import run_build
-from dagster_project.engines.native import Evaluation, evaluate, open_for_checks, percentile
+from dagster_project.engines.native import evaluate, open_for_checks, percentile
 from dagster_project.product.tables import PRODUCT_TABLES
+from dagster_project.results.store import ResultsStore
 from dagster_project.settings import Settings
 from dagster_project.slo.decide import passes
 from dagster_project.slo.domain import Threshold, all_slos
+from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import SCAN_KINDS, compile_plan
 from dagster_project.spec.validate import validate
 from tests.conftest import AS_OF, REPO, make_settings, make_sources
@@ -76,6 +78,9 @@ def test_each_fault_fails_the_slos_of_its_dimension_and_a_blocking_failure_stops
     assert FAULT_DIMENSION[fault] in {r["dimension"] for r in failed.values()}
     blocking = [r for r in failed.values() if r["severity"] == "error"]
     assert build.published == (not blocking)
+    with ResultsStore(settings.results_path) as store:  # a stopped run's evaluations are kept too
+        kept = store.evaluations(run_id=build.run_id)
+        assert sorted((e.slo_id, e.passed) for e in kept) == sorted((r["slo"], r["passed"]) for r in build.results)
     assert settings.database.exists() == (not blocking)
     if blocking:
         # Downstream of a failed blocking check nothing is materialized: never the publish step, and no product
@@ -206,16 +211,24 @@ def _slo_check(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_slo_check_json_and_exit_codes(tmp_path: Path, built_product: Settings) -> None:
     as_of = AS_OF.isoformat()
-    ok = _slo_check("--db", str(built_product.database), "--json", "--as-of", as_of)
+    store = tmp_path / "results.sqlite"
+    ok = _slo_check("--db", str(built_product.database), "--json", "--as-of", as_of, "--results", str(store))
     assert ok.returncode == 0, ok.stderr
     payload = json.loads(ok.stdout)
     assert set(payload) == {"run_id", "as_of", "results"} and len(payload["results"]) == 23
     assert {"slo", "dimension", "dataset", "passed", "observed", "threshold", "severity"} <= set(payload["results"][0])
     assert all(r["passed"] is True for r in payload["results"])
+    with ResultsStore(store) as kept:
+        assert [(e.run_id, e.slo_id, e.passed) for e in kept.evaluations()] == [
+            (payload["run_id"], r["slo"], True) for r in payload["results"]
+        ]
+        assert {e.evaluated_at for e in kept.evaluations()} == {AS_OF}
 
-    stale = _slo_check("--db", str(built_product.database), "--as-of", "2026-12-31T00:00:00Z")
+    stale = _slo_check("--db", str(built_product.database), "--as-of", "2026-12-31T00:00:00Z", "--no-record")
     assert stale.returncode == 1
     assert "orders_fresh" in stale.stdout and "FAIL" in stale.stdout
+    with ResultsStore(store) as kept:
+        assert kept.count() == 23
 
     bad_spec = _slo_check(
         "--db", str(built_product.database), "--slos", str(REPO / "tests/specs/bad/unknown_goal.yaml")

@@ -9,8 +9,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from dagster_project.engines.native import Evaluation, evaluate, open_for_checks
+from dagster_project.engines.native import evaluate, open_for_checks
 from dagster_project.slo.domain import Slo, Threshold
+from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import compile_plan
 from dagster_project.spec.models import INDICATOR_UNITS
 

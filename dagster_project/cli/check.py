@@ -10,15 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dagster_project.checking import ENGINES
 from dagster_project.cli.table import render_table
 from dagster_project.cli.validate import DEFAULT_SPEC_DIR
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, EXIT_USAGE, UsageError
-from dagster_project.settings import parse_timestamp
+from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp
 
 EPILOG = """\
 examples:
   slo check --db .slo_state/warehouse.duckdb
   slo check --db /srv/warehouse.duckdb --slos my_slos/ --json --as-of 2026-11-27T06:00:00Z
+  slo check --db /srv/warehouse.duckdb --results /srv/slo/results.sqlite
+  slo check --db .slo_state/warehouse.duckdb --engine gx     GX suites, checkpoint and Data Docs in .slo_state/gx/
 
 exit codes: 0 all passed or only warnings failed, 1 an error-severity SLO failed or could not be evaluated,
 2 invalid spec or usage, 3 runtime error
@@ -36,14 +39,28 @@ def register(sub: Any) -> None:
     p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--as-of", help="evaluate as if at this time, ISO 8601 (default: now)")
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=DEFAULT_STATE_DIR / "results.sqlite",
+        help="results store the evaluations are appended to (default .slo_state/results.sqlite)",
+    )
+    p.add_argument("--no-record", action="store_true", help="do not append the results to the store")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="native",
+        help="native DuckDB (default), or Great Expectations for the SLOs it can express (the others natively); "
+        "GX's file context and Data Docs go to gx/ beside the results store",
+    )
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    from dagster_project.engines.native import evaluate, open_for_checks
+    from dagster_project.checking import check_database
+    from dagster_project.results.store import record
     from dagster_project.slo.domain import all_slos
-    from dagster_project.slo.plan import compile_plan
-    from dagster_project.slo.report import TABLE_HEADER, as_json, blocking_failures, table_rows
+    from dagster_project.slo.report import TABLE_HEADER, blocking_failures, table_rows
     from dagster_project.spec.validate import validate
 
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
@@ -54,13 +71,20 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if not args.db.is_file():
         raise UsageError(f"--db: {args.db} is not a file")
-    plan = compile_plan(all_slos([s.spec for s in specs]))
-    with open_for_checks(args.db) as con:
-        evaluations = evaluate(con, plan, as_of.astimezone(UTC).replace(tzinfo=None))
-    results = [as_json(e) for e in evaluations]
+    checked = check_database(
+        args.db, all_slos([s.spec for s in specs]), as_of, engine=args.engine, gx_root=args.results.parent
+    )
+    results = checked.results
+    run_id = str(uuid.uuid4())
+    if not args.no_record:
+        record(args.results, run_id, as_of, results)
     if args.json:
-        payload = {"run_id": str(uuid.uuid4()), "as_of": as_of.isoformat(), "results": results}
+        payload = {"run_id": run_id, "as_of": as_of.isoformat(), "results": results}
         print(json.dumps(payload, indent=2))
     else:
         print(render_table(TABLE_HEADER, table_rows(results), align="lllrrl"))
+        if not args.no_record:
+            print(f"{len(results)} results recorded in {args.results} (run {run_id})", file=sys.stderr)
+    if checked.data_docs is not None:
+        print(f"GX Data Docs: {checked.data_docs}", file=sys.stderr)
     return EXIT_SLO_FAILED if blocking_failures(results) else EXIT_OK

@@ -14,13 +14,14 @@ from pathlib import Path
 import dagster as dg
 from dagster import AssetCheckExecutionContext
 
-from dagster_project.engines.native import Evaluation, evaluate, open_for_checks
+from dagster_project.engines.native import evaluate, open_for_checks
 from dagster_project.slo.domain import Slo
+from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import compile_plan
 from dagster_project.slo.report import as_json
 
 from .assets import PUBLISH_KEY, PUBLISHED_TABLES
-from .resources import BuildParamsResource, WarehouseResource
+from .resources import BuildParamsResource, ResultsStoreResource, WarehouseResource
 
 RESULT_METADATA_KEY = "slo_result"
 
@@ -61,26 +62,35 @@ def _checks_for(asset: dg.AssetKey, slos: Sequence[Slo]) -> dg.AssetChecksDefini
 
     @dg.multi_asset_check(specs=specs, name=f"slo_checks__{'__'.join(asset.path)}")
     def _run(
-        context: AssetCheckExecutionContext, warehouse: WarehouseResource, build_params: BuildParamsResource
+        context: AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        build_params: BuildParamsResource,
+        results_store: ResultsStoreResource,
     ) -> Iterator[dg.AssetCheckResult]:
-        as_of = (build_params.params().as_of or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+        as_of = (build_params.params().as_of or datetime.now(UTC)).astimezone(UTC)
         db = Path(warehouse.published_database if on_published else warehouse.build_database)
         started = time.perf_counter()
         with open_for_checks(db, landing=Path(warehouse.landing_database)) as con:
-            evaluations = evaluate(con, compile_plan(slos), as_of)
+            evaluations = evaluate(con, compile_plan(slos), as_of.replace(tzinfo=None))
         context.log.info(f"{len(evaluations)} SLOs on {asset.to_user_string()} in {time.perf_counter() - started:.2f}s")
+        # Kept before they are reported: a blocking failure stops the run, and its evaluations must not be lost.
+        results_store.record(context.run.run_id, as_of, [as_json(e) for e in evaluations])
         for evaluation in evaluations:
             yield _check_result(evaluation)
 
     return _run
 
 
+def checked_in_build(slo: Slo) -> bool:
+    """Whether the build job checks this SLO; the others (tables it does not build) are for `slo check`."""
+    return slo.kind == "build_duration" or slo.dataset in PUBLISHED_TABLES
+
+
 def slo_asset_checks(slos: Sequence[Slo]) -> list[dg.AssetChecksDefinition]:
     """One check definition per asset that has SLOs; SLOs on datasets this job does not build are skipped."""
-    built = set(PUBLISHED_TABLES)
     by_asset: dict[dg.AssetKey, list[Slo]] = {}
     for slo in slos:
-        if slo.kind == "build_duration" or slo.dataset in built:
+        if checked_in_build(slo):
             by_asset.setdefault(check_asset(slo), []).append(slo)
     return [
         _checks_for(asset, items) for asset, items in sorted(by_asset.items(), key=lambda kv: kv[0].to_user_string())

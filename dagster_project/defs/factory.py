@@ -7,7 +7,12 @@ import dagster as dg
 
 from dagster_project.defs.assets import BUILD_JOB, all_assets
 from dagster_project.defs.checks import slo_asset_checks
-from dagster_project.defs.resources import BuildParamsResource, SourceFilesResource, WarehouseResource
+from dagster_project.defs.resources import (
+    BuildParamsResource,
+    ResultsStoreResource,
+    SourceFilesResource,
+    WarehouseResource,
+)
 from dagster_project.errors import UsageError
 from dagster_project.settings import Settings
 from dagster_project.slo.domain import Slo, all_slos
@@ -48,5 +53,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             "sources": SourceFilesResource(data_dir=str(settings.sources_dir)),
             "build_params": BuildParamsResource.from_params(settings.build),
+            "results_store": ResultsStoreResource(path=str(settings.results_path)),
         },
     )

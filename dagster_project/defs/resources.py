@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
+from dagster_project.results.store import record
 from dagster_project.settings import (
     DEFAULT_DUCKDB_MEMORY_LIMIT,
     DEFAULT_DUCKDB_THREADS,
@@ -86,3 +89,12 @@ class BuildParamsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             recommendations_per_customer=self.recommendations_per_customer,
             neighbours_per_product=self.neighbours_per_product,
         )
+
+
+class ResultsStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The append-only store every check writes its evaluations to (SQLite; see results/store.py)."""
+
+    path: str
+
+    def record(self, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]) -> int:
+        return record(Path(self.path), run_id, evaluated_at, records)

@@ -11,7 +11,6 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,21 +19,13 @@ import duckdb
 
 from dagster_project.engines.native_sql import scan_expression, single_query, table_ref
 from dagster_project.slo.domain import Slo
+from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import CheckPlan
 from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
 from dagster_project.warehouse.build_log import BUILD_LOG_SCHEMA
 from dagster_project.warehouse.connection import connect, resolve, table_schema
 
-ENGINE = "native"
 FREE_SQL_KINDS = frozenset({"custom_sql", "query_latency", "query_availability"})
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    slo: Slo
-    observed: float | None
-    error: str | None = None
-    engine: str = ENGINE
 
 
 @contextmanager

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dagster_project.engines.native import Evaluation
 from dagster_project.slo.decide import passes
 from dagster_project.slo.domain import format_value
+from dagster_project.slo.evaluation import Evaluation
 
 TABLE_HEADER = ["slo", "dimension", "dataset", "observed", "threshold", "status"]
 

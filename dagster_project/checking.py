@@ -1,0 +1,45 @@
+"""Evaluating SLOs against a database outside a build (`slo check`, the Dagster check jobs, and `slo run` for SLOs on
+tables the build job does not produce): an engine's numbers turned into result records, ready to print and keep."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from dagster_project.engines.native import evaluate, open_for_checks
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.plan import compile_plan
+from dagster_project.slo.report import as_json
+
+Engine = Literal["native", "gx"]
+ENGINES: tuple[Engine, ...] = ("native", "gx")
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    results: list[dict[str, Any]]  # one record per SLO, in plan order
+    data_docs: Path | None = None  # GX's Data Docs index, when the GX engine ran
+
+
+def check_database(
+    db: Path,
+    slos: Sequence[Slo],
+    as_of: datetime,
+    landing: Path | None = None,
+    engine: Engine = "native",
+    gx_root: Path | None = None,
+) -> CheckRun:
+    """`as_of` is aware; the engines work in naive UTC. The GX engine keeps its file context under `gx_root`."""
+    if not slos:
+        return CheckRun([])
+    plan, naive = compile_plan(slos), as_of.astimezone(UTC).replace(tzinfo=None)
+    with open_for_checks(db, landing=landing) as con:
+        if engine == "gx":
+            from dagster_project.engines import gx  # imports Great Expectations: seconds
+
+            evaluations, gx_run = gx.evaluate(con, plan, naive, gx_root or db.parent)
+            return CheckRun([as_json(e) for e in evaluations], gx_run.data_docs)
+        return CheckRun([as_json(e) for e in evaluate(con, plan, naive)])

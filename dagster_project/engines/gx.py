@@ -1,0 +1,227 @@
+"""The Great Expectations engine (GX Core 1.x): each data product's SLOs become real GX objects in a file context -
+one Expectation Suite and one Validation Definition per dataset, one Checkpoint per data product - run through the
+Checkpoint, with Data Docs built.
+
+GX reads the tables through its pandas datasource, from Parquet snapshots of the columns the suites need, taken
+from the same read-only connection the native engine uses. Not through GX's SQL datasource: on DuckDB it returns
+every expectation as failed with no observed value and still "succeeds" (shared/NOTES.md). Results that lack the
+numbers an SLO needs are errors (gx_suite.MissingResult), so that failure mode can never pass as a failed check.
+
+SLOs GX cannot express (gx_suite.NATIVE_ONLY_REASONS) are evaluated by the native engine and say so in their
+`engine` field. Pass or fail is decided, as for the native engine, by slo/decide.py on the observed value.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from dagster_project.engines import gx_suite
+from dagster_project.engines.native import evaluate as native_evaluate
+from dagster_project.engines.native import open_for_checks
+from dagster_project.engines.native_sql import table_ref
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.evaluation import Evaluation
+from dagster_project.slo.plan import CheckPlan, compile_plan
+from dagster_project.warehouse.connection import quote_ident
+
+ENGINE = "gx"
+DATASOURCE = "slo_batches"
+CONTEXT_DIR = "gx"  # under the given root, as GX's own file context lays it out
+
+
+@dataclass(frozen=True)
+class GxRun:
+    evaluations: list[Evaluation]
+    checkpoints: tuple[str, ...]
+    data_docs: Path | None  # index.html of the local Data Docs site
+
+
+def gx_name(*parts: str) -> str:
+    """A GX object name: no dots (GX stores a dotted suite name as nested folders)."""
+    return "__".join(re.sub(r"[^A-Za-z0-9_-]", "_", p) for p in parts)
+
+
+def _key_sql(columns: Sequence[str]) -> str:
+    quoted = [quote_ident(c) for c in columns]
+    any_null = " OR ".join(f"{q} IS NULL" for q in quoted)
+    return f"CASE WHEN {any_null} THEN NULL ELSE json_array({', '.join(quoted)})::VARCHAR END"
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection, dataset: str, items: Sequence[gx_suite.Translation], out: Path) -> None:
+    """The columns GX needs (and compound keys as one column), as Parquet written by pyarrow: the connection itself
+    has no file access."""
+    import pyarrow.parquet as pq
+
+    columns = dict.fromkeys(quote_ident(c) for t in items for c in t.columns)
+    keys = {name: parts for t in items for name, parts in t.keys}
+    select = ", ".join([*columns, *(f"{_key_sql(parts)} AS {quote_ident(name)}" for name, parts in keys.items())])
+    table = con.sql(f"SELECT {select} FROM {table_ref(dataset)}").to_arrow_table()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out)
+
+
+def _context(root: Path) -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.variables.save()
+    return context
+
+
+def _expectation(part: gx_suite.Part, slo: Slo, index: int) -> Any:
+    import great_expectations as gx
+    from great_expectations.expectations.row_conditions import Column
+
+    kwargs: dict[str, Any] = {k: v for k, v in part.kwargs.items() if v is not None}
+    if part.not_null_first:
+        condition: Any = Column(part.not_null_first[0]).is_not_null()
+        for column in part.not_null_first[1:]:
+            condition = condition & Column(column).is_not_null()
+        kwargs["row_condition"] = condition
+    meta = {"slo": slo.id, "part": index, "dimension": slo.dimension, "threshold": slo.threshold.describe(slo.unit)}
+    expectation = getattr(gx.expectations, part.expectation)(**kwargs, meta=meta)
+    return expectation
+
+
+def _error_text(exception_info: Any) -> str | None:
+    infos = (
+        exception_info.values()
+        if isinstance(exception_info, Mapping) and "raised_exception" not in (exception_info)
+        else [exception_info]
+    )
+    for info in infos:
+        if isinstance(info, Mapping) and info.get("raised_exception"):
+            message = str(info.get("exception_message") or "GX raised an exception").strip()
+            return message.splitlines()[0] if message else "GX raised an exception"
+    return None
+
+
+class _Results:
+    """Each SLO's part results, collected from a checkpoint run by the `meta` its expectations carry."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, dict[int, Mapping[str, Any]]] = {}
+        self.errors: dict[str, str] = {}
+
+    def add(self, expectation_result: Any) -> None:
+        meta = expectation_result.expectation_config.meta or {}
+        slo_id, index = meta.get("slo"), meta.get("part")
+        if not isinstance(slo_id, str) or not isinstance(index, int):
+            return
+        error = _error_text(expectation_result.exception_info)
+        if error is not None:
+            self.errors.setdefault(slo_id, f"GX: {error}")
+        self.parts.setdefault(slo_id, {})[index] = dict(expectation_result.result or {})
+
+    def evaluation(self, translation: gx_suite.Translation) -> Evaluation:
+        slo = translation.slo
+        if slo.id in self.errors:
+            return Evaluation(slo, None, self.errors[slo.id], ENGINE)
+        got = self.parts.get(slo.id, {})
+        if len(got) != len(translation.parts):
+            return Evaluation(slo, None, "GX returned no result for this SLO", ENGINE)
+        try:
+            return Evaluation(slo, gx_suite.observed(translation, [got[i] for i in range(len(got))]), None, ENGINE)
+        except gx_suite.MissingResult as exc:
+            return Evaluation(slo, None, str(exc), ENGINE)
+
+
+def _dataset_error(con: duckdb.DuckDBPyConnection, dataset: str, columns: Sequence[str]) -> str | None:
+    try:
+        con.execute(f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM {table_ref(dataset)} LIMIT 0")
+    except duckdb.Error as exc:
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+    return None
+
+
+def run_checkpoints(con: duckdb.DuckDBPyConnection, slos: Sequence[Slo], root: Path, build_docs: bool = True) -> GxRun:
+    """Evaluate the GX-expressible SLOs through one Checkpoint per data product in the file context under `root`."""
+    import great_expectations as gx
+    from great_expectations.checkpoint.actions import UpdateDataDocsAction, ValidationAction
+
+    translations = [gx_suite.translate(s) for s in sorted(slos, key=lambda s: (s.product, s.dataset, s.id))]
+    if not translations:
+        return GxRun([], (), None)
+    context = _context(root)
+    batches = root / CONTEXT_DIR / "uncommitted" / "batches"
+    datasource = context.data_sources.add_or_update_pandas(DATASOURCE)
+
+    by_product: dict[str, dict[str, list[gx_suite.Translation]]] = {}
+    for t in translations:
+        by_product.setdefault(t.slo.product, {}).setdefault(t.slo.dataset, []).append(t)
+
+    collected, evaluations, checkpoints = _Results(), [], []
+    for product, datasets in sorted(by_product.items()):
+        definitions = []
+        for dataset, items in sorted(datasets.items()):
+            columns = [c for t in items for c in t.columns]
+            error = _dataset_error(con, dataset, columns)
+            if error is not None:  # a missing table or column: every SLO on it is an error, like natively
+                evaluations += [Evaluation(t.slo, None, error, ENGINE) for t in items]
+                continue
+            path = batches / f"{gx_name(product, dataset)}.parquet"
+            _snapshot(con, dataset, items, path)
+            asset_name = gx_name(product, dataset)
+            if asset_name in {a.name for a in datasource.assets}:
+                datasource.delete_asset(asset_name)
+            asset = datasource.add_parquet_asset(asset_name, path=path)
+            batch = asset.add_batch_definition("whole_table")
+            suite = gx.ExpectationSuite(name=gx_name(product, dataset), meta={"product": product, "dataset": dataset})
+            for t in items:
+                for index, part in enumerate(t.parts):
+                    suite.add_expectation(_expectation(part, t.slo, index))
+            suite = context.suites.add_or_update(suite)
+            definitions.append(
+                context.validation_definitions.add_or_update(
+                    gx.ValidationDefinition(name=gx_name(product, dataset), data=batch, suite=suite)
+                )
+            )
+        if not definitions:
+            continue
+        actions: list[ValidationAction] = [UpdateDataDocsAction(name="update_data_docs")] if build_docs else []
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=gx_name(product), validation_definitions=definitions, actions=actions, result_format="SUMMARY"
+            )
+        )
+        checkpoints.append(checkpoint.name)
+        result = checkpoint.run()
+        for validation in result.run_results.values():
+            for expectation_result in validation.results:
+                collected.add(expectation_result)
+    done = {e.slo.id for e in evaluations}
+    evaluations += [collected.evaluation(t) for t in translations if t.slo.id not in done]
+    docs = root / CONTEXT_DIR / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return GxRun(evaluations, tuple(checkpoints), docs if build_docs and docs.exists() else None)
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection, plan: CheckPlan, as_of: datetime, root: Path, build_docs: bool = True
+) -> tuple[list[Evaluation], GxRun]:
+    """Every planned SLO: the expressible ones through GX, the others natively; in plan order."""
+    expressible = [s for s in plan.slos if gx_suite.expressible(s)]
+    native_only = [s for s in plan.slos if not gx_suite.expressible(s)]
+    gx_run = run_checkpoints(con, expressible, root, build_docs)
+    by_id = {e.slo.id: e for e in gx_run.evaluations}
+    by_id |= {e.slo.id: e for e in native_evaluate(con, compile_plan(native_only), as_of)}
+    return [by_id[s.id] for s in plan.slos], gx_run
+
+
+def evaluate_database(
+    db: Path, plan: CheckPlan, as_of: datetime, root: Path, landing: Path | None = None
+) -> tuple[list[Evaluation], GxRun]:
+    with open_for_checks(db, landing=landing) as con:
+        return evaluate(con, plan, as_of, root)

@@ -1,0 +1,142 @@
+"""Which SLOs Great Expectations can express, as which expectations, and how their results give back the SLO's
+observed value. Pure: no GX import here (it costs seconds), so the translation is cheap to test and to reason about.
+
+GX computes; the observed value is rebuilt from GX's own counts so that it means exactly what the native engine's
+number means, and pure code (slo/decide.py) decides pass or fail for both. Each expectation still carries the SLO's
+threshold (`mostly`, `min_value`) so GX's own success and its Data Docs tell the same story.
+
+Not expressible, so native-only:
+- freshness (`max_age`, and `row_volume` against a trailing baseline): relative to the evaluation time; GX has no
+  "now" (its docs suggest a column max between fixed bounds);
+- performance (`build_duration`, `query_latency`, `query_availability`): about running things, not about rows;
+- governance (`no_pii`): patterns across every text column of a table;
+- `schema`: the expected types are DuckDB types, which a GX batch (a pandas frame) no longer has;
+- `referential_integrity`, `reconciliation`, `custom_sql`: they span tables or are SQL of their own, which GX runs
+  only on its SQL path, and that path fails silently on DuckDB (shared/NOTES.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagster_project.slo.domain import Slo
+
+GX_KINDS = frozenset({"non_null_ratio", "in_range", "in_set", "matches_pattern", "uniqueness"})
+
+NATIVE_ONLY_REASONS = {
+    "max_age": "freshness is relative to the evaluation time, which GX has no expectation for",
+    "row_volume": "volume against a trailing baseline is relative to the evaluation time",
+    "build_duration": "performance is about running the build, not about rows",
+    "query_latency": "performance is about running a consumer query, not about rows",
+    "query_availability": "performance is about running a consumer query, not about rows",
+    "no_pii": "governance patterns span every text column of the table",
+    "schema": "expected types are DuckDB types, which a GX pandas batch does not keep",
+    "referential_integrity": "spans two tables (GX's SQL path, which could, fails silently on DuckDB)",
+    "reconciliation": "spans two tables (GX's SQL path, which could, fails silently on DuckDB)",
+    "custom_sql": "SQL of its own (GX's SQL path fails silently on DuckDB)",
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One expectation: its GX class name and arguments. `not_null_first` becomes GX's row_condition (the listed
+    columns are not null), kept as plain names so this module needs no GX objects."""
+
+    expectation: str
+    kwargs: dict[str, Any]
+    not_null_first: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Translation:
+    slo: Slo
+    parts: tuple[Part, ...]
+    columns: tuple[str, ...] = field(default=())  # the dataset columns the batch must hold
+    # A compound key as one batch column (name -> its columns): null when any part is, else the parts as a JSON
+    # array, so GX's proportion of unique values over it is the native engine's distinct keys / keys.
+    keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def key_column(columns: tuple[str, ...]) -> str:
+    return "(" + ", ".join(columns) + ")"
+
+
+def expressible(slo: Slo) -> bool:
+    return slo.kind in GX_KINDS
+
+
+def _mostly(slo: Slo) -> float:
+    """GX's `mostly` for a ratio SLO: its minimum, clamped to what GX accepts."""
+    return min(1.0, max(0.0, slo.threshold.value)) if slo.threshold.bound == "min" else 0.0
+
+
+def _anchored(regex: str) -> str:
+    """The native engine full-matches; GX's pandas path searches. \\Z, not $, which also matches before a newline."""
+    return f"^(?:{regex})\\Z"
+
+
+def translate(slo: Slo) -> Translation:
+    p, mostly = slo.params, _mostly(slo)
+    if slo.kind == "non_null_ratio":
+        # Rows with every column present = rows minus, for each column, the rows where it is the first null one.
+        # Each part counts those: column k null among rows whose columns before k are present.
+        columns = tuple(p["columns"])
+        parts = tuple(
+            Part("ExpectColumnValuesToNotBeNull", {"column": c, "mostly": mostly}, not_null_first=columns[:k])
+            for k, c in enumerate(columns)
+        )
+        return Translation(slo, parts, columns)
+    if slo.kind == "in_range":
+        kwargs = {"column": p["column"], "min_value": p.get("min"), "max_value": p.get("max"), "mostly": mostly}
+        return Translation(slo, (Part("ExpectColumnValuesToBeBetween", kwargs),), (p["column"],))
+    if slo.kind == "in_set":
+        kwargs = {"column": p["column"], "value_set": list(p["values"]), "mostly": mostly}
+        return Translation(slo, (Part("ExpectColumnValuesToBeInSet", kwargs),), (p["column"],))
+    if slo.kind == "matches_pattern":
+        kwargs = {"column": p["column"], "regex": _anchored(p["regex"]), "mostly": mostly}
+        return Translation(slo, (Part("ExpectColumnValuesToMatchRegex", kwargs),), (p["column"],))
+    if slo.kind == "uniqueness":
+        columns = tuple(p["columns"])
+        column = columns[0] if len(columns) == 1 else key_column(columns)
+        kwargs = {"column": column, "min_value": slo.threshold.value if slo.threshold.bound == "min" else None}
+        part = Part("ExpectColumnProportionOfUniqueValuesToBeBetween", kwargs)
+        keys = ((column, columns),) if len(columns) > 1 else ()
+        return Translation(slo, (part,), columns, keys)
+    raise ValueError(f"{slo.kind} is native-only: {NATIVE_ONLY_REASONS.get(slo.kind, 'not expressible in GX')}")
+
+
+class MissingResult(ValueError):
+    """GX returned a result without the numbers the SLO needs: the silent failure of GX's SQL path on DuckDB looks
+    exactly like this (success False, no counts), so it is an error, never a failed check."""
+
+
+def _count(result: Mapping[str, Any], key: str) -> int:
+    value = result.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MissingResult(f"GX returned no {key}")
+    return value
+
+
+def _share_met(result: Mapping[str, Any]) -> float:
+    """Share of the non-missing values GX found as expected; 1.0 when there are none (as natively)."""
+    judged = _count(result, "element_count") - _count(result, "missing_count")
+    return 1.0 - _count(result, "unexpected_count") / judged if judged else 1.0
+
+
+def observed(translation: Translation, results: list[Mapping[str, Any]]) -> float:
+    """The SLO's observed value from its parts' GX results (in part order)."""
+    kind = translation.slo.kind
+    if kind == "non_null_ratio":
+        rows = _count(results[0], "element_count")
+        first_nulls = sum(_count(r, "unexpected_count") for r in results)
+        return 1.0 - first_nulls / rows if rows else 1.0
+    if kind in ("in_range", "in_set", "matches_pattern"):
+        return _share_met(results[0])
+    if kind == "uniqueness":
+        value = results[0].get("observed_value")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise MissingResult("GX returned no observed_value")
+        return float(value)
+    raise ValueError(f"{kind} is native-only")

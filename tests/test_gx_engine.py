@@ -1,0 +1,230 @@
+"""The Great Expectations engine: its translation of SLOs into expectations (with numbers), its guard against GX's
+silent all-failed results, real GX objects and Data Docs in a file context, and - the differential test - the same
+pass/fail and the same observed values as the native engine on clean data and on every generator fault."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dagster_project.datagen.faults import Fault
+from dagster_project.defs.runner import run_build
+from dagster_project.engines import gx, gx_suite
+from dagster_project.engines.native import evaluate, open_for_checks
+from dagster_project.settings import Settings
+from dagster_project.slo.decide import passes
+from dagster_project.slo.domain import Slo, Threshold, all_slos
+from dagster_project.slo.evaluation import Evaluation
+from dagster_project.slo.plan import compile_plan
+from dagster_project.spec.validate import validate
+from tests.conftest import AS_OF, REPO, make_settings, make_sources
+
+NAIVE_AS_OF = AS_OF.replace(tzinfo=None)
+
+
+def shipped_slos() -> list[Slo]:
+    specs, issues = validate([REPO / "slo_definitions"])
+    assert issues == []
+    return all_slos([s.spec for s in specs])
+
+
+def slo(kind: str, params: dict[str, Any], threshold: float = 0.99) -> Slo:
+    return Slo(
+        id=f"t_{kind}",
+        product="p",
+        dimension="validity",
+        dataset="raw.orders",
+        kind=kind,
+        params=params,
+        unit="ratio",
+        threshold=Threshold("min", threshold),
+        severity="error",
+        objective=0.99,
+        windows_s=(86400.0,),
+        protects=("goal", "g"),
+    )
+
+
+# --- translation and observed values, with numbers -------------------------------------------------------------
+
+
+def test_multi_column_completeness_counts_each_row_once_through_row_conditions() -> None:
+    t = gx_suite.translate(slo("non_null_ratio", {"columns": ["a", "b", "c"]}))
+    assert [(p.expectation, p.kwargs["column"], p.not_null_first) for p in t.parts] == [
+        ("ExpectColumnValuesToNotBeNull", "a", ()),
+        ("ExpectColumnValuesToNotBeNull", "b", ("a",)),
+        ("ExpectColumnValuesToNotBeNull", "c", ("a", "b")),
+    ]
+    # 200 rows: 6 with a null, 3 more with b null (a present), 1 more with c null (a, b present): 190 complete.
+    results = [
+        {"element_count": 200, "unexpected_count": 6},
+        {"element_count": 194, "unexpected_count": 3},
+        {"element_count": 191, "unexpected_count": 1},
+    ]
+    assert gx_suite.observed(t, results) == pytest.approx(190 / 200)
+    assert gx_suite.observed(t, [{"element_count": 0, "unexpected_count": 0}] * 3) == 1.0
+
+
+def test_value_ratios_count_only_present_values() -> None:
+    t = gx_suite.translate(slo("in_range", {"column": "price", "min": 0.01, "max": None}))
+    assert t.parts[0].kwargs == {"column": "price", "min_value": 0.01, "max_value": None, "mostly": 0.99}
+    result = {"element_count": 100, "missing_count": 20, "unexpected_count": 4}
+    assert gx_suite.observed(t, [result]) == pytest.approx(1 - 4 / 80)
+    assert gx_suite.observed(t, [{"element_count": 5, "missing_count": 5, "unexpected_count": 0}]) == 1.0
+
+
+def test_patterns_are_full_matches_as_natively() -> None:
+    t = gx_suite.translate(slo("matches_pattern", {"column": "k", "regex": "[0-9a-f]{16}|x"}))
+    assert t.parts[0].kwargs["regex"] == "^(?:[0-9a-f]{16}|x)\\Z"
+
+
+def test_compound_keys_become_one_key_column() -> None:
+    t = gx_suite.translate(slo("uniqueness", {"columns": ["product_a", "product_b"]}, threshold=1.0))
+    assert t.parts[0].expectation == "ExpectColumnProportionOfUniqueValuesToBeBetween"
+    assert t.parts[0].kwargs == {"column": "(product_a, product_b)", "min_value": 1.0}
+    assert t.keys == (("(product_a, product_b)", ("product_a", "product_b")),)
+    assert gx_suite.observed(t, [{"observed_value": 0.75}]) == 0.75
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {},  # what GX's SQL path on DuckDB returns: success False and nothing else
+        {"element_count": None, "unexpected_count": None, "missing_count": None},
+        {"observed_value": None},
+    ],
+)
+def test_a_result_without_numbers_is_an_error_never_a_failed_check(result: Mapping[str, Any]) -> None:
+    for t in (
+        gx_suite.translate(slo("in_set", {"column": "c", "values": ["web"]})),
+        gx_suite.translate(slo("uniqueness", {"columns": ["order_id"]})),
+    ):
+        with pytest.raises(gx_suite.MissingResult):
+            gx_suite.observed(t, [result])
+
+
+def test_native_only_indicators_say_why() -> None:
+    for kind in ("max_age", "row_volume", "schema", "no_pii", "query_latency", "referential_integrity"):
+        assert not gx_suite.expressible(slo(kind, {}))
+        with pytest.raises(ValueError, match="native-only"):
+            gx_suite.translate(slo(kind, {}))
+
+
+# --- the real engine -----------------------------------------------------------------------------------------------
+
+
+def gx_and_native(db: Path, landing: Path, root: Path) -> tuple[list[Evaluation], list[Evaluation], gx.GxRun]:
+    plan = compile_plan(shipped_slos())
+    with open_for_checks(db, landing=landing) as con:
+        gx_evaluations, run = gx.evaluate(con, plan, NAIVE_AS_OF, root)
+        native = evaluate(con, plan, NAIVE_AS_OF)
+    return gx_evaluations, native, run
+
+
+def test_clean_data_gx_evaluates_every_expressible_slo_with_real_gx_objects(
+    tmp_path: Path, built_product: Settings
+) -> None:
+    evaluations, _, run = gx_and_native(built_product.database, built_product.landing_database, tmp_path)
+    by_engine = {e.slo.id: e.engine for e in evaluations}
+    expressible = {s.id for s in shipped_slos() if gx_suite.expressible(s)}
+    assert len(expressible) >= 8
+    assert {i for i, engine in by_engine.items() if engine == "gx"} == expressible
+    # The guard: every GX evaluation has a value and passes. GX's silent failure (all failed, no values) cannot.
+    gx_only = [e for e in evaluations if e.engine == "gx"]
+    assert [(e.slo.id, e.error) for e in gx_only if e.error or e.observed is None] == []
+    assert all(passes(e.observed, e.slo.threshold) for e in gx_only)
+    # Real GX objects in the file context: suites per dataset, their validation definitions, the checkpoint, docs.
+    context = tmp_path / "gx"
+    assert run.checkpoints == ("product_affinity",)
+    assert (context / "checkpoints" / "product_affinity.json").is_file()
+    suites = {p.stem for p in (context / "expectations").glob("*.json")}
+    assert suites == {gx.gx_name("product_affinity", s.dataset) for s in shipped_slos() if s.id in expressible}
+    assert run.data_docs is not None and run.data_docs.is_file()
+    assert "product_affinity__raw_orders" in run.data_docs.read_text()
+    checkpoint = json.loads((context / "checkpoints" / "product_affinity.json").read_text())
+    assert len(checkpoint["validation_definitions"]) == len(suites)
+
+
+def test_a_missing_column_is_an_error_for_its_slos_only(tmp_path: Path, built_product: Settings) -> None:
+    broken = slo("in_set", {"column": "no_such_column", "values": ["web"]})
+    fine = slo("in_set", {"column": "channel", "values": ["web", "app", "store"]})
+    fine = Slo(**{**fine.__dict__, "id": "fine", "dataset": "raw.orders"})
+    other = Slo(**{**broken.__dict__, "id": "other_table", "dataset": "raw.order_items", "kind": "in_range"})
+    other = Slo(**{**other.__dict__, "params": {"column": "quantity", "min": 1, "max": 100}})
+    with open_for_checks(built_product.database, landing=built_product.landing_database) as con:
+        run = gx.run_checkpoints(con, [broken, fine, other], tmp_path, build_docs=False)
+    by_id = {e.slo.id: e for e in run.evaluations}
+    assert by_id["t_in_set"].observed is None and "no_such_column" in str(by_id["t_in_set"].error)
+    assert by_id["other_table"].observed == 1.0 and by_id["other_table"].error is None
+    # The dataset with the broken column is left out whole (one snapshot per dataset); its other SLOs say why.
+    assert by_id["fine"].observed is None and "no_such_column" in str(by_id["fine"].error)
+
+
+# --- differential: native and GX agree ---------------------------------------------------------------------------
+
+FAULTS = sorted(f for f in Fault if f is not Fault.SCHEMA_DRIFT)
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
+    """Clean data and each fault, built once for this module (a blocked build leaves its .build file behind)."""
+    out = {}
+    for name, faults in [("clean", frozenset()), *((f.value, frozenset({f})) for f in FAULTS)]:
+        tmp = tmp_path_factory.mktemp(f"diff_{name}")
+        settings = make_settings(tmp, make_sources(tmp / "src", orders=3_000, faults=faults))
+        run_build(settings)
+        out[name] = settings
+    return out
+
+
+@pytest.mark.parametrize("case", ["clean", *(f.value for f in FAULTS)])
+def test_native_and_gx_agree_on_every_expressible_slo(case: str, builds: dict[str, Settings], tmp_path: Path) -> None:
+    settings = builds[case]
+    db = settings.database if settings.database.exists() else settings.build_database
+    gx_evaluations, native, _ = gx_and_native(db, settings.landing_database, tmp_path)
+    native_by_id = {e.slo.id: e for e in native}
+    compared = 0
+    for g in gx_evaluations:
+        if g.engine != "gx":
+            continue
+        n = native_by_id[g.slo.id]
+        assert (g.error is None) == (n.error is None), (g.slo.id, g.error, n.error)
+        assert passes(g.observed, g.slo.threshold) == passes(n.observed, n.slo.threshold), (g, n)
+        if n.observed is not None:
+            assert g.observed == pytest.approx(n.observed, abs=1e-9), g.slo.id
+            compared += 1
+    assert compared >= 8
+    # Where the two agree on a number below 1, the fault really moved it: the comparison is not of 1.0 with 1.0 only.
+    moved = {g.slo.id for g in gx_evaluations if g.engine == "gx" and g.observed not in (None, 1.0)}
+    assert moved == MOVED_BY.get(case, set())
+
+
+# The GX-expressible SLOs each fault moves (the others hit freshness, volume, governance or cross-table checks).
+MOVED_BY = {
+    Fault.DUPLICATES.value: {"orders_unique"},
+    Fault.NULLS.value: {"order_items_keys_present", "orders_customer_present"},
+    Fault.OUT_OF_RANGE.value: {"order_item_prices_valid", "order_item_quantities_valid"},
+}
+
+
+def test_slo_check_with_the_gx_engine(tmp_path: Path, built_product: Settings) -> None:
+    args = ["--db", str(built_product.database), "--json", "--engine", "gx", "--as-of", AS_OF.isoformat()]
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli.main", "check", *args, "--results", str(tmp_path / "r.sqlite")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    engines = {r["slo"]: r["engine"] for r in payload["results"]}
+    assert engines["orders_unique"] == "gx" and engines["orders_fresh"] == "native"
+    assert all(r["passed"] is True for r in payload["results"])
+    assert "GX Data Docs: " in result.stderr and (tmp_path / "gx" / "uncommitted" / "data_docs").is_dir()
