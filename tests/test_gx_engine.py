@@ -199,7 +199,8 @@ def test_native_and_gx_agree_on_every_expressible_slo(case: str, builds: dict[st
         if n.observed is not None:
             assert g.observed == pytest.approx(n.observed, abs=1e-9), g.slo.id
             compared += 1
-    assert compared >= 8
+    # Every GX SLO on a table that exists (a blocked build leaves later tables unbuilt: both engines say so).
+    assert compared == sum(1 for g in gx_evaluations if g.engine == "gx" and g.error is None) >= 6
     # Where the two agree on a number below 1, the fault really moved it: the comparison is not of 1.0 with 1.0 only.
     moved = {g.slo.id for g in gx_evaluations if g.engine == "gx" and g.observed not in (None, 1.0)}
     assert moved == MOVED_BY.get(case, set())

@@ -17,7 +17,7 @@ Not expressible, so native-only:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +125,7 @@ def _share_met(result: Mapping[str, Any]) -> float:
     return 1.0 - _count(result, "unexpected_count") / judged if judged else 1.0
 
 
-def observed(translation: Translation, results: list[Mapping[str, Any]]) -> float:
+def observed(translation: Translation, results: Sequence[Mapping[str, Any]]) -> float:
     """The SLO's observed value from its parts' GX results (in part order)."""
     kind = translation.slo.kind
     if kind == "non_null_ratio":
