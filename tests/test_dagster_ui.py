@@ -16,10 +16,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from dagster_project.defs.check_jobs import CHECK_JOB, GX_JOB
 from dagster_project.defs.factory import BUILD_JOB
+from dagster_project.results.store import ResultsStore
 from dagster_project.warehouse.connection import connect, row_count
 from tests.conftest import REPO
 
@@ -43,11 +46,11 @@ def _free_port() -> int:
         return port
 
 
-def _graphql(port: int, query: str, variables: dict[str, str]) -> dict[str, object]:
+def _graphql(port: int, query: str, variables: dict[str, str]) -> dict[str, Any]:
     body = json.dumps({"query": query, "variables": variables}).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
-        data: dict[str, object] = json.loads(response.read())["data"]
+        data: dict[str, Any] = json.loads(response.read())["data"]
         return data
 
 
@@ -93,11 +96,16 @@ def dagster_dev(tmp_path: Path) -> Iterator[tuple[int, Path]]:
             proc.wait()
 
 
-def test_materialize_all_from_the_ui_builds_and_publishes_the_product(dagster_dev: tuple[int, Path]) -> None:
-    port, state = dagster_dev
-    launched = _graphql(port, LAUNCH, {"job": BUILD_JOB})["launchRun"]
+SCHEDULES = """
+query { schedulesOrError(repositorySelector: {repositoryLocationName: "slo_monitor", repositoryName: "__repository__"})
+        { ... on Schedules { results { name cronSchedule pipelineName } } } }
+"""
+
+
+def _launch_and_wait(port: int, job: str) -> tuple[str, str | None]:
+    launched = _graphql(port, LAUNCH, {"job": job})["launchRun"]
     assert isinstance(launched, dict) and launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
+    run_id: str = launched["run"]["runId"]
     status = None
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -106,7 +114,27 @@ def test_materialize_all_from_the_ui_builds_and_publishes_the_product(dagster_de
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(1)
+    return run_id, status
+
+
+def test_materialize_all_from_the_ui_builds_and_publishes_the_product(dagster_dev: tuple[int, Path]) -> None:
+    port, state = dagster_dev
+    build_run, status = _launch_and_wait(port, BUILD_JOB)
     assert status == "SUCCESS"
     with connect(state / "warehouse.duckdb", read_only=True) as con:
         assert row_count(con, "product_affinity.product_pair_affinity") > 0
         assert row_count(con, "staging.order_lines") == 19_318
+    # The GX checkpoint, launched from the UI as well, on what the build published; both runs keep their results.
+    gx_run, status = _launch_and_wait(port, GX_JOB)
+    assert status == "SUCCESS"
+    with ResultsStore(state / "results.sqlite") as store:
+        assert len(store.evaluations(run_id=build_run)) == 23
+        assert {e.engine for e in store.evaluations(run_id=gx_run)} == {"gx", "native"}
+    assert (state / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
+    # The schedules the usage patterns ask for.
+    schedules = _graphql(port, SCHEDULES, {})["schedulesOrError"]
+    assert isinstance(schedules, dict)
+    assert {(s["name"], s["cronSchedule"], s["pipelineName"]) for s in schedules["results"]} == {
+        (f"{BUILD_JOB}__0_5_x_x_x", "0 5 * * *", BUILD_JOB),
+        (f"{CHECK_JOB}__0_x_x_x_x", "0 * * * *", CHECK_JOB),
+    }

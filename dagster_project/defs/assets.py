@@ -7,6 +7,8 @@ product_affinity/published_database  swaps the finished build in; the only step 
 """
 
 import time
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +16,7 @@ import duckdb
 from dagster import AssetExecutionContext
 
 from dagster_project.product.tables import PRODUCT_TABLES, RAW_TABLES, STAGING_TABLES, TableBuild
+from dagster_project.slo.cadence import FreshnessWindow
 from dagster_project.sources import SOURCE_TABLES, SourceTable
 from dagster_project.warehouse.build_log import record_run, record_step, steps_missing_from_run
 from dagster_project.warehouse.connection import row_count, table_schema
@@ -43,12 +46,13 @@ def _table_metadata(
     }
 
 
-def _source_asset(table: SourceTable) -> dg.AssetsDefinition:
+def _source_asset(table: SourceTable, freshness: FreshnessWindow | None) -> dg.AssetsDefinition:
     @dg.asset(
         key=_key(f"raw.{table.name}"),
         group_name="raw",
         description=f"{table.description} Loaded from {table.name}.csv or {table.name}.parquet.",
         kinds={"duckdb"},
+        freshness_policy=_policy(freshness),
     )
     def _load(
         context: AssetExecutionContext, warehouse: WarehouseResource, sources: SourceFilesResource
@@ -64,13 +68,26 @@ def _source_asset(table: SourceTable) -> dg.AssetsDefinition:
     return _load
 
 
-def _built_asset(spec: TableBuild) -> dg.AssetsDefinition:
+def _policy(window: FreshnessWindow | None) -> dg.FreshnessPolicy | None:
+    if window is None:
+        return None
+    warn = timedelta(seconds=window.warn_s) if window.warn_s is not None else None
+    return dg.FreshnessPolicy.time_window(fail_window=timedelta(seconds=window.fail_s), warn_window=warn)
+
+
+def table_deps() -> dict[str, tuple[str, ...]]:
+    """Each table the job builds -> the tables it is built from (sources have none)."""
+    return {**{t: () for t in RAW_TABLES}, **{t.name: t.deps for t in STAGING_TABLES + PRODUCT_TABLES}}
+
+
+def _built_asset(spec: TableBuild, freshness: FreshnessWindow | None) -> dg.AssetsDefinition:
     @dg.asset(
         key=_key(spec.name),
         deps=[_key(d) for d in spec.deps],
         group_name=spec.schema,
         description=spec.description,
         kinds={"duckdb"},
+        freshness_policy=_policy(freshness),
     )
     def _build(
         context: AssetExecutionContext, warehouse: WarehouseResource, build_params: BuildParamsResource
@@ -111,9 +128,11 @@ def published_database(context: AssetExecutionContext, warehouse: WarehouseResou
     )
 
 
-def all_assets() -> list[dg.AssetsDefinition]:
+def all_assets(freshness: Mapping[str, FreshnessWindow] | None = None) -> list[dg.AssetsDefinition]:
+    """`freshness`: table -> the window its freshness SLOs give it (slo/cadence.py), shown and tracked by Dagster."""
+    freshness = freshness or {}
     return [
-        *(_source_asset(t) for t in SOURCE_TABLES),
-        *(_built_asset(t) for t in STAGING_TABLES + PRODUCT_TABLES),
+        *(_source_asset(t, freshness.get(f"raw.{t.name}")) for t in SOURCE_TABLES),
+        *(_built_asset(t, freshness.get(t.name)) for t in STAGING_TABLES + PRODUCT_TABLES),
         published_database,
     ]

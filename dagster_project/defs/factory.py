@@ -1,11 +1,19 @@
 """The Dagster definitions for given settings: used by definitions.py (settings from the environment, for
-`dagster dev`) and by the CLI's runner (settings from its arguments), so both run the same job."""
+`dagster dev`) and by the CLI's runner (settings from its arguments), so both run the same job.
+
+Everything SLO-shaped is generated from the spec: the asset checks, the freshness policies, the check jobs, and the
+schedules (a build per distinct update cadence of the use cases, a check per distinct check cadence). Schedules
+start stopped: turning one on in the UI (with the daemon running, as `dagster dev` does) is the user's decision.
+"""
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 
-from dagster_project.defs.assets import BUILD_JOB, all_assets
+from dagster_project.defs.assets import BUILD_JOB, all_assets, table_deps
+from dagster_project.defs.check_jobs import CHECK_JOB, PublishedDatabaseResource, check_jobs
 from dagster_project.defs.checks import slo_asset_checks
 from dagster_project.defs.resources import (
     BuildParamsResource,
@@ -15,32 +23,54 @@ from dagster_project.defs.resources import (
 )
 from dagster_project.errors import UsageError
 from dagster_project.settings import Settings
+from dagster_project.slo.cadence import Cadence, build_cadences, check_cadences, freshness_windows
 from dagster_project.slo.domain import Slo, all_slos
+from dagster_project.spec.models import SpecFile
 from dagster_project.spec.validate import validate
 
-__all__ = ["BUILD_JOB", "build_definitions", "load_slos"]
+__all__ = ["BUILD_JOB", "build_definitions", "load_slos", "load_specs"]
 
 
-def load_slos(settings: Settings) -> list[Slo]:
-    """The SLOs of the spec files in settings.spec_paths; UsageError listing every problem if any is invalid."""
+def load_specs(settings: Settings) -> list[SpecFile]:
+    """The spec files in settings.spec_paths; UsageError listing every problem if any is invalid."""
     if not settings.spec_paths:
         return []
     specs, issues = validate(settings.spec_paths)
     if issues:
         raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
-    return all_slos([s.spec for s in specs])
+    return [s.spec for s in specs]
+
+
+def load_slos(settings: Settings) -> list[Slo]:
+    return all_slos(load_specs(settings))
+
+
+def _schedule(job: str, cadence: Cadence, what: str) -> dg.ScheduleDefinition:
+    slug = re.sub(r"[^0-9A-Za-z]+", "_", cadence.cron.replace("*", "x")).strip("_")
+    return dg.ScheduleDefinition(
+        name=f"{job}__{slug}",
+        cron_schedule=cadence.cron,
+        job_name=job,
+        execution_timezone="UTC",
+        description=f"{what} at '{cadence.cron}' (UTC), as use cases {', '.join(cadence.use_cases)} ask.",
+    )
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    specs = load_specs(settings)
+    slos = all_slos(specs)
     build_job = dg.define_asset_job(
         BUILD_JOB,
         selection=dg.AssetSelection.all(),
         description="Load the sources, build staging and the Product Affinity tables, publish the database.",
     )
+    schedules = [_schedule(BUILD_JOB, c, "Rebuild the data product") for c in build_cadences(specs)]
+    schedules += [_schedule(CHECK_JOB, c, "Check every SLO") for c in check_cadences(specs)]
     return dg.Definitions(
-        assets=all_assets(),
-        asset_checks=slo_asset_checks(load_slos(settings)),
-        jobs=[build_job],
+        assets=all_assets(freshness_windows(slos, table_deps())),
+        asset_checks=slo_asset_checks(slos),
+        jobs=[build_job, *check_jobs(slos)],
+        schedules=schedules,
         # One DuckDB file admits one writing process: steps run one after another in the run's process.
         executor=dg.in_process_executor,
         resources={
@@ -50,6 +80,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 published_database=str(settings.database),
                 memory_limit=settings.duckdb_memory_limit,
                 threads=settings.duckdb_threads,
+            ),
+            "published": PublishedDatabaseResource(
+                database=str(settings.database),
+                landing_database=str(settings.landing_database),
+                gx_root=str(settings.state_dir),
             ),
             "sources": SourceFilesResource(data_dir=str(settings.sources_dir)),
             "build_params": BuildParamsResource.from_params(settings.build),

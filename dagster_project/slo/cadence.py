@@ -1,0 +1,80 @@
+"""When things should happen, derived from the spec: build and check schedules from the use cases' usage patterns,
+and the freshness window of each built table from the freshness SLOs. Pure, so Dagster's definitions only wrap it.
+
+A table cannot be fresher than its last build, so a max-age SLO on a table, or on any table it is built from, bounds
+how long the table may go without being rebuilt: the tightest such bound is its freshness window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from dagster_project.slo.domain import Slo
+from dagster_project.spec.models import SpecFile
+
+
+@dataclass(frozen=True)
+class Cadence:
+    cron: str
+    use_cases: tuple[str, ...]  # the use cases asking for it, for the schedule's description
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> list[Cadence]:
+    by_cron: dict[str, list[str]] = {}
+    for cron, use_case in pairs:
+        by_cron.setdefault(" ".join(cron.split()), []).append(use_case)
+    return [Cadence(cron, tuple(sorted(set(ids)))) for cron, ids in sorted(by_cron.items())]
+
+
+def build_cadences(specs: Sequence[SpecFile]) -> list[Cadence]:
+    """One per distinct update cadence: when the data product is rebuilt."""
+    return _grouped(
+        (u.usage.update_cadence, f"{s.data_product.id}.{u.id}") for s in specs for u in s.data_product.use_cases
+    )
+
+
+def check_cadences(specs: Sequence[SpecFile]) -> list[Cadence]:
+    """One per distinct check cadence. A use case without one is checked by its builds (their asset checks)."""
+    return _grouped(
+        (u.usage.check_cadence, f"{s.data_product.id}.{u.id}")
+        for s in specs
+        for u in s.data_product.use_cases
+        if u.usage.check_cadence is not None
+    )
+
+
+@dataclass(frozen=True)
+class FreshnessWindow:
+    fail_s: float
+    warn_s: float | None  # a warn-severity bound tighter than the failing one, if any
+    slos: tuple[str, ...]  # the SLOs it comes from
+
+
+def _upstream(table: str, deps: Mapping[str, Sequence[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = [table]
+    while todo:
+        for dep in deps.get(todo.pop(), ()):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
+def freshness_windows(slos: Sequence[Slo], deps: Mapping[str, Sequence[str]]) -> dict[str, FreshnessWindow]:
+    """For each table in `deps` (table -> the tables it is built from) bounded by a max-age SLO on itself or
+    upstream: fail after the tightest error-severity bound (or warn-severity, when there is no error one)."""
+    ages = [s for s in slos if s.kind == "max_age" and s.threshold.bound == "max"]
+    out = {}
+    for table in sorted(deps):
+        lineage = {table} | _upstream(table, deps)
+        relevant = [s for s in ages if s.dataset in lineage]
+        if not relevant:
+            continue
+        errors = [s.threshold.value for s in relevant if s.severity == "error"]
+        warns = [s.threshold.value for s in relevant if s.severity == "warn"]
+        fail = min(errors) if errors else min(warns)
+        warn = min(warns) if warns and min(warns) < fail else None
+        out[table] = FreshnessWindow(fail, warn, tuple(sorted(s.id for s in relevant)))
+    return out
