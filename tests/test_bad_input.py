@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.errors import EXIT_RUNTIME
+from dagster_project.errors import EXIT_RUNTIME, EXIT_SLO_FAILED
 from tests.conftest import make_sources
 
 AS_OF = "2026-11-27T06:00:00Z"
@@ -29,6 +30,10 @@ def _replace_line(path: Path, line_no: int, new: str) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def _header(path: Path) -> list[str]:
+    return path.read_text().splitlines()[0].split(",")
+
+
 def _dir_instead_of_file(d: Path) -> None:
     (d / "orders.csv").unlink()
     (d / "orders.csv").mkdir()
@@ -41,9 +46,17 @@ BREAKAGES: dict[str, tuple[Callable[[Path], object], str]] = {
         lambda d: (d / "customers.csv").write_text((d / "customers.csv").read_text().splitlines()[0] + "\n"),
         "customers.csv: has a header but no data rows",
     ),
+    # No SLO watches customers' schema, so nothing blocks the build before staging reads the file: staging stops.
+    # (A drifted file a blocking schema SLO watches stops the build there instead: test_a_drifted_source...)
     "missing column": (
-        lambda d: _replace_line(d / "order_items.csv", 0, '"order_id","line_number","product_id","quantity","price"'),
-        "order_items.csv: missing column(s) unit_price",
+        lambda d: _replace_line(
+            d / "customers.csv", 0, (d / "customers.csv").read_text().splitlines()[0].replace("email", "e_mail")
+        ),
+        "customers.csv: missing column(s) email",
+    ),
+    "no contract column at all": (
+        lambda d: _replace_line(d / "products.csv", 0, "a,b,c,d,e,f,g,h"[: 2 * len(_header(d / "products.csv")) - 1]),
+        "products.csv: has none of the columns",
     ),
     "unparsable value": (
         lambda d: _replace_line(d / "order_items.csv", 5, "1,9,1001,lots,2.5"),
@@ -121,3 +134,22 @@ def test_missing_data_directory_is_reported(tmp_path: Path) -> None:
     result = slo("run", "--data-dir", str(tmp_path / "nowhere"), "--state-dir", str(tmp_path / "state"), cwd=tmp_path)
     assert result.returncode == EXIT_RUNTIME
     assert "nowhere: data directory not found" in result.stderr
+
+
+def test_a_drifted_source_a_blocking_schema_slo_watches_stops_the_build_with_the_slo(
+    good_build: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    tmp, src, digest = good_build
+    broken = tmp_path / "src"
+    shutil.copytree(src, broken)
+    _replace_line(broken / "order_items.csv", 0, "order_id,line_number,product_id,quantity,price")
+    db = tmp / "product.duckdb"
+    result = slo(
+        "run", "--data-dir", str(broken), "--db", str(db), "--state-dir", str(tmp / "state"), "--as-of", AS_OF, cwd=tmp
+    )
+    assert result.returncode == EXIT_SLO_FAILED, result.stderr
+    assert "NOT published: a blocking SLO failed" in result.stdout
+    assert re.search(r"order_items_schema +schema +raw\.order_items +0\.8000 +>= 1\.0000 +FAIL", result.stdout)
+    assert "order_items_schema (raw.order_items): missing unit_price" in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest

@@ -14,7 +14,7 @@ import pytest
 from dagster_project.errors import SourceDataError
 from dagster_project.sources import ORDERS
 from dagster_project.warehouse.connection import connect
-from dagster_project.warehouse.loading import load_source
+from dagster_project.warehouse.loading import load_source, require_contract_columns
 
 
 def _load(folder: Path) -> list[tuple[object, ...]]:
@@ -30,11 +30,21 @@ def test_bom_crlf_reordered_and_extra_columns_and_zoned_timestamps_load(tmp_path
         "app,2026-11-27 06:00:00,,8,2\r\n"
         "store,2026-11-27T06:00:00Z,x,,3\r\n".encode()
     )
-    assert _load(tmp_path) == [
-        (1, 7, datetime(2026, 11, 27, 4, 0), "web"),  # +02:00 converted to UTC
-        (2, 8, datetime(2026, 11, 27, 6, 0), "app"),  # no zone: UTC
-        (3, None, datetime(2026, 11, 27, 6, 0), "store"),
+    assert _load(tmp_path) == [  # contract columns in contract order, then the others as they came
+        (1, 7, datetime(2026, 11, 27, 4, 0), "web", "a, quoted note"),  # +02:00 converted to UTC
+        (2, 8, datetime(2026, 11, 27, 6, 0), "app", None),  # no zone: UTC
+        (3, None, datetime(2026, 11, 27, 6, 0), "store", "x"),
     ]
+
+
+def test_a_drifted_header_lands_as_it_came_and_staging_refuses_it_by_name(tmp_path: Path) -> None:
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,ordered_at,channel\n1,7,2026-11-27 06:00:00,web\n")
+    with connect(tmp_path / "w.duckdb", landing=tmp_path / "l.duckdb") as con:
+        result = load_source(con, tmp_path, ORDERS)
+        assert (result.missing, result.extra) == (("order_ts",), ("ordered_at",))
+        assert con.execute("SELECT * FROM raw.orders").fetchall() == [(1, 7, "web", "2026-11-27 06:00:00")]
+        with pytest.raises(SourceDataError, match=r"orders\.csv: missing column\(s\) order_ts; found order_id"):
+            require_contract_columns(con, tmp_path, ORDERS)
 
 
 def test_parquet_with_zoned_timestamps_loads_as_utc_whatever_the_machine_zone(

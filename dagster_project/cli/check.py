@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster_project.checking import ENGINES
-from dagster_project.cli.table import render_table
+from dagster_project.cli.table import print_slo_results
 from dagster_project.cli.validate import DEFAULT_SPEC_DIR
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, EXIT_USAGE, UsageError
 from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp
@@ -60,7 +60,7 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.checking import check_database
     from dagster_project.results.store import record
     from dagster_project.slo.domain import all_slos
-    from dagster_project.slo.report import TABLE_HEADER, blocking_failures, table_rows
+    from dagster_project.slo.report import blocking_failures
     from dagster_project.spec.validate import validate
 
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
@@ -82,7 +82,7 @@ def handle(args: argparse.Namespace) -> int:
         payload = {"run_id": run_id, "as_of": as_of.isoformat(), "results": results}
         print(json.dumps(payload, indent=2))
     else:
-        print(render_table(TABLE_HEADER, table_rows(results), align="lllrrl"))
+        print_slo_results(results)
         if not args.no_record:
             print(f"{len(results)} results recorded in {args.results} (run {run_id})", file=sys.stderr)
     if checked.data_docs is not None:

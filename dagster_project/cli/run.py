@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from dagster_project.cli.summary import print_summary
-from dagster_project.cli.table import render_table
+from dagster_project.cli.table import print_slo_results
 from dagster_project.datagen.generator import GeneratorConfig, generate
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED
 from dagster_project.settings import DEFAULT_STATE_DIR, BuildParams, Settings, parse_timestamp
-from dagster_project.slo.report import TABLE_HEADER, blocking_failures, table_rows
+from dagster_project.slo.report import blocking_failures
 from dagster_project.warehouse.lock import BuildLock, lock_path
 
 EPILOG = """\
@@ -96,7 +96,7 @@ def handle(args: argparse.Namespace) -> int:
                 print_summary(settings.database, settings.landing_database, as_of)
             print()
             print(f"SLOs ({len(results)} evaluated, recorded in {settings.results_path}):")
-            print(render_table(TABLE_HEADER, table_rows(results), align="lllrrl"))
+            print_slo_results(results)
     return EXIT_SLO_FAILED if blocking_failures(results) or not build.published else EXIT_OK
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+from dagster_project.slo.report import TABLE_HEADER, explanations, table_rows
 
 
 def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
@@ -17,3 +20,12 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: st
         return "  ".join(out).rstrip()
 
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def print_slo_results(results: Sequence[dict[str, Any]]) -> None:
+    """The SLO table of `slo run` and `slo check`, then a line for each result that is not ok and says why."""
+    print(render_table(TABLE_HEADER, table_rows(results), align="lllrrl"))
+    lines = explanations(results)
+    if lines:
+        print()
+        print("\n".join(lines))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,9 +69,23 @@ def _snapshot(con: duckdb.DuckDBPyConnection, dataset: str, items: Sequence[gx_s
     pq.write_table(table, out)
 
 
+GENERATED = ("expectations", "validation_definitions", "checkpoints")
+
+
 def _context(root: Path) -> Any:
+    """The file context under root/gx. Its suites, validation definitions and checkpoints are generated from the
+    spec on every run, so the previous run's are removed first: one from an older spec (or an older version of this
+    engine) could name a batch that no longer exists, and GX then fails the whole checkpoint."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    for folder in GENERATED:
+        path = root / CONTEXT_DIR / folder
+        if path.is_dir():
+            for item in path.iterdir():
+                if item.name.startswith("."):
+                    continue  # GX's store markers
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
 
     for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -167,10 +182,11 @@ def run_checkpoints(con: duckdb.DuckDBPyConnection, slos: Sequence[Slo], root: P
     for product, datasets in sorted(by_product.items()):
         definitions = []
         for dataset, items in sorted(datasets.items()):
-            columns = [c for t in items for c in t.columns]
-            error = _dataset_error(con, dataset, columns)
-            if error is not None:  # a missing table or column: every SLO on it is an error, like natively
-                evaluations += [Evaluation(t.slo, None, error, ENGINE) for t in items]
+            # A missing table or column is an error for the SLOs that need it; the others still run, as natively.
+            errors = {t.slo.id: _dataset_error(con, dataset, t.columns) for t in items}
+            evaluations += [Evaluation(t.slo, None, errors[t.slo.id], ENGINE) for t in items if errors[t.slo.id]]
+            items = [t for t in items if errors[t.slo.id] is None]
+            if not items:
                 continue
             path = batches / f"{gx_name(product, dataset)}.parquet"
             _snapshot(con, dataset, items, path)

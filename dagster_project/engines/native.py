@@ -118,11 +118,13 @@ def _schema(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
     actual = dict(table_schema(con, slo.dataset))
     expected: dict[str, str] = slo.params["columns"]
     # DuckDB's own spelling of each expected type, so INT64 matches BIGINT and DECIMAL(10, 2) matches DECIMAL(10,2).
-    canonical = {
-        name: con.execute(f"SELECT typeof(CAST(NULL AS {t}))").fetchall()[0][0] for name, t in expected.items()
-    }
+    spelled = con.execute("SELECT " + ", ".join(f"typeof(CAST(NULL AS {t}))" for t in expected.values())).fetchall()
+    canonical = dict(zip(expected, spelled[0], strict=True))
     matched = sum(1 for name, type_ in canonical.items() if actual.get(name) == type_)
-    return Evaluation(slo, matched / len(expected))
+    missing = [name for name in canonical if name not in actual]
+    retyped = [f"{name} is {actual[name]}, not {t}" for name, t in canonical.items() if actual.get(name, t) != t]
+    problems = ([f"missing {', '.join(missing)}"] if missing else []) + retyped
+    return Evaluation(slo, matched / len(expected), detail="; ".join(problems) or None)
 
 
 def _timed_runs(con: duckdb.DuckDBPyConnection, sql: str, runs: int) -> tuple[list[float], int]:

@@ -14,3 +14,4 @@ class Evaluation:
     observed: float | None
     error: str | None = None  # the check itself could not run (missing column, SQL error, ...)
     engine: str = "native"
+    detail: str | None = None  # what lies behind the number, for people (e.g. which columns a schema lacks)

@@ -42,6 +42,7 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         "status": status(passed, slo.severity),
         "engine": evaluation.engine,
         "error": evaluation.error,
+        "detail": evaluation.detail,
     }
 
 
@@ -50,7 +51,24 @@ def blocking_failures(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     return [r for r in results if r["severity"] == "error" and r["passed"] is not True]
 
 
+def explanations(results: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per result that is not ok and has more to say than its number (an error, a detail)."""
+    return [
+        f"{r['slo']} ({r['dataset']}): {r['error'] or r['detail']}"
+        for r in results
+        if r["status"] != "ok" and (r["error"] or r.get("detail"))
+    ]
+
+
 def table_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     return [
-        [r["slo"], r["dimension"], r["dataset"], r["observed_text"], r["threshold_text"], r["status"]] for r in results
+        [
+            r["slo"],
+            r["dimension"],
+            r["dataset"],
+            "-" if r["error"] else r["observed_text"],
+            r["threshold_text"],
+            r["status"],
+        ]
+        for r in results
     ]

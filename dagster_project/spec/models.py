@@ -102,7 +102,10 @@ class UsagePattern(Strict):
     update_cadence: Cron = Field(
         description="When the data product is rebuilt for this use (drives the build schedule)."
     )
-    check_cadence: Cron | None = Field(default=None, description="When its SLOs are checked between builds (drives a check schedule); default: by each build.")
+    check_cadence: Cron | None = Field(
+        default=None,
+        description="When its SLOs are checked between builds (drives a check schedule); default: by each build.",
+    )
 
 
 class UseCase(Strict):

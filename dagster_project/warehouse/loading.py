@@ -1,7 +1,9 @@
 """Loading source files into the raw tables (the landing file), with one clear error for every way a file can be bad.
 
-The header is checked against the source contract before DuckDB reads the rows, so a renamed column is reported by
-name rather than as a conversion error somewhere down the file.
+A file whose header drifted from the contract (a renamed, missing or extra column) still lands in raw, as it is:
+the contract's columns that are there, cast strictly, and the others as they came. Drift is the schema SLOs' to
+judge (a blocking one stops the build with the failure in the SLO table), and `require_contract_columns` stops
+staging with one clear line naming the file when no SLO did. A file with none of the contract's columns is refused.
 
 CSV values are read as text and cast in SQL, strictly: DuckDB's own casts round '1.7' to an integer and its CSV
 reader drops the offset of '2026-11-27T06:00:00+02:00', both silently. An integer column accepts only whole numbers;
@@ -25,7 +27,7 @@ import pyarrow.types as pat
 
 from dagster_project.errors import SourceDataError
 from dagster_project.sources import SourceColumn, SourceTable, find_source_file
-from dagster_project.warehouse.connection import RAW_CATALOG, quote_ident, row_count
+from dagster_project.warehouse.connection import RAW_CATALOG, quote_ident, row_count, table_schema
 
 INTEGER_TYPES = ("BIGINT", "INTEGER")
 
@@ -35,6 +37,8 @@ class LoadResult:
     table: str
     path: Path
     rows: int
+    missing: tuple[str, ...] = ()  # contract columns the file lacks
+    extra: tuple[str, ...] = ()  # columns the contract does not know, kept as they came
 
 
 def _first_line(text: str) -> str:
@@ -121,10 +125,14 @@ def _csv_reader(header: list[str]) -> str:
     )
 
 
-def _select(table: SourceTable, text_source: bool) -> str:
+def _select(table: SourceTable, text_source: bool, header: list[str]) -> str:
+    """The contract's columns the file has, cast, in contract order; then the file's other columns unchanged."""
+    present = [c for c in table.columns if c.name in header]
     if text_source:
-        return ", ".join(f"{_cast(c)} AS {quote_ident(c.name)}" for c in table.columns)
-    return ", ".join(f"CAST({quote_ident(c.name)} AS {c.duckdb_type}) AS {quote_ident(c.name)}" for c in table.columns)
+        cast = [f"{_cast(c)} AS {quote_ident(c.name)}" for c in present]
+    else:
+        cast = [f"CAST({quote_ident(c.name)} AS {c.duckdb_type}) AS {quote_ident(c.name)}" for c in present]
+    return ", ".join(cast + [quote_ident(h) for h in header if h not in table.column_names])
 
 
 # Parquet types each contract type accepts without losing information (checked before any cast). Dictionary-encoded
@@ -141,6 +149,8 @@ _PARQUET_ACCEPTS: dict[str, Callable[[pa.DataType], bool]] = {
 def _check_parquet_types(path: Path, table: SourceTable) -> None:
     schema = pq.read_schema(path)
     for column in table.columns:
+        if column.name not in schema.names:
+            continue
         actual = schema.field(column.name).type
         value_type = actual.value_type if pat.is_dictionary(actual) else actual
         if not (pat.is_null(value_type) or _PARQUET_ACCEPTS[column.duckdb_type](value_type)):
@@ -191,7 +201,7 @@ def _first_bad_value(con: duckdb.DuckDBPyConnection, path: Path, header: list[st
             f"SELECT record, {i} AS position, '{c.name}' AS name, {_problem(c, quote_ident(c.name))} AS problem "
             f"FROM records WHERE {quote_ident(c.name)} IS NOT NULL"
             for i, c in enumerate(table.columns)
-            if c.duckdb_type != "VARCHAR"
+            if c.duckdb_type != "VARCHAR" and c.name in header
         )
         rows = con.execute(
             f"""WITH records AS (SELECT row_number() OVER () AS record, * FROM {_csv_reader(header)})
@@ -219,9 +229,9 @@ def load_source(con: duckdb.DuckDBPyConnection, data_dir: Path, table: SourceTab
     if path.is_file() and path.stat().st_size == 0:
         raise SourceDataError(path, "file is empty")
     header = _header(path)
-    missing = [c for c in table.column_names if c not in header]
-    if missing:
-        raise SourceDataError(path, f"missing column(s) {', '.join(missing)}; found {', '.join(header)}")
+    missing = tuple(c for c in table.column_names if c not in header)
+    if len(missing) == len(table.column_names):
+        raise SourceDataError(path, f"has none of the columns {', '.join(missing)}; found {', '.join(header)}")
     is_csv = path.suffix == ".csv"
     if not is_csv:
         _check_parquet_types(path, table)
@@ -230,7 +240,8 @@ def load_source(con: duckdb.DuckDBPyConnection, data_dir: Path, table: SourceTab
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
-            f"CREATE OR REPLACE TABLE {target} AS SELECT {_select(table, is_csv)} FROM {reader}", {"path": str(path)}
+            f"CREATE OR REPLACE TABLE {target} AS SELECT {_select(table, is_csv, header)} FROM {reader}",
+            {"path": str(path)},
         )
         rows = row_count(con, f"{RAW_CATALOG}.{table.name}")
         if rows == 0:
@@ -244,4 +255,14 @@ def load_source(con: duckdb.DuckDBPyConnection, data_dir: Path, table: SourceTab
     except SourceDataError:
         con.execute("ROLLBACK")
         raise
-    return LoadResult(table=f"{RAW_CATALOG}.{table.name}", path=path, rows=rows)
+    extra = tuple(h for h in header if h not in table.column_names)
+    return LoadResult(table=f"{RAW_CATALOG}.{table.name}", path=path, rows=rows, missing=missing, extra=extra)
+
+
+def require_contract_columns(con: duckdb.DuckDBPyConnection, data_dir: Path, table: SourceTable) -> None:
+    """Before anything is built from raw.<table>: every contract column must be there, else one clear line."""
+    found = [name for name, _type in table_schema(con, f"{RAW_CATALOG}.{table.name}")]
+    missing = [c for c in table.column_names if c not in found]
+    if missing:
+        path = find_source_file(data_dir, table) or data_dir / f"{table.name}.csv"
+        raise SourceDataError(path, f"missing column(s) {', '.join(missing)}; found {', '.join(found)}")
