@@ -6,7 +6,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test bench lint dev clean venv
+.PHONY: run test bench bench-eval lint dev clean venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
@@ -34,8 +34,14 @@ test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Large-scale benchmarks (minutes); results go to BENCHMARKS.md by hand.
+## ARGS go to the build benchmark (e.g. --skip-mlxtend), EVAL_ARGS to the evaluation one (e.g. --skip-gx).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.build_bench $(ARGS)
+	$(BIN)/python -m benchmarks.eval_bench $(EVAL_ARGS)
+
+## Only the SLO evaluation benchmark (reuses the databases the build benchmark left, else builds them).
+bench-eval: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.eval_bench $(EVAL_ARGS)
 
 ## The Dagster UI on the same instance and database that `make run` uses.
 dev: $(STAMP)

@@ -23,7 +23,7 @@ from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import CheckPlan
 from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
 from dagster_project.warehouse.build_log import BUILD_LOG_SCHEMA
-from dagster_project.warehouse.connection import connect, resolve, table_schema
+from dagster_project.warehouse.connection import connect, resolve
 
 FREE_SQL_KINDS = frozenset({"custom_sql", "query_latency", "query_availability"})
 
@@ -56,23 +56,34 @@ def _number(value: object, what: str) -> float | None:
     return number
 
 
-def _text_columns(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
-    return [name for name, type_ in table_schema(con, dataset) if type_ == "VARCHAR"]
+class _Catalog:
+    """Every table's columns and types, read once per evaluation: a lookup per dataset cost more than a small scan."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.columns: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+        rows = con.execute(
+            "SELECT database_name, schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+            "ORDER BY database_name, schema_name, table_name, column_index"
+        ).fetchall()
+        for catalog, schema, table, column, type_ in rows:
+            self.columns.setdefault((catalog, schema, table), []).append((column, type_))
+
+    def exists(self, dataset: str) -> bool:
+        return resolve(dataset) in self.columns
+
+    def schema(self, dataset: str) -> list[tuple[str, str]]:
+        return self.columns.get(resolve(dataset), [])
+
+    def text_columns(self, dataset: str) -> list[str]:
+        return [name for name, type_ in self.schema(dataset) if type_ == "VARCHAR"]
 
 
-def _exists(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
-    catalog, schema, table = resolve(dataset)
-    rows = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-        [catalog, schema, table],
-    ).fetchall()
-    return bool(rows[0][0])
-
-
-def _scan(con: duckdb.DuckDBPyConnection, dataset: str, slos: tuple[Slo, ...], as_of: datetime) -> list[Evaluation]:
-    if not _exists(con, dataset):
+def _scan(
+    con: duckdb.DuckDBPyConnection, catalog: _Catalog, dataset: str, slos: tuple[Slo, ...], as_of: datetime
+) -> list[Evaluation]:
+    if not catalog.exists(dataset):
         return [Evaluation(s, None, f"dataset {dataset} does not exist") for s in slos]
-    text_columns = _text_columns(con, dataset)
+    text_columns = catalog.text_columns(dataset)
     expressions = [scan_expression(s, as_of, text_columns) for s in slos]
     select = ", ".join(f"({e}) AS m{i}" for i, e in enumerate(expressions))
     try:
@@ -112,10 +123,10 @@ def _scalar_query(con: duckdb.DuckDBPyConnection, slo: Slo, as_of: datetime) -> 
     return _judgeable(slo, rows[0][0] if rows else None)
 
 
-def _schema(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
-    if not _exists(con, slo.dataset):
+def _schema(con: duckdb.DuckDBPyConnection, catalog: _Catalog, slo: Slo) -> Evaluation:
+    if not catalog.exists(slo.dataset):
         return Evaluation(slo, None, f"dataset {slo.dataset} does not exist")
-    actual = dict(table_schema(con, slo.dataset))
+    actual = dict(catalog.schema(slo.dataset))
     expected: dict[str, str] = slo.params["columns"]
     # DuckDB's own spelling of each expected type, so INT64 matches BIGINT and DECIMAL(10, 2) matches DECIMAL(10,2).
     spelled = con.execute("SELECT " + ", ".join(f"typeof(CAST(NULL AS {t}))" for t in expected.values())).fetchall()
@@ -156,8 +167,8 @@ def _query(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
     return Evaluation(slo, percentile(timings, float(slo.params["percentile"])))
 
 
-def _build_duration(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
-    if not _exists(con, f"{BUILD_LOG_SCHEMA}.runs"):
+def _build_duration(con: duckdb.DuckDBPyConnection, catalog: _Catalog, slo: Slo) -> Evaluation:
+    if not catalog.exists(f"{BUILD_LOG_SCHEMA}.runs"):
         return Evaluation(slo, None, "no build recorded in this database")
     rows = con.execute(
         f"SELECT epoch(finished_at) - epoch(started_at) FROM {BUILD_LOG_SCHEMA}.runs ORDER BY finished_at DESC LIMIT 1"
@@ -165,14 +176,14 @@ def _build_duration(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
     return _judgeable(slo, rows[0][0] if rows else None)
 
 
-def _single(con: duckdb.DuckDBPyConnection, slo: Slo, as_of: datetime) -> Evaluation:
+def _single(con: duckdb.DuckDBPyConnection, catalog: _Catalog, slo: Slo, as_of: datetime) -> Evaluation:
     try:
         if slo.kind == "schema":
-            return _schema(con, slo)
+            return _schema(con, catalog, slo)
         if slo.kind in ("query_latency", "query_availability"):
             return _query(con, slo)
         if slo.kind == "build_duration":
-            return _build_duration(con, slo)
+            return _build_duration(con, catalog, slo)
         return _scalar_query(con, slo, as_of)
     except FreeSqlRejected as exc:
         return Evaluation(slo, None, f"free SQL {exc}")
@@ -183,10 +194,11 @@ def _single(con: duckdb.DuckDBPyConnection, slo: Slo, as_of: datetime) -> Evalua
 def evaluate(con: duckdb.DuckDBPyConnection, plan: CheckPlan, as_of: datetime) -> list[Evaluation]:
     """One evaluation per planned SLO, in plan order; errors are evaluations too."""
     by_id: dict[str, Evaluation] = {}
+    catalog = _Catalog(con)
     for dataset, slos in plan.scans:
-        for evaluation in _scan(con, dataset, slos, as_of):
+        for evaluation in _scan(con, catalog, dataset, slos, as_of):
             by_id[evaluation.slo.id] = evaluation
     # SQL written in specs last: even a rejected statement never runs before another check.
     for slo in sorted(plan.singles, key=lambda s: s.kind in FREE_SQL_KINDS):
-        by_id[slo.id] = _single(con, slo, as_of)
+        by_id[slo.id] = _single(con, catalog, slo, as_of)
     return [by_id[s.id] for s in plan.slos]
