@@ -52,6 +52,7 @@ class Settings:
     spec_paths: tuple[Path, ...] = field(default_factory=lambda: default_spec_paths())
     build: BuildParams = BuildParams()
     results_db: Path | None = None  # None: results.sqlite under the state folder
+    pushgateway: str = ""  # a Pushgateway URL every batch of results is also pushed to ("" for none)
 
     @property
     def database(self) -> Path:
@@ -97,7 +98,7 @@ def parse_timestamp(text: str, what: str = "--as-of") -> datetime:
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings for `dagster dev`: SLO_STATE_DIR, SLO_DATA_DIR, SLO_DB, SLO_SPECS, SLO_AS_OF, SLO_CUSTOMER_SALT,
-    SLO_RESULTS."""
+    SLO_RESULTS, SLO_PUSHGATEWAY."""
     env = os.environ if env is None else env
     state = Path(env.get("SLO_STATE_DIR", str(DEFAULT_STATE_DIR)))
     as_of = parse_timestamp(env["SLO_AS_OF"], "SLO_AS_OF") if env.get("SLO_AS_OF") else None
@@ -110,4 +111,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ),
         build=BuildParams(as_of=as_of, customer_salt=env.get("SLO_CUSTOMER_SALT", DEFAULT_SALT)),
         results_db=Path(env["SLO_RESULTS"]) if env.get("SLO_RESULTS") else None,
+        pushgateway=env.get("SLO_PUSHGATEWAY", ""),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -47,6 +48,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--no-record", action="store_true", help="do not append the results to the store")
     p.add_argument(
+        "--pushgateway",
+        default=os.environ.get("SLO_PUSHGATEWAY", ""),
+        help="also push every result to this Prometheus Pushgateway URL (default $SLO_PUSHGATEWAY)",
+    )
+    p.add_argument(
         "--engine",
         choices=ENGINES,
         default="native",
@@ -78,6 +84,13 @@ def handle(args: argparse.Namespace) -> int:
     run_id = str(uuid.uuid4())
     if not args.no_record:
         record(args.results, run_id, as_of, results)
+    if args.pushgateway:
+        from dagster_project.exporter.push import push_results
+
+        try:
+            push_results(args.pushgateway, as_of, results)
+        except OSError as exc:
+            print(f"warning: could not push to {args.pushgateway}: {exc}", file=sys.stderr)
     if args.json:
         payload = {"run_id": run_id, "as_of": as_of.isoformat(), "results": results}
         print(json.dumps(payload, indent=2))

@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dagster_project.cli import check, generate, run, schema, validate
+    from dagster_project.cli import check, generate, run, schema, serve, validate
 
     parser = _Parser(
         prog="slo",
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.register(sub)
     check.register(sub)
     schema.register(sub)
+    serve.register(sub)
     return parser
 
 

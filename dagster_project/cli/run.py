@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import replace
@@ -46,6 +47,11 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the SLO results as one JSON object")
     p.add_argument("--results", type=Path, help="results store (default <state-dir>/results.sqlite)")
     p.add_argument(
+        "--pushgateway",
+        default=os.environ.get("SLO_PUSHGATEWAY", ""),
+        help="also push every result to this Prometheus Pushgateway URL (default $SLO_PUSHGATEWAY)",
+    )
+    p.add_argument(
         "--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/ of the project)"
     )
     p.set_defaults(handler=handle)
@@ -59,6 +65,7 @@ def handle(args: argparse.Namespace) -> int:
         db_path=args.db,
         build=BuildParams(as_of=as_of),
         results_db=args.results,
+        pushgateway=args.pushgateway,
     )
     if args.slos:
         settings = replace(settings, spec_paths=tuple(args.slos))
@@ -106,11 +113,13 @@ def _check_the_rest(settings: Settings, run_id: str, as_of: datetime, published:
     from dagster_project.checking import check_database
     from dagster_project.defs.checks import checked_in_build
     from dagster_project.defs.factory import load_slos
-    from dagster_project.results.store import record
+    from dagster_project.defs.resources import ResultsStoreResource
 
     rest = [s for s in load_slos(settings) if not checked_in_build(s)]
     if not rest or not published:
         return []
     results = check_database(settings.database, rest, as_of, landing=settings.landing_database).results
-    record(settings.results_path, run_id, as_of, results)
+    ResultsStoreResource(path=str(settings.results_path), pushgateway=settings.pushgateway).record(
+        run_id, as_of, results
+    )
     return results

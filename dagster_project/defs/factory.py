@@ -88,6 +88,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ),
             "sources": SourceFilesResource(data_dir=str(settings.sources_dir)),
             "build_params": BuildParamsResource.from_params(settings.build),
-            "results_store": ResultsStoreResource(path=str(settings.results_path)),
+            "results_store": ResultsStoreResource(path=str(settings.results_path), pushgateway=settings.pushgateway),
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -12,6 +13,7 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
+from dagster_project.exporter.push import push_results
 from dagster_project.results.store import record
 from dagster_project.settings import (
     DEFAULT_DUCKDB_MEMORY_LIMIT,
@@ -92,9 +94,17 @@ class BuildParamsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class ResultsStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The append-only store every check writes its evaluations to (SQLite; see results/store.py)."""
+    """The append-only store every check writes its evaluations to (SQLite; see results/store.py), and the
+    Pushgateway each batch of results is also pushed to, when one is configured."""
 
     path: str
+    pushgateway: str = ""
 
     def record(self, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]) -> int:
-        return record(Path(self.path), run_id, evaluated_at, records)
+        kept = record(Path(self.path), run_id, evaluated_at, records)
+        if self.pushgateway:
+            try:
+                push_results(self.pushgateway, evaluated_at, records)
+            except OSError as exc:  # the store has them; the exporter serves them. A push is a convenience.
+                logging.getLogger(__name__).warning("could not push to %s: %s", self.pushgateway, exc)
+        return kept

@@ -1,0 +1,82 @@
+"""`slo serve`: the Prometheus exporter, a long-running process."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from dagster_project.errors import EXIT_OK, UsageError
+from dagster_project.settings import DEFAULT_STATE_DIR, default_spec_paths
+
+DEFAULT_PORT = 9469
+
+EPILOG = """\
+examples:
+  slo serve                                         /metrics on 127.0.0.1:9469 from .slo_state/
+  slo serve --host 0.0.0.0 --port 9100 --results /srv/slo/results.sqlite --db /srv/warehouse.duckdb
+
+Values come from the results store (every SLO's history) and the published database (North Star, goals), so a
+restarted exporter, or a second one, exports the same numbers. Scrape it every 15-60 s.
+"""
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="export SLO attainment, error budgets and the North Star on /metrics for Prometheus",
+        description="Serve /metrics (Prometheus text format) computed from the results store and the spec.",
+        epilog=EPILOG,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="state folder (default .slo_state)")
+    p.add_argument("--results", type=Path, help="results store (default <state-dir>/results.sqlite)")
+    p.add_argument("--db", type=Path, help="published database (default <state-dir>/warehouse.duckdb)")
+    p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    p.add_argument("--refresh", type=float, default=5.0, help="seconds between recomputations (default 5)")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from dagster_project.exporter.server import Exporter, ExporterConfig, make_server
+    from dagster_project.spec.validate import validate
+
+    if args.refresh <= 0:
+        raise UsageError("--refresh must be a positive number of seconds")
+    specs, issues = validate(args.slos or list(default_spec_paths()))
+    if issues:
+        raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
+    db = args.db or args.state_dir / "warehouse.duckdb"
+    config = ExporterConfig(
+        specs=[s.spec for s in specs],
+        results=args.results or args.state_dir / "results.sqlite",
+        database=db,
+        landing=db.with_name(db.name + ".landing"),
+        refresh_s=args.refresh,
+    )
+    exporter = Exporter(config)
+    exporter.refresh()  # the first scrape already has everything
+    try:
+        server = make_server(exporter, args.host, args.port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    host, port = str(server.server_address[0]), int(server.server_address[1])
+    print(f"serving /metrics on http://{host}:{port}/metrics ({len(exporter.slos)} SLOs, {config.results})", flush=True)
+    stop = threading.Event()
+    refresher = threading.Thread(target=exporter.run_refresher, args=(stop,), daemon=True)
+    refresher.start()
+
+    def _stop(signum: int, frame: object) -> None:
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server.serve_forever()
+    server.server_close()
+    print("stopped", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,51 @@
+"""The semantic model's named measures, evaluated on the published data product: the North Star over its window and
+each goal's actual value. A measure is an aggregate expression over one table (spec: semantic_model.measures); when
+its table has the North Star's time dimension, it is taken over the North Star window, as the North Star is, so a
+goal on the North Star measure reads the same number.
+
+Expressions come from the spec, so each runs as one SELECT (checked) on the engines' read-only connection with
+external access off; a measure that cannot be computed is None with its reason, never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+
+from dagster_project.engines.native_sql import table_ref, timestamp_literal
+from dagster_project.spec.durations import parse_duration
+from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
+from dagster_project.spec.models import SpecFile
+from dagster_project.warehouse.connection import quote_ident
+
+
+@dataclass(frozen=True)
+class MeasureValue:
+    name: str
+    value: float | None
+    error: str | None = None
+
+
+def measure_values(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: datetime) -> dict[str, MeasureValue]:
+    """Every measure of the spec (as_of naive UTC)."""
+    dimensions = {d.name: d for d in spec.semantic_model.dimensions}
+    time_dim = dimensions.get(spec.north_star.time_dimension)
+    since = as_of - timedelta(seconds=parse_duration(spec.north_star.window).total_seconds())
+    out = {}
+    for measure in spec.semantic_model.measures:
+        where = ""
+        if time_dim is not None and time_dim.table == measure.table:
+            column = quote_ident(time_dim.column)
+            where = f" WHERE {column} > {timestamp_literal(since)} AND {column} <= {timestamp_literal(as_of)}"
+        sql = f"SELECT ({measure.expression}) FROM {table_ref(measure.table)}{where}"
+        try:
+            require_single_select(sql)
+            rows = con.execute(sql).fetchall()
+            value = rows[0][0] if rows else None
+            out[measure.name] = MeasureValue(measure.name, None if value is None else float(value))
+        except (FreeSqlRejected, duckdb.Error, TypeError, ValueError) as exc:
+            text = str(exc).strip()
+            out[measure.name] = MeasureValue(measure.name, None, text.splitlines()[0] if text else type(exc).__name__)
+    return out

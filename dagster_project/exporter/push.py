@@ -1,0 +1,37 @@
+"""Pushing a run's results to a Prometheus Pushgateway, for deployments where runs are batch jobs and nothing
+long-running is scraped. One group per SLO (job="dataslo", product, slo), so a run that evaluated only some SLOs
+(a build stopped early) replaces only theirs. The exporter (`slo serve`) remains the source of budgets and windows;
+the push carries each SLO's latest outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client.exposition import push_to_gateway
+
+from dagster_project.exporter import names as n
+
+JOB = "dataslo"
+
+
+def push_results(
+    url: str, evaluated_at: datetime, results: Sequence[Mapping[str, Any]], timeout_s: float = 10.0
+) -> int:
+    """Push each result; returns how many groups were pushed. Raises OSError when the gateway cannot be reached."""
+    for r in results:
+        registry = CollectorRegistry()
+        labels = {"product": r["product"], "slo": r["slo"]}
+        passed = Gauge(n.CHECK_PASSED.name, n.CHECK_PASSED.help, registry=registry)
+        passed.set(1.0 if r["passed"] is True else 0.0)
+        error = Gauge(n.CHECK_ERROR.name, n.CHECK_ERROR.help, registry=registry)
+        error.set(1.0 if r["passed"] is None else 0.0)
+        when = Gauge(n.LAST_EVALUATION.name, n.LAST_EVALUATION.help, registry=registry)
+        when.set(evaluated_at.timestamp())
+        if r["observed"] is not None:
+            Gauge(n.OBSERVED.name, n.OBSERVED.help, registry=registry).set(float(r["observed"]))
+        push_to_gateway(url, job=JOB, grouping_key=labels, registry=registry, timeout=timeout_s)
+    return len(results)

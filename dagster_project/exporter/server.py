@@ -1,0 +1,134 @@
+"""`slo serve`: a long-running exporter of /metrics for Prometheus.
+
+Every value comes from the persisted results store (and the spec, and the published data product for the North
+Star and goals), so a restarted exporter, or a second one, exports the same numbers. A background thread catches up
+with the store (new rows only), recomputes the snapshot and renders the exposition text; a scrape returns the last
+rendering. Scrapes therefore cost the same whatever the size of the history, and never wait for the store or for
+DuckDB. The rendering is at most `refresh_s` old (`dataslo_exporter_last_refresh_timestamp_seconds` says when).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from prometheus_client.core import Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from dagster_project.engines.measures import MeasureValue, measure_values
+from dagster_project.engines.native import open_for_checks
+from dagster_project.exporter import names as n
+from dagster_project.exporter.history import History
+from dagster_project.exporter.snapshot import Families, product_families, slo_families
+from dagster_project.slo.domain import all_slos
+from dagster_project.spec.models import SpecFile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExporterConfig:
+    specs: Sequence[SpecFile]
+    results: Path
+    database: Path | None  # the published data product, for the North Star and goals
+    landing: Path | None = None
+    refresh_s: float = 5.0
+    measures_every_s: float = 60.0
+
+
+class _Fixed(Collector):
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterable[Metric]:
+        return self.families
+
+
+class Exporter:
+    def __init__(self, config: ExporterConfig) -> None:
+        self.config = config
+        self.slos = all_slos(config.specs)
+        self.history = History(config.results)
+        self.measures: dict[str, dict[str, MeasureValue]] = {}
+        self._measured_at = 0.0
+        self._measured_db: tuple[int, int] | None = None
+        self.body = b""
+        self._lock = threading.Lock()
+
+    def _refresh_measures(self, now: float) -> None:
+        db = self.config.database
+        if db is None or not db.is_file():
+            return
+        stat = db.stat()
+        identity = (stat.st_ino, stat.st_mtime_ns)
+        if identity == self._measured_db and now - self._measured_at < self.config.measures_every_s:
+            return
+        as_of = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
+        try:
+            with open_for_checks(db, landing=self.config.landing) as con:
+                self.measures = {s.data_product.id: measure_values(con, s, as_of) for s in self.config.specs}
+        except Exception as exc:  # a database being replaced or unreadable: keep the last values, say why
+            log.warning("cannot compute measures from %s: %s", db, exc)
+            return
+        self._measured_db, self._measured_at = identity, now
+
+    def refresh(self, now: float | None = None) -> bytes:
+        """Catch up with the store and re-render; returns the new exposition text."""
+        started = time.perf_counter()
+        now = time.time() if now is None else now
+        self.history.refresh()
+        self._refresh_measures(now)
+        families = Families()
+        slo_families(families, self.slos, self.history, now)
+        product_families(families, self.config.specs, self.measures)
+        families.add(n.EXPORTER_EVALUATIONS, [], self.history.rows)
+        families.add(n.EXPORTER_REFRESH, [], now)
+        families.add(n.EXPORTER_REFRESH_DURATION, [], time.perf_counter() - started)
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Fixed(families.all()))
+        body = generate_latest(registry)
+        with self._lock:
+            self.body = body
+        return body
+
+    def current(self) -> bytes:
+        with self._lock:
+            return self.body
+
+    def run_refresher(self, stop: threading.Event) -> None:
+        while not stop.wait(self.config.refresh_s):
+            try:
+                self.refresh()
+            except Exception:  # keep serving the last rendering; the next refresh may succeed
+                log.exception("refresh failed")
+
+
+def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] == "/metrics":
+                body, ctype = exporter.current(), CONTENT_TYPE_LATEST
+            elif self.path == "/healthz":
+                body, ctype = b"ok\n", "text/plain"
+            else:
+                self.send_error(404, "try /metrics")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
