@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ class Stack:
     state: Path
     slos: list[Slo]
     started: datetime  # the first run's as-of
+    metrics_url: str  # slo serve's /metrics
     faulty: tuple[datetime, datetime]  # when the faulty build's outcomes held
 
 
@@ -99,7 +101,8 @@ scrape_configs:
             api = PrometheusApi(prom_port)
             api.wait_for('up{job="slo_serve"} == 1')
             api.wait_for('up{job="pushgateway"} == 1')
-            yield Stack(api, state, all_slos([s.spec for s in specs]), runs[0], (runs[1], runs[2]))
+            metrics_url = f"http://127.0.0.1:{serve_port}/metrics"
+            yield Stack(api, state, all_slos([s.spec for s in specs]), runs[0], metrics_url, (runs[1], runs[2]))
 
 
 def _by_slo(result: list[dict[str, object]]) -> dict[str, float]:
@@ -158,3 +161,12 @@ def test_each_run_pushes_its_results_to_the_pushgateway(stack: Stack) -> None:
     pushed = _by_slo(stack.api.wait_for(f'{n.CHECK_PASSED.sample}{{job="dataslo"}}'))
     assert set(pushed) == {s.id for s in stack.slos}
     assert pushed["order_item_prices_valid"] == 1.0  # the last push was the clean build's
+
+
+def test_promtool_finds_nothing_to_complain_about_in_the_exposition(stack: Stack) -> None:
+    with urllib.request.urlopen(stack.metrics_url, timeout=10) as response:
+        body = response.read()
+    lint = subprocess.run([binary("promtool"), "check", "metrics"], input=body, capture_output=True, timeout=60)
+    assert lint.returncode == 0 and lint.stdout + lint.stderr == b"", lint.stdout + lint.stderr
+    for metric in n.ALL:  # every declared family is there, with its HELP
+        assert f"# HELP {metric.name}".encode() in body or f"# HELP {metric.sample}".encode() in body, metric.name
