@@ -34,6 +34,12 @@ def _header(path: Path) -> list[str]:
     return path.read_text().splitlines()[0].split(",")
 
 
+def _drift_two(d: Path) -> None:
+    """orders' drift blocks its SLO checks; products' reaches staging: the file to fix is named either way."""
+    for name, old, new in (("orders.csv", "order_ts", "ordered_at"), ("products.csv", "category", "kategorie")):
+        _replace_line(d / name, 0, (d / name).read_text().splitlines()[0].replace(old, new))
+
+
 def _dir_instead_of_file(d: Path) -> None:
     (d / "orders.csv").unlink()
     (d / "orders.csv").mkdir()
@@ -58,6 +64,7 @@ BREAKAGES: dict[str, tuple[Callable[[Path], object], str]] = {
         lambda d: _replace_line(d / "products.csv", 0, "a,b,c,d,e,f,g,h"[: 2 * len(_header(d / "products.csv")) - 1]),
         "products.csv: has none of the columns",
     ),
+    "two drifted files": (_drift_two, "products.csv: missing column(s) category"),
     "unparsable value": (
         lambda d: _replace_line(d / "order_items.csv", 5, "1,9,1001,lots,2.5"),
         "order_items.csv: line 6, column quantity: cannot read 'lots' as a whole number",

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from dagster_project.datagen.faults import Fault
@@ -88,8 +89,21 @@ def test_compound_keys_become_one_key_column() -> None:
     t = gx_suite.translate(slo("uniqueness", {"columns": ["product_a", "product_b"]}, threshold=1.0))
     assert t.parts[0].expectation == "ExpectColumnProportionOfUniqueValuesToBeBetween"
     assert t.parts[0].kwargs == {"column": "(product_a, product_b)", "min_value": 1.0}
-    assert t.keys == (("(product_a, product_b)", ("product_a", "product_b")),)
-    assert gx_suite.observed(t, [{"observed_value": 0.75}]) == 0.75
+    assert t.batch == (gx_suite.BatchColumn("(product_a, product_b)", ("product_a", "product_b"), "key"),)
+    present = {"element_count": 8, "unexpected_count": 0}
+    assert gx_suite.observed(t, [{"observed_value": 0.75}, present]) == 0.75
+    # No key present (an empty table, or every key null): 1.0 as natively, whatever GX's proportion says.
+    assert gx_suite.observed(t, [{"observed_value": 0.0}, {"element_count": 3, "unexpected_count": 3}]) == 1.0
+
+
+def test_sets_and_patterns_compare_text_and_numbers_as_natively() -> None:
+    numbers = gx_suite.translate(slo("in_set", {"column": "k", "values": [1, 2]}))
+    assert numbers.batch == (gx_suite.BatchColumn("k::DOUBLE", ("k",), "DOUBLE"),)
+    assert numbers.parts[0].kwargs["value_set"] == [1.0, 2.0]
+    words = gx_suite.translate(slo("in_set", {"column": "k", "values": ["1", "x"]}))
+    assert words.batch == (gx_suite.BatchColumn("k::VARCHAR", ("k",), "VARCHAR"),)
+    pattern = gx_suite.translate(slo("matches_pattern", {"column": "ts", "regex": "2026-.*"}))
+    assert pattern.batch == (gx_suite.BatchColumn("ts::VARCHAR", ("ts",), "VARCHAR"),)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +120,7 @@ def test_a_result_without_numbers_is_an_error_never_a_failed_check(result: Mappi
         gx_suite.translate(slo("uniqueness", {"columns": ["order_id"]})),
     ):
         with pytest.raises(gx_suite.MissingResult):
-            gx_suite.observed(t, [result])
+            gx_suite.observed(t, [result, result])
 
 
 def test_native_only_indicators_say_why() -> None:
@@ -141,13 +155,13 @@ def test_clean_data_gx_evaluates_every_expressible_slo_with_real_gx_objects(
     assert all(passes(e.observed, e.slo.threshold) for e in gx_only)
     # Real GX objects in the file context: suites per dataset, their validation definitions, the checkpoint, docs.
     context = tmp_path / "gx"
-    assert run.checkpoints == ("product_affinity",)
-    assert (context / "checkpoints" / "product_affinity.json").is_file()
+    assert run.checkpoints == ("slo__product_affinity",)
+    assert (context / "checkpoints" / "slo__product_affinity.json").is_file()
     suites = {p.stem for p in (context / "expectations").glob("*.json")}
     assert suites == {gx.gx_name("product_affinity", s.dataset) for s in shipped_slos() if s.id in expressible}
     assert run.data_docs is not None and run.data_docs.is_file()
-    assert "product_affinity__raw_orders" in run.data_docs.read_text()
-    checkpoint = json.loads((context / "checkpoints" / "product_affinity.json").read_text())
+    assert "slo__product_affinity__raw_orders" in run.data_docs.read_text()
+    checkpoint = json.loads((context / "checkpoints" / "slo__product_affinity.json").read_text())
     assert len(checkpoint["validation_definitions"]) == len(suites)
 
 
@@ -240,8 +254,57 @@ def test_each_run_regenerates_the_gx_objects_so_a_stale_context_cannot_break_it(
     with open_for_checks(built_product.database, landing=built_product.landing_database) as con:
         gx.run_checkpoints(con, [first], tmp_path, build_docs=False)
         # Left by an older spec or engine version: a validation definition naming a batch that no longer exists.
-        stale = tmp_path / "gx" / "validation_definitions" / "p__raw.orders.json"
-        stale.write_text((tmp_path / "gx" / "validation_definitions" / "p__raw_orders.json").read_text())
+        stale = tmp_path / "gx" / "validation_definitions" / "slo__p__raw.orders.json"
+        stale.write_text((tmp_path / "gx" / "validation_definitions" / "slo__p__raw_orders.json").read_text())
+        # A suite of the user's own project in the same folder: never touched.
+        (tmp_path / "gx" / "expectations" / "my_own_suite.json").write_text("{}")
         run = gx.run_checkpoints(con, [second], tmp_path, build_docs=False)
     assert [(e.slo.id, e.observed, e.error) for e in run.evaluations] == [("quantities", 1.0, None)]
-    assert {p.name for p in (tmp_path / "gx" / "expectations").glob("*.json")} == {"p__raw_order_items.json"}
+    assert {p.name for p in (tmp_path / "gx" / "expectations").glob("*.json")} == {
+        "slo__p__raw_order_items.json",
+        "my_own_suite.json",
+    }
+
+
+def _edge_slo(id_: str, dataset: str, kind: str, threshold: float = 0.5, **params: Any) -> Slo:
+    return Slo(**{**slo(kind, params, threshold).__dict__, "id": id_, "dataset": dataset})
+
+
+EDGE_SLOS = [
+    _edge_slo("empty_unique", "s.empty", "uniqueness", 1.0, columns=["k"]),
+    _edge_slo("empty_compound_unique", "s.empty", "uniqueness", 1.0, columns=["k", "txt"]),
+    _edge_slo("null_keys_unique", "s.t", "uniqueness", 1.0, columns=["nothing"]),
+    _edge_slo("int_pattern", "s.t", "matches_pattern", regex="[0-9]+", column="k"),
+    _edge_slo("int_in_string_set", "s.t", "in_set", column="k", values=["1", "2"]),
+    _edge_slo("text_in_number_set", "s.t", "in_set", column="num_txt", values=[1, 2]),
+    _edge_slo("timestamp_pattern", "s.t", "matches_pattern", regex="2026-.*", column="ts"),
+    _edge_slo("nan_present", "s.t", "non_null_ratio", columns=["d"]),
+    _edge_slo("nan_in_range", "s.t", "in_range", column="d", min=0, max=10),
+    _edge_slo("nan_unbounded_above", "s.t", "in_range", column="d", min=0, max=None),
+]
+
+
+def test_engines_agree_on_types_nulls_nan_and_empty_tables(tmp_path: Path) -> None:
+    """The cases where a pandas batch would see something else than DuckDB: nullable integers, numbers against
+    text, timestamps as text, NaN, and tables with no key at all."""
+    path = tmp_path / "edge.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA s")
+    con.execute(
+        "CREATE TABLE s.t AS SELECT * FROM (VALUES"
+        " (1, '1', TIMESTAMP '2026-11-27 06:00:00', 1.5::DOUBLE, NULL::INTEGER),"
+        " (2, '2', TIMESTAMP '2026-11-27 07:00:00', 'NaN'::DOUBLE, NULL),"
+        " (3, 'x', TIMESTAMP '2025-01-01 00:00:00', NULL, NULL),"
+        " (NULL, NULL, NULL, 20.0, NULL)) AS v(k, num_txt, ts, d, nothing)"
+    )
+    con.execute("CREATE TABLE s.empty (k BIGINT, txt VARCHAR)")
+    con.close()
+    with open_for_checks(path) as con:
+        run = gx.run_checkpoints(con, EDGE_SLOS, tmp_path, build_docs=False)
+        native = {e.slo.id: e for e in evaluate(con, compile_plan(EDGE_SLOS), NAIVE_AS_OF)}
+    got = {e.slo.id: e for e in run.evaluations}
+    assert {i: e.error for i, e in got.items()} == {i: None for i in native}
+    assert {i: e.error for i, e in native.items()} == {i: None for i in native}
+    assert {i: e.observed for i, e in got.items()} == pytest.approx({i: e.observed for i, e in native.items()})
+    assert native["text_in_number_set"].observed == pytest.approx(2 / 3)  # 'x' is not in {1, 2}
+    assert native["nan_in_range"].observed == pytest.approx(1 / 3)  # NaN is out of 0..10 for DuckDB

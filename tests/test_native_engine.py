@@ -226,7 +226,9 @@ def test_slo_check_json_and_exit_codes(tmp_path: Path, built_product: Settings) 
         ]
         assert {e.evaluated_at for e in kept.evaluations()} == {AS_OF}
 
-    stale = _slo_check("--db", str(built_product.database), "--as-of", "2026-12-31T00:00:00Z", "--no-record")
+    stale = _slo_check(
+        "--db", str(built_product.database), "--as-of", "2026-12-31T00:00:00Z", "--results", str(store), "--no-record"
+    )
     assert stale.returncode == 1
     assert "orders_fresh" in stale.stdout and "FAIL" in stale.stdout
     with ResultsStore(store) as kept:

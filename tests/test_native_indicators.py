@@ -46,6 +46,8 @@ def db(tmp_path: Path) -> Path:
         " AS v(k, d, dec, txt, amount)"
     )
     con.execute("CREATE TABLE s.zero AS SELECT 0.0::DOUBLE AS amount")
+    con.execute("CREATE TABLE s.ref AS SELECT * FROM (VALUES (1), (2), (NULL)) AS v(key)")
+    con.execute("CREATE TABLE s.orphans AS SELECT range + 100 AS key FROM range(50)")
     con.execute("CREATE TABLE s.empty (amount DOUBLE)")
     con.close()
     return path
@@ -129,3 +131,33 @@ def test_free_sql_that_is_not_one_select_is_refused_and_changes_nothing(db: Path
         results = {e.slo.kind: e for e in evaluate(con, compile_plan([forging, victim]), AS_OF)}
     assert results["custom_sql"].observed is None and "free SQL" in str(results["custom_sql"].error)
     assert results["reconciliation"].observed == 1.0
+
+
+@pytest.mark.parametrize(
+    ("dataset", "column", "reference_column", "expected"),
+    [
+        ("s.orphans", "key", "key", 0.0),  # no key found, and the reference has a null: 0, not "no rows" 1.0
+        ("s.t", "k", "key", 1.0),  # both non-null keys are 1, found
+    ],
+)
+def test_referential_integrity_with_nulls_in_the_reference(
+    db: Path, dataset: str, column: str, reference_column: str, expected: float
+) -> None:
+    slo = make_slo(
+        "referential_integrity",
+        dataset=dataset,
+        column=column,
+        reference_dataset="s.ref",
+        reference_column=reference_column,
+    )
+    evaluation = observe(db, slo)
+    assert evaluation.error is None and evaluation.observed == expected
+
+
+def test_referential_integrity_on_a_missing_reference_column_is_an_error_not_a_pass(db: Path) -> None:
+    """Unqualified, DuckDB would bind the name to the checked table's own column and find every key."""
+    slo = make_slo(
+        "referential_integrity", dataset="s.orphans", column="key", reference_dataset="s.zero", reference_column="key"
+    )
+    evaluation = observe(db, slo)
+    assert (evaluation.observed, evaluation.error) == (None, "column key not found in s.zero")

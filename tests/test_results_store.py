@@ -133,3 +133,32 @@ def test_a_writer_killed_mid_run_leaves_whole_runs_only(tmp_path: Path) -> None:
     record(path, "after", WHEN, [result("a", True)])  # and the next run succeeds
     with ResultsStore(path) as store:
         assert store.count() == count + 1
+
+
+def test_a_version_1_store_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    con = sqlite3.connect(path)
+    con.execute(  # version 1's table: no detail column
+        "CREATE TABLE evaluations (seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, slo_id TEXT NOT NULL,"
+        " product TEXT NOT NULL, dimension TEXT NOT NULL, dataset TEXT NOT NULL, evaluated_at REAL NOT NULL,"
+        " recorded_at REAL NOT NULL, observed REAL, bound TEXT NOT NULL, threshold REAL NOT NULL, passed INTEGER,"
+        " severity TEXT NOT NULL, engine TEXT NOT NULL, error TEXT)"
+    )
+    con.execute(
+        "INSERT INTO evaluations (run_id, slo_id, product, dimension, dataset, evaluated_at, recorded_at, observed,"
+        " bound, threshold, passed, severity, engine, error) VALUES"
+        " ('old', 'a', 'p', 'validity', 'raw.orders', 1.0, 1.0, 0.5, 'min', 0.9, 0, 'error', 'native', NULL)"
+    )
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    record(path, "new", WHEN, [{**result("a", False), "detail": "missing x"}])
+    with ResultsStore(path) as store:
+        assert [(e.run_id, e.detail) for e in store.evaluations()] == [("old", None), ("new", "missing x")]
+        assert store.con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_store_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ResultsStoreError, match=r"afile/r\.sqlite: cannot open the results store"):
+        record(tmp_path / "afile" / "r.sqlite", "run-1", WHEN, [result("a", True)])

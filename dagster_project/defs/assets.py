@@ -72,11 +72,17 @@ def _source_asset(table: SourceTable, freshness: FreshnessWindow | None) -> dg.A
     return _load
 
 
+MIN_FRESHNESS_WINDOW_S = 60.0  # Dagster refuses a freshness window under a minute
+
+
 def _policy(window: FreshnessWindow | None) -> dg.FreshnessPolicy | None:
     if window is None:
         return None
-    warn = timedelta(seconds=window.warn_s) if window.warn_s is not None else None
-    return dg.FreshnessPolicy.time_window(fail_window=timedelta(seconds=window.fail_s), warn_window=warn)
+    fail = max(window.fail_s, MIN_FRESHNESS_WINDOW_S)
+    warn = timedelta(seconds=window.warn_s) if window.warn_s is not None and window.warn_s < fail else None
+    if warn is not None and warn < timedelta(seconds=MIN_FRESHNESS_WINDOW_S):
+        warn = None
+    return dg.FreshnessPolicy.time_window(fail_window=timedelta(seconds=fail), warn_window=warn)
 
 
 def table_deps() -> dict[str, tuple[str, ...]]:

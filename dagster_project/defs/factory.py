@@ -45,8 +45,14 @@ def load_slos(settings: Settings) -> list[Slo]:
     return all_slos(load_specs(settings))
 
 
+def cron_slug(cron: str) -> str:
+    """A name part that keeps cron expressions apart: '0 5,6 * * *' -> 0_5c6_x_x_x, '0 5-6 * * *' -> 0_5to6_x_x_x."""
+    words = {"*": "x", ",": "c", "-": "to", "/": "every"}
+    return "_".join(re.sub(r"[*,/-]", lambda m: words[m.group()], field) for field in cron.split())
+
+
 def _schedule(job: str, cadence: Cadence, what: str) -> dg.ScheduleDefinition:
-    slug = re.sub(r"[^0-9A-Za-z]+", "_", cadence.cron.replace("*", "x")).strip("_")
+    slug = cron_slug(cadence.cron)
     return dg.ScheduleDefinition(
         name=f"{job}__{slug}",
         cron_schedule=cadence.cron,

@@ -93,13 +93,18 @@ def run_build(settings: Settings) -> BuildRun:
         if result.success:
             return BuildRun(result.run_id, steps, _results(result), published=True)
         failures = result.get_step_failure_events()
+        # A user's error (a bad file, a busy build) names what to fix, so it wins over blocked checks, whatever
+        # order the steps failed in; blocked checks alone mean the data broke a promise: not published, exit 1.
+        for event in failures:
+            user_error = _user_error(event.step_failure_data.error)
+            if user_error is not None:
+                raise user_error
         if failures and all(_is_blocked(e.step_failure_data.error) for e in failures):
             return BuildRun(result.run_id, steps, _results(result), published=False)
         for event in failures:
             error = event.step_failure_data.error
-            user_error = _user_error(error)
-            if user_error is not None:
-                raise user_error
+            if _is_blocked(error):
+                continue
             raise BuildFailed(
                 f"step {event.step_key} failed: {_root_cause(error)} (run {result.run_id}; details in the Dagster UI)"
             )

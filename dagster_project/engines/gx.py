@@ -13,10 +13,12 @@ SLOs GX cannot express (gx_suite.NATIVE_ONLY_REASONS) are evaluated by the nativ
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +33,7 @@ from dagster_project.engines.native_sql import table_ref
 from dagster_project.slo.domain import Slo
 from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import CheckPlan, compile_plan
-from dagster_project.warehouse.connection import quote_ident
+from dagster_project.warehouse.connection import quote_ident, table_schema
 
 ENGINE = "gx"
 DATASOURCE = "slo_batches"
@@ -45,25 +47,39 @@ class GxRun:
     data_docs: Path | None  # index.html of the local Data Docs site
 
 
+PREFIX = "slo__"  # every GX object this engine makes; only those are ever removed
+
+
 def gx_name(*parts: str) -> str:
-    """A GX object name: no dots (GX stores a dotted suite name as nested folders)."""
-    return "__".join(re.sub(r"[^A-Za-z0-9_-]", "_", p) for p in parts)
+    """A GX object name: our prefix, no dots (GX stores a dotted suite name as nested folders)."""
+    return PREFIX + "__".join(re.sub(r"[^A-Za-z0-9_-]", "_", p) for p in parts)
 
 
-def _key_sql(columns: Sequence[str]) -> str:
-    quoted = [quote_ident(c) for c in columns]
-    any_null = " OR ".join(f"{q} IS NULL" for q in quoted)
-    return f"CASE WHEN {any_null} THEN NULL ELSE json_array({', '.join(quoted)})::VARCHAR END"
+def _batch_sql(column: gx_suite.BatchColumn, types: dict[str, str]) -> str:
+    quoted = [quote_ident(c) for c in column.source]
+    if column.cast == "key":
+        any_null = " OR ".join(f"{q} IS NULL" for q in quoted)
+        return f"CASE WHEN {any_null} THEN NULL ELSE json_array({', '.join(quoted)})::VARCHAR END"
+    if column.cast == "VARCHAR":
+        return f"CAST({quoted[0]} AS VARCHAR)"
+    if column.cast == "DOUBLE":
+        # Present but not a number (or NaN) must stay present and outside any set of finite numbers: +inf.
+        c = quoted[0]
+        return f"CASE WHEN {c} IS NULL THEN NULL ELSE coalesce(nullif(TRY_CAST({c} AS DOUBLE), 'NaN'), 'Infinity') END"
+    if types.get(column.source[0]) in ("DOUBLE", "FLOAT"):
+        # pandas has no NaN distinct from null. DuckDB orders NaN above every number, as +inf is; so comparisons with
+        # finite bounds, and presence, stay what the native engine sees.
+        return f"CASE WHEN isnan({quoted[0]}) THEN 'Infinity'::DOUBLE ELSE {quoted[0]} END"
+    return quoted[0]
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection, dataset: str, items: Sequence[gx_suite.Translation], out: Path) -> None:
-    """The columns GX needs (and compound keys as one column), as Parquet written by pyarrow: the connection itself
-    has no file access."""
+    """The batch columns GX needs, as Parquet written by pyarrow: the connection itself has no file access."""
     import pyarrow.parquet as pq
 
-    columns = dict.fromkeys(quote_ident(c) for t in items for c in t.columns)
-    keys = {name: parts for t in items for name, parts in t.keys}
-    select = ", ".join([*columns, *(f"{_key_sql(parts)} AS {quote_ident(name)}" for name, parts in keys.items())])
+    types = dict(table_schema(con, dataset))
+    batch = {b.name: b for t in items for b in t.batch}
+    select = ", ".join(f"{_batch_sql(b, types)} AS {quote_ident(name)}" for name, b in batch.items())
     table = con.sql(f"SELECT {select} FROM {table_ref(dataset)}").to_arrow_table()
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, out)
@@ -74,8 +90,9 @@ GENERATED = ("expectations", "validation_definitions", "checkpoints")
 
 def _context(root: Path) -> Any:
     """The file context under root/gx. Its suites, validation definitions and checkpoints are generated from the
-    spec on every run, so the previous run's are removed first: one from an older spec (or an older version of this
-    engine) could name a batch that no longer exists, and GX then fails the whole checkpoint."""
+    spec on every run, so the previous run's are removed first: one from an older spec could name a batch that no
+    longer exists, and GX then fails the whole checkpoint. Only objects named with PREFIX are removed: a GX project
+    of the user's own in the same folder keeps its suites."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -83,9 +100,8 @@ def _context(root: Path) -> Any:
         path = root / CONTEXT_DIR / folder
         if path.is_dir():
             for item in path.iterdir():
-                if item.name.startswith("."):
-                    continue  # GX's store markers
-                shutil.rmtree(item) if item.is_dir() else item.unlink()
+                if item.name.startswith(PREFIX):
+                    shutil.rmtree(item) if item.is_dir() else item.unlink()
 
     for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -164,12 +180,31 @@ def _dataset_error(con: duckdb.DuckDBPyConnection, dataset: str, columns: Sequen
 
 def run_checkpoints(con: duckdb.DuckDBPyConnection, slos: Sequence[Slo], root: Path, build_docs: bool = True) -> GxRun:
     """Evaluate the GX-expressible SLOs through one Checkpoint per data product in the file context under `root`."""
-    import great_expectations as gx
-    from great_expectations.checkpoint.actions import UpdateDataDocsAction, ValidationAction
-
     translations = [gx_suite.translate(s) for s in sorted(slos, key=lambda s: (s.product, s.dataset, s.id))]
     if not translations:
         return GxRun([], (), None)
+    with _exclusive(root / CONTEXT_DIR / ".slo.lock"):
+        return _run_checkpoints(con, translations, root, build_docs)
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """One GX run at a time per context folder (runs regenerate the same objects): later ones wait their turn."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_checkpoints(
+    con: duckdb.DuckDBPyConnection, translations: list[gx_suite.Translation], root: Path, build_docs: bool
+) -> GxRun:
+    import great_expectations as gx
+    from great_expectations.checkpoint.actions import UpdateDataDocsAction, ValidationAction
+
     context = _context(root)
     batches = root / CONTEXT_DIR / "uncommitted" / "batches"
     datasource = context.data_sources.add_or_update_pandas(DATASOURCE)

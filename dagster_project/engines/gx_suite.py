@@ -18,8 +18,8 @@ Not expressible, so native-only:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from dagster_project.slo.domain import Slo
 
@@ -49,14 +49,38 @@ class Part:
     not_null_first: tuple[str, ...] = ()
 
 
+Cast = Literal["as_is", "VARCHAR", "DOUBLE", "key"]
+
+
+@dataclass(frozen=True)
+class BatchColumn:
+    """A column of the snapshot GX reads, and how it is made from the dataset's columns, so that GX compares what
+    the native engine compares: text as DuckDB spells it (patterns, sets of strings), numbers as DOUBLE (sets of
+    numbers), a compound key as one value (null when any part is, else a JSON array of the parts)."""
+
+    name: str
+    source: tuple[str, ...]
+    cast: Cast = "as_is"
+
+
 @dataclass(frozen=True)
 class Translation:
     slo: Slo
     parts: tuple[Part, ...]
-    columns: tuple[str, ...] = field(default=())  # the dataset columns the batch must hold
-    # A compound key as one batch column (name -> its columns): null when any part is, else the parts as a JSON
-    # array, so GX's proportion of unique values over it is the native engine's distinct keys / keys.
-    keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    batch: tuple[BatchColumn, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The dataset columns the batch is made from."""
+        return tuple(dict.fromkeys(c for b in self.batch for c in b.source))
+
+
+def _as_is(*columns: str) -> tuple[BatchColumn, ...]:
+    return tuple(BatchColumn(c, (c,)) for c in columns)
+
+
+def _cast(column: str, cast: Cast) -> BatchColumn:
+    return BatchColumn(f"{column}::{cast}", (column,), cast)
 
 
 def key_column(columns: tuple[str, ...]) -> str:
@@ -87,23 +111,31 @@ def translate(slo: Slo) -> Translation:
             Part("ExpectColumnValuesToNotBeNull", {"column": c, "mostly": mostly}, not_null_first=columns[:k])
             for k, c in enumerate(columns)
         )
-        return Translation(slo, parts, columns)
+        return Translation(slo, parts, _as_is(*columns))
     if slo.kind == "in_range":
         kwargs = {"column": p["column"], "min_value": p.get("min"), "max_value": p.get("max"), "mostly": mostly}
-        return Translation(slo, (Part("ExpectColumnValuesToBeBetween", kwargs),), (p["column"],))
+        return Translation(slo, (Part("ExpectColumnValuesToBeBetween", kwargs),), _as_is(p["column"]))
     if slo.kind == "in_set":
-        kwargs = {"column": p["column"], "value_set": list(p["values"]), "mostly": mostly}
-        return Translation(slo, (Part("ExpectColumnValuesToBeInSet", kwargs),), (p["column"],))
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in p["values"])
+        column = _cast(p["column"], "DOUBLE" if numeric else "VARCHAR")
+        values = [float(v) for v in p["values"]] if numeric else [str(v) for v in p["values"]]
+        kwargs = {"column": column.name, "value_set": values, "mostly": mostly}
+        return Translation(slo, (Part("ExpectColumnValuesToBeInSet", kwargs),), (column,))
     if slo.kind == "matches_pattern":
-        kwargs = {"column": p["column"], "regex": _anchored(p["regex"]), "mostly": mostly}
-        return Translation(slo, (Part("ExpectColumnValuesToMatchRegex", kwargs),), (p["column"],))
+        column = _cast(p["column"], "VARCHAR")
+        kwargs = {"column": column.name, "regex": _anchored(p["regex"]), "mostly": mostly}
+        return Translation(slo, (Part("ExpectColumnValuesToMatchRegex", kwargs),), (column,))
     if slo.kind == "uniqueness":
         columns = tuple(p["columns"])
-        column = columns[0] if len(columns) == 1 else key_column(columns)
-        kwargs = {"column": column, "min_value": slo.threshold.value if slo.threshold.bound == "min" else None}
-        part = Part("ExpectColumnProportionOfUniqueValuesToBeBetween", kwargs)
-        keys = ((column, columns),) if len(columns) > 1 else ()
-        return Translation(slo, (part,), columns, keys)
+        batch = _as_is(*columns) if len(columns) == 1 else (BatchColumn(key_column(columns), columns, "key"),)
+        name = batch[0].name
+        kwargs = {"column": name, "min_value": slo.threshold.value if slo.threshold.bound == "min" else None}
+        # The second part counts the keys present: none present is 1.0, as natively (GX's proportion says 0).
+        parts = (
+            Part("ExpectColumnProportionOfUniqueValuesToBeBetween", kwargs),
+            Part("ExpectColumnValuesToNotBeNull", {"column": name, "mostly": 0.0}),
+        )
+        return Translation(slo, parts, batch)
     raise ValueError(f"{slo.kind} is native-only: {NATIVE_ONLY_REASONS.get(slo.kind, 'not expressible in GX')}")
 
 
@@ -135,6 +167,8 @@ def observed(translation: Translation, results: Sequence[Mapping[str, Any]]) -> 
     if kind in ("in_range", "in_set", "matches_pattern"):
         return _share_met(results[0])
     if kind == "uniqueness":
+        if _count(results[1], "element_count") == _count(results[1], "unexpected_count"):
+            return 1.0  # no key present: nothing violates uniqueness
         value = results[0].get("observed_value")
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise MissingResult("GX returned no observed_value")

@@ -113,6 +113,22 @@ def _judgeable(slo: Slo, value: object) -> Evaluation:
     return Evaluation(slo, number)
 
 
+def _missing_reference(catalog: _Catalog, slo: Slo) -> str | None:
+    """For the two-table indicators, which table or column is missing, said plainly (DuckDB's binder errors about
+    the query's aliases would confuse)."""
+    if slo.kind not in ("referential_integrity", "reconciliation"):
+        return None
+    for dataset, column in (
+        (slo.dataset, slo.params["column"]),
+        (slo.params["reference_dataset"], slo.params["reference_column"]),
+    ):
+        if not catalog.exists(dataset):
+            return f"dataset {dataset} does not exist"
+        if column not in {name for name, _type in catalog.schema(dataset)}:
+            return f"column {column} not found in {dataset}"
+    return None
+
+
 def _scalar_query(con: duckdb.DuckDBPyConnection, slo: Slo, as_of: datetime) -> Evaluation:
     sql = single_query(slo, as_of)
     if slo.kind == "custom_sql":
@@ -184,6 +200,9 @@ def _single(con: duckdb.DuckDBPyConnection, catalog: _Catalog, slo: Slo, as_of: 
             return _query(con, slo)
         if slo.kind == "build_duration":
             return _build_duration(con, catalog, slo)
+        missing = _missing_reference(catalog, slo)
+        if missing is not None:
+            return Evaluation(slo, None, missing)
         return _scalar_query(con, slo, as_of)
     except FreeSqlRejected as exc:
         return Evaluation(slo, None, f"free SQL {exc}")

@@ -43,7 +43,7 @@ def timestamp_literal(ts: datetime) -> str:
 def _share(condition: str, of: str) -> str:
     """Share of the rows where `of` is not null that meet `condition` (a null condition does not); 1.0 when there
     are none. count_if rather than avg(CASE ...): DuckDB can answer it from column statistics, several times faster."""
-    return f"coalesce(count_if({of} IS NOT NULL AND ({condition}))::DOUBLE / nullif(count({of}), 0), 1.0)"
+    return f"coalesce(coalesce(count_if({of} IS NOT NULL AND ({condition})), 0)::DOUBLE / nullif(count({of}), 0), 1.0)"
 
 
 def scan_expression(slo: Slo, as_of: datetime, text_columns: list[str]) -> str:
@@ -62,7 +62,8 @@ def scan_expression(slo: Slo, as_of: datetime, text_columns: list[str]) -> str:
     if slo.kind == "in_set":
         c = quote_ident(p["column"])
         if all(isinstance(v, int | float) for v in p["values"]):  # numbers compare as numbers: 1 = 1.0
-            return _share(f"CAST({c} AS DOUBLE) IN ({', '.join(literal(float(v)) for v in p['values'])})", c)
+            # TRY_CAST: a value that is not a number is simply not in the set (a violation), not an error.
+            return _share(f"TRY_CAST({c} AS DOUBLE) IN ({', '.join(literal(float(v)) for v in p['values'])})", c)
         values = ", ".join(literal(str(v)) for v in p["values"])
         return _share(f"CAST({c} AS VARCHAR) IN ({values})", c)
     if slo.kind == "matches_pattern":
@@ -108,9 +109,13 @@ def single_query(slo: Slo, as_of: datetime) -> str:
         c, ref = quote_ident(p["column"]), table_ref(p["reference_dataset"])
         rc = quote_ident(p["reference_column"])
         # A semi-join (IN) rather than a join to the distinct keys: measured 1.8x faster at 10M order lines.
+        # The reference column is qualified (a missing one is an error, not the outer column bound by DuckDB) and
+        # its nulls left out (with one, `IN` is null for every unmatched key, and count_if of only nulls is null).
         return f"""
-            SELECT coalesce(count_if({c} IN (SELECT {rc} FROM {ref}))::DOUBLE / nullif(count({c}), 0), 1.0)
-            FROM {t}"""
+            SELECT coalesce(
+                coalesce(count_if(d.{c} IN (SELECT r.{rc} FROM {ref} r WHERE r.{rc} IS NOT NULL)), 0)::DOUBLE
+                / nullif(count(d.{c}), 0), 1.0)
+            FROM {t} d"""
     if slo.kind == "reconciliation":
         c, ref = quote_ident(p["column"]), table_ref(p["reference_dataset"])
         rc = quote_ident(p["reference_column"])

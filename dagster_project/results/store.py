@@ -22,7 +22,7 @@ from typing import Any
 
 from dagster_project.errors import SloError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -41,11 +41,16 @@ CREATE TABLE IF NOT EXISTS evaluations (
     passed       INTEGER CHECK (passed IN (0, 1)),  -- NULL: the check could not run (see error)
     severity     TEXT    NOT NULL CHECK (severity IN ('warn', 'error')),
     engine       TEXT    NOT NULL,
-    error        TEXT
+    error        TEXT,
+    detail       TEXT                -- what lies behind the number (e.g. the columns a schema lacks)
 );
 CREATE INDEX IF NOT EXISTS evaluations_by_slo ON evaluations (slo_id, evaluated_at);
 CREATE INDEX IF NOT EXISTS evaluations_by_run ON evaluations (run_id);
 """
+
+
+# From an older version to this one, run before _SCHEMA (which only creates what is missing).
+_UPGRADES = {1: "ALTER TABLE evaluations ADD COLUMN detail TEXT"}
 
 
 class ResultsStoreError(SloError):
@@ -69,6 +74,7 @@ class StoredEvaluation:
     severity: str
     engine: str
     error: str | None
+    detail: str | None
 
 
 def _epoch(ts: datetime) -> float:
@@ -92,6 +98,7 @@ def _row(record: Mapping[str, Any], run_id: str, evaluated_at: float, recorded_a
         record["severity"],
         record["engine"],
         record["error"],
+        record.get("detail"),
     )
 
 
@@ -103,6 +110,7 @@ class ResultsStore:
         self._con: sqlite3.Connection | None = None
 
     def __enter__(self) -> ResultsStore:
+        con: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -117,10 +125,12 @@ class ResultsStore:
                 con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
             if version < SCHEMA_VERSION:
-                # One script, one transaction: two processes creating the store at once both succeed.
-                con.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
-        except sqlite3.DatabaseError as exc:
-            raise ResultsStoreError(f"{self.path}: cannot open the results store: {exc}") from None
+                _create_or_upgrade(con)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if con is not None:
+                con.close()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ResultsStoreError(f"{self.path}: cannot open the results store: {reason}") from None
         self._con = con
         return self
 
@@ -143,8 +153,8 @@ class ResultsStore:
             with _transaction(self.con):
                 self.con.executemany(
                     "INSERT INTO evaluations (run_id, slo_id, product, dimension, dataset, evaluated_at, recorded_at,"
-                    " observed, bound, threshold, passed, severity, engine, error)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " observed, bound, threshold, passed, severity, engine, error, detail)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
         except sqlite3.DatabaseError as exc:
@@ -170,7 +180,7 @@ class ResultsStore:
 
 def _stored(row: tuple[Any, ...]) -> StoredEvaluation:
     (seq, run_id, slo_id, product, dimension, dataset, evaluated_at, recorded_at, observed, bound, threshold,
-     passed, severity, engine, error) = row  # fmt: skip
+     passed, severity, engine, error, detail) = row  # fmt: skip
     return StoredEvaluation(
         seq=seq,
         run_id=run_id,
@@ -187,7 +197,22 @@ def _stored(row: tuple[Any, ...]) -> StoredEvaluation:
         severity=severity,
         engine=engine,
         error=error,
+        detail=detail,
     )
+
+
+def _create_or_upgrade(con: sqlite3.Connection) -> None:
+    """In one write transaction, re-reading the version inside it: two processes creating or upgrading the same
+    store at once both succeed, and the second finds the work done."""
+    with _transaction(con):
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            return
+        statements = [_UPGRADES[version]] if version in _UPGRADES else []
+        statements += [s for s in _SCHEMA.split(";") if s.strip()]
+        for statement in statements:
+            con.execute(statement)
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 @contextmanager

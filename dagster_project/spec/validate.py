@@ -18,6 +18,8 @@ from typing import Any
 import duckdb
 from pydantic import ValidationError
 
+from dagster_project.spec.cron import CronError
+from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
 from dagster_project.spec.models import INDICATOR_UNITS, CustomSql, MatchesPattern, SpecFile
@@ -204,6 +206,14 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
     need(spec.north_star.time_dimension, dimensions, "dimension", ("north_star", "time_dimension"))
     for i, q in enumerate(spec.consumer_queries):
         need(q.use_case, use_cases, "use case", ("consumer_queries", i, "use_case"))
+    for i, u in enumerate(card.use_cases):
+        for key in ("update_cadence", "check_cadence"):
+            cron = getattr(u.usage, key)
+            try:
+                if cron is not None:
+                    parse_cron(cron)
+            except CronError as exc:
+                issues.append(s.issue(("data_product", "use_cases", i, "usage", key), str(exc)))
     for i, slo in enumerate(spec.slos):
         need(slo.protects.goal, goals, "goal", ("slos", i, "protects", "goal"))
         need(slo.protects.use_case, use_cases, "use case", ("slos", i, "protects", "use_case"))

@@ -1,0 +1,46 @@
+"""Cron expressions as the generated alerts read them: fields, and the longest gap between firings."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dagster_project.defs.factory import cron_slug
+from dagster_project.spec.cron import CronError, max_gap_seconds, parse
+
+
+@pytest.mark.parametrize(
+    ("cron", "gap_h"),
+    [
+        ("0 * * * *", 1),
+        ("0 5 * * *", 24),
+        ("*/15 * * * *", 0.25),
+        ("0 5,17 * * *", 12),
+        ("0 6 * * 1-5", 72),  # Friday 06:00 to Monday 06:00
+        ("0 6 * * 1", 168),
+        ("0 6 1 * *", 31 * 24),
+    ],
+)
+def test_longest_gap_between_firings(cron: str, gap_h: float) -> None:
+    assert max_gap_seconds(cron) == gap_h * 3600
+
+
+@pytest.mark.parametrize(
+    ("cron", "message"),
+    [
+        ("0 25 * * *", "hour field '25' is outside 0-23"),
+        ("61 * * * *", "minute field '61' is outside 0-59"),
+        ("0 5 * *", "has 4 fields"),
+        ("0 five * * *", "hour field 'five' is not a number"),
+        ("*/0 * * * *", "minute field '*/0' is outside"),
+    ],
+)
+def test_invalid_fields_are_named(cron: str, message: str) -> None:
+    with pytest.raises(CronError, match=re.escape(message)):
+        parse(cron)
+
+
+def test_schedule_names_keep_cadences_apart() -> None:
+    slugs = {cron_slug(c) for c in ("0 5,6 * * *", "0 5-6 * * *", "0 5/6 * * *", "0 5 * * *")}
+    assert len(slugs) == 4 and cron_slug("0 5,6 * * *") == "0_5c6_x_x_x"
