@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dagster_project.cli import check, generate, run, schema, serve, validate
+    from dagster_project.cli import check, generate, rules, run, schema, serve, validate
 
     parser = _Parser(
         prog="slo",
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.register(sub)
     schema.register(sub)
     serve.register(sub)
+    rules.register(sub)
     return parser
 
 

@@ -1,0 +1,44 @@
+"""`slo rules`: Prometheus recording and alerting rules generated from the spec (committed in
+dashboards/prometheus/)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from dagster_project.errors import EXIT_OK, UsageError
+from dagster_project.settings import default_spec_paths
+
+RULES_DIR = Path("dashboards/prometheus")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "rules",
+        help="generate Prometheus recording and alerting rules (burn rates, budgets) from the spec",
+        description="Sloth-compatible recording rules and multiwindow multi-burn-rate alerts for every SLO, plus "
+        f"pipeline alerts. Regenerate the committed copy with `slo rules -o {RULES_DIR}`; a test fails when it "
+        "is stale.",
+    )
+    p.add_argument("-o", "--output-dir", type=Path, help="write <dir>/slo_rules.yml instead of printing")
+    p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from dagster_project.generators.rules import RULES_FILE, render
+    from dagster_project.spec.validate import validate
+
+    specs, issues = validate(args.slos or list(default_spec_paths()))
+    if issues:
+        raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
+    text = render([s.spec for s in specs])
+    if args.output_dir is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / RULES_FILE).write_text(text)
+    print(f"wrote {args.output_dir / RULES_FILE}")
+    return EXIT_OK
