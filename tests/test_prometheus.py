@@ -77,6 +77,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             f"""global:
   scrape_interval: {SCRAPE}
   evaluation_interval: {SCRAPE}
+rule_files: ["{REPO / "dashboards" / "prometheus" / "slo_rules.yml"}"]
 scrape_configs:
   - job_name: slo_serve
     static_configs: [{{targets: ["127.0.0.1:{serve_port}"]}}]
@@ -170,3 +171,18 @@ def test_promtool_finds_nothing_to_complain_about_in_the_exposition(stack: Stack
     assert lint.returncode == 0 and lint.stdout + lint.stderr == b"", lint.stdout + lint.stderr
     for metric in n.ALL:  # every declared family is there, with its HELP
         assert f"# HELP {metric.name}".encode() in body or f"# HELP {metric.sample}".encode() in body, metric.name
+
+
+def test_the_generated_recording_rules_evaluate_for_every_slo(stack: Stack) -> None:
+    ids = {s.id for s in stack.slos}
+    for record in ("slo:sli_error:ratio_rate5m", "slo:objective:ratio", "slo:period_error_budget_remaining:ratio"):
+        deadline = time.monotonic() + 60
+        while {r["metric"].get("sloth_slo") for r in stack.api.query(record)} != ids:
+            assert time.monotonic() < deadline, f"{record} did not evaluate for every SLO"
+            time.sleep(1)
+    rules = stack.api.get("/api/v1/rules")
+    unhealthy = [r["name"] for g in rules["groups"] for r in g["rules"] if r.get("health") not in ("ok", "unknown")]
+    assert unhealthy == []
+    # Prometheus's own view of a healthy SLO's budget (its SLI averages the 0/1 gauge over what it has scraped).
+    remaining = stack.api.query('slo:period_error_budget_remaining:ratio{sloth_slo="orders_unique"}')
+    assert float(remaining[0]["value"][1]) == 1.0
