@@ -4,6 +4,7 @@ results store and the SLO math."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -186,3 +187,15 @@ def test_the_generated_recording_rules_evaluate_for_every_slo(stack: Stack) -> N
     # Prometheus's own view of a healthy SLO's budget (its SLI averages the 0/1 gauge over what it has scraped).
     remaining = stack.api.query('slo:period_error_budget_remaining:ratio{sloth_slo="orders_unique"}')
     assert float(remaining[0]["value"][1]) == 1.0
+
+
+def test_every_dashboard_query_parses_and_returns_data(stack: Stack) -> None:
+    for board_path in sorted((REPO / "dashboards" / "grafana").glob("*.json")):
+        board = json.loads(board_path.read_text())
+        for panel in board["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"]
+                deadline = time.monotonic() + 30
+                while not stack.api.query(expr):  # a parse error raises; no data is retried, then fails
+                    assert time.monotonic() < deadline, f"{board_path.name}: {panel['title']}: no data for {expr}"
+                    time.sleep(1)

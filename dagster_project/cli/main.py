@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dagster_project.cli import check, generate, rules, run, schema, serve, validate
+    from dagster_project.cli import check, dashboards, generate, rules, run, schema, serve, validate
 
     parser = _Parser(
         prog="slo",
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.register(sub)
     serve.register(sub)
     rules.register(sub)
+    dashboards.register(sub)
     return parser
 
 
