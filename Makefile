@@ -6,7 +6,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test bench bench-eval lint dev clean venv
+.PHONY: run test bench bench-eval bench-metrics lint dev clean venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
@@ -34,10 +34,16 @@ test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Large-scale benchmarks (minutes); results go to BENCHMARKS.md by hand.
-## ARGS go to the build benchmark (e.g. --skip-mlxtend), EVAL_ARGS to the evaluation one (e.g. --skip-gx).
+## ARGS go to the build benchmark (e.g. --skip-mlxtend), EVAL_ARGS to the evaluation one (e.g. --skip-gx),
+## METRICS_ARGS to the exporter one (e.g. --sizes 10000,100000).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.build_bench $(ARGS)
 	$(BIN)/python -m benchmarks.eval_bench $(EVAL_ARGS)
+	$(BIN)/python -m benchmarks.metrics_bench $(METRICS_ARGS)
+
+## Only the exporter benchmark: /metrics latency and memory with 1,000 SLOs and 10k..1M stored evaluations.
+bench-metrics: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.metrics_bench $(METRICS_ARGS)
 
 ## Only the SLO evaluation benchmark (reuses the databases the build benchmark left, else builds them).
 bench-eval: $(BENCH_STAMP)

@@ -44,3 +44,10 @@ def test_every_panel_uses_the_datasource_variable_and_has_a_query() -> None:
     for dimension in ("freshness", "completeness", "accuracy", "validity", "uniqueness", "schema", "performance"):
         assert f"{dimension}: SLOs meeting objective (7d / 28d)" in titles
     assert any("North Star" in t for t in titles)
+
+
+def test_the_readme_lists_every_exported_metric() -> None:
+    from dagster_project.exporter import names
+
+    readme = (REPO / "README.md").read_text()
+    assert [m.sample for m in names.ALL if f"`{m.sample}`" not in readme] == []
