@@ -63,7 +63,7 @@ def write_spec(out: Path) -> list[str]:
 
 
 def fill_store(path: Path, ids: list[str], target: int, now: float) -> None:
-    """Append evaluations until the store holds `target`, evenly over the SLOs and over time (in order)."""
+    """Write `target` evaluations, evenly over the SLOs and over the last 28 days, in time order."""
     with ResultsStore(path) as store:
         have = store.count()
         if have >= target:
@@ -169,11 +169,12 @@ def main() -> None:
     spec = args.root / "spec" / "thousand.yaml"
     spec.parent.mkdir(exist_ok=True)
     ids = write_spec(spec)
-    store = args.root / "results.sqlite"
-    store.unlink(missing_ok=True)
     now = time.time()
     results = []
     for size in sorted(int(s) for s in args.sizes.split(",")):
+        store = args.root / f"results_{size}.sqlite"  # one store per size, filled in time order
+        for leftover in args.root.glob(f"results_{size}.sqlite*"):
+            leftover.unlink()
         fill_store(store, ids, size, now)
         result = measure(spec, store, size, args.scrapes, args.port)
         print(f"{size:,} evaluations: {json.dumps(asdict(result))}", flush=True)

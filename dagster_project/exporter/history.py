@@ -40,20 +40,22 @@ class SloHistory:
     last_observed: float | None = None
     last_at: float | None = None
     last_seq: int = -1
+    dirty: bool = False  # sums out of date after an out-of-order insert; rebuilt by History.refresh
 
     def add(self, seq: int, at: float, passed: bool | None, observed: float | None) -> None:
         self.totals[outcome(passed)] += 1
         if seq > self.last_seq and (self.last_at is None or at >= self.last_at):
             self.last_seq, self.last_at, self.last_passed, self.last_observed = seq, at, passed, observed
-        if not self.at or at >= self.at[-1]:
+        if not self.dirty and (not self.at or at >= self.at[-1]):
             self._append(at, passed is True, observed)
             return
-        # An evaluation for an earlier time (a run with an older --as-of): rebuild the sums. Rare.
+        # An evaluation for an earlier time (a run with an older --as-of): insert it in place and rebuild the sums
+        # once, when the batch is read (History.refresh), not once per row.
         k = bisect.bisect_right(self.at, at)
         self.at.insert(k, at)
         self.good.insert(k, passed is True)
         self.observed.insert(k, observed)
-        self._rebuild()
+        self.dirty = True
 
     def _append(self, at: float, good: bool, observed: float | None) -> None:
         if self.at:
@@ -63,7 +65,9 @@ class SloHistory:
         self.observed.append(observed)
         self.good_count.append(self.good_count[-1] + int(good))
 
-    def _rebuild(self) -> None:
+    def rebuild(self) -> None:
+        """Recompute the running sums after out-of-order inserts."""
+        self.dirty = False
         at, good, observed = self.at, self.good, self.observed
         self.at, self.good, self.observed, self.good_count, self.good_time = [], [], [], [0], [0.0]
         for a, g, o in zip(at, good, observed, strict=True):
@@ -71,6 +75,8 @@ class SloHistory:
 
     def occurrence(self, start: float, end: float) -> tuple[int, int]:
         """(good, all) evaluations in (start, end]."""
+        if self.dirty:
+            self.rebuild()
         i, j = bisect.bisect_right(self.at, start), bisect.bisect_right(self.at, end)
         return self.good_count[j] - self.good_count[i], j - i
 
@@ -83,6 +89,8 @@ class SloHistory:
 
     def time(self, start: float, end: float) -> tuple[float, float]:
         """(good time, known time) in (start, end]."""
+        if self.dirty:
+            self.rebuild()
         if not self.at or end <= self.at[0]:
             return 0.0, 0.0
         lo = max(start, self.at[0])
@@ -119,6 +127,9 @@ class History:
                 read += len(rows)
                 if len(rows) < batch:
                     break
+        for history in self.slos.values():
+            if history.dirty:
+                history.rebuild()
         self.rows += read
         return read
 
