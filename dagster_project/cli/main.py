@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dagster_project.cli import check, dashboards, generate, rules, run, schema, serve, validate
+    from dagster_project.cli import check, dashboards, generate, rules, run, schema, serve, tree, validate
 
     parser = _Parser(
         prog="slo",
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(sub)
     rules.register(sub)
     dashboards.register(sub)
+    tree.register(sub)
     return parser
 
 

@@ -85,11 +85,6 @@ def _policy(window: FreshnessWindow | None) -> dg.FreshnessPolicy | None:
     return dg.FreshnessPolicy.time_window(fail_window=timedelta(seconds=fail), warn_window=warn)
 
 
-def table_deps() -> dict[str, tuple[str, ...]]:
-    """Each table the job builds -> the tables it is built from (sources have none)."""
-    return {**{t: () for t in RAW_TABLES}, **{t.name: t.deps for t in STAGING_TABLES + PRODUCT_TABLES}}
-
-
 def _built_asset(spec: TableBuild, freshness: FreshnessWindow | None) -> dg.AssetsDefinition:
     sources_read = [t for t in SOURCE_TABLES if f"raw.{t.name}" in spec.deps]
 

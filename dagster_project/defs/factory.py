@@ -12,7 +12,7 @@ import re
 
 import dagster as dg
 
-from dagster_project.defs.assets import BUILD_JOB, all_assets, table_deps
+from dagster_project.defs.assets import BUILD_JOB, all_assets
 from dagster_project.defs.check_jobs import CHECK_JOB, PublishedDatabaseResource, check_jobs
 from dagster_project.defs.checks import slo_asset_checks
 from dagster_project.defs.resources import (
@@ -22,6 +22,7 @@ from dagster_project.defs.resources import (
     WarehouseResource,
 )
 from dagster_project.errors import UsageError
+from dagster_project.product.tables import table_deps
 from dagster_project.settings import Settings
 from dagster_project.slo.cadence import Cadence, build_cadences, check_cadences, freshness_windows
 from dagster_project.slo.domain import Slo, all_slos

@@ -134,3 +134,8 @@ PRODUCT_TABLES: tuple[TableBuild, ...] = (
 )
 
 BUILT_TABLES: tuple[TableBuild, ...] = STAGING_TABLES + PRODUCT_TABLES
+
+
+def table_deps() -> dict[str, tuple[str, ...]]:
+    """Each table the build makes -> the tables it is built from (sources have none): the product's lineage."""
+    return {**{t: () for t in RAW_TABLES}, **{t.name: t.deps for t in BUILT_TABLES}}

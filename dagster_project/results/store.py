@@ -161,6 +161,15 @@ class ResultsStore:
             raise ResultsStoreError(f"{self.path}: cannot record {len(rows)} results: {exc}") from None
         return len(rows)
 
+    def latest(self) -> dict[str, StoredEvaluation]:
+        """Each SLO's latest evaluation (by evaluated-at, then by when it was written)."""
+        sql = (
+            "SELECT * FROM evaluations WHERE seq IN (SELECT seq FROM (SELECT seq, row_number() OVER"
+            " (PARTITION BY slo_id ORDER BY evaluated_at DESC, seq DESC) AS k FROM evaluations) WHERE k = 1)"
+        )
+        with closing(self.con.execute(sql)) as cursor:
+            return {e.slo_id: e for e in map(_stored, cursor)}
+
     def count(self) -> int:
         return int(self.con.execute("SELECT count(*) FROM evaluations").fetchone()[0])
 

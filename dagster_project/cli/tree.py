@@ -1,0 +1,155 @@
+"""`slo tree` and `slo explain`: the right-to-left chain from the North Star down to the source datasets, with the
+SLOs guarding each link and their latest status from the results store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from dagster_project.errors import EXIT_OK, UsageError
+from dagster_project.settings import DEFAULT_STATE_DIR, default_spec_paths
+
+TREE_EPILOG = """\
+examples:
+  slo tree                              every data product in slo_definitions/
+  slo tree product_affinity --json
+
+Statuses come from the latest evaluation in the results store: ok, FAIL (error severity), warn, ERROR (could not
+run), - (never evaluated).
+"""
+EXPLAIN_EPILOG = """\
+examples:
+  slo explain orders_fresh
+  slo explain pair_affinity_unique --json
+"""
+
+
+def _common(p: Any) -> None:
+    p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=DEFAULT_STATE_DIR / "results.sqlite",
+        help="results store for the latest statuses (default .slo_state/results.sqlite)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def register(sub: Any) -> None:
+    tree = sub.add_parser(
+        "tree",
+        help="print the chain North Star <- goals <- use cases <- tables <- sources, with the SLOs guarding each",
+        description="The right-to-left design of each data product, with every SLO where it guards and its status.",
+        epilog=TREE_EPILOG,
+    )
+    tree.add_argument("product", nargs="?", help="only this data product (default: all)")
+    _common(tree)
+    tree.set_defaults(handler=handle_tree)
+    explain = sub.add_parser(
+        "explain",
+        help="show what one SLO protects, link by link up to the North Star, and its latest result",
+        description="Every path from the North Star down to what the SLO guards, and its latest evaluation.",
+        epilog=EXPLAIN_EPILOG,
+    )
+    explain.add_argument("slo", metavar="SLO_ID", help="the SLO's id")
+    _common(explain)
+    explain.set_defaults(handler=handle_explain)
+
+
+def _load(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
+    from dagster_project.results.store import ResultsStore
+    from dagster_project.spec.validate import validate
+
+    specs, issues = validate(args.slos or list(default_spec_paths()))
+    if issues:
+        raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
+    latest: dict[str, Any] = {}
+    if args.results.is_file():
+        with ResultsStore(args.results) as store:
+            latest = store.latest()
+    return [s.spec for s in specs], latest
+
+
+def _status(latest: dict[str, Any]) -> dict[str, str]:
+    from dagster_project.slo.report import status
+
+    return {slo: status(e.passed, e.severity) for slo, e in latest.items()}
+
+
+def handle_tree(args: argparse.Namespace) -> int:
+    from dagster_project.product.tables import table_deps
+    from dagster_project.slo.chain import render, tree
+
+    specs, latest = _load(args)
+    chosen = [s for s in specs if args.product in (None, s.data_product.id)]
+    if not chosen:
+        known = ", ".join(s.data_product.id for s in specs)
+        raise UsageError(f"unknown data product {args.product!r} (known: {known})")
+    roots = [tree(s, table_deps(), _status(latest)) for s in chosen]
+    if args.json:
+        print(json.dumps([{"product": s.data_product.id, **r.as_json()} for s, r in zip(chosen, roots, strict=True)]))
+    else:
+        print(
+            "\n\n".join(
+                f"{s.data_product.name} ({s.data_product.id})\n{render(r)}" for s, r in zip(chosen, roots, strict=True)
+            )
+        )
+    return EXIT_OK
+
+
+def handle_explain(args: argparse.Namespace) -> int:
+    from dagster_project.product.tables import table_deps
+    from dagster_project.slo.chain import paths_to, tree
+    from dagster_project.slo.domain import format_value, slos_from_spec
+
+    specs, latest = _load(args)
+    for spec in specs:
+        slo = next((s for s in slos_from_spec(spec) if s.id == args.slo), None)
+        if slo is not None:
+            break
+    else:
+        raise UsageError(f"unknown SLO {args.slo!r}; `slo tree` lists them all")
+    paths = paths_to(tree(spec, table_deps(), _status(latest), expand_once=False), slo)
+    last = latest.get(slo.id)
+    result = None
+    if last is not None:
+        result = {
+            "status": _status(latest)[slo.id],
+            "observed": last.observed,
+            "observed_text": last.error or format_value(last.observed, slo.unit),
+            "threshold": slo.threshold.describe(slo.unit),
+            "evaluated_at": last.evaluated_at.isoformat(),
+            "run_id": last.run_id,
+            "detail": last.detail,
+        }
+    if args.json:
+        payload = {
+            "slo": slo.id,
+            "dimension": slo.dimension,
+            "dataset": slo.dataset,
+            "severity": slo.severity,
+            "objective": slo.objective,
+            "protects": {"kind": slo.protects[0], "id": slo.protects[1]},
+            "paths": [[{"kind": n.kind, "id": n.id} for n in path] for path in paths],
+            "latest": result,
+        }
+        print(json.dumps(payload, indent=2))
+        return EXIT_OK
+    print(
+        f"{slo.id}: {slo.dimension} of {slo.dataset}, {slo.threshold.describe(slo.unit)}, "
+        f"objective {slo.objective:g}, severity {slo.severity}; protects {slo.protects[0].replace('_', ' ')} "
+        f"{slo.protects[1]}"
+    )
+    if result is None:
+        print("latest: never evaluated (run `slo run` or `slo check`)")
+    else:
+        print(
+            f"latest: {result['status']} - {result['observed_text']} ({result['threshold']}) at "
+            f"{result['evaluated_at']}" + (f"; {result['detail']}" if result["detail"] else "")
+        )
+    for i, path in enumerate(paths, start=1):
+        print(f"\npath {i}:")
+        print("\n".join(("   <- " if k else "   ") + node.label for k, node in enumerate(path)))
+    return EXIT_OK

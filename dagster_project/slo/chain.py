@@ -1,0 +1,143 @@
+"""The right-to-left chain of a data product: North Star <- goals <- use cases <- product tables <- source datasets,
+with the SLOs guarding each link. Pure: the lineage (table -> the tables it is built from) and the latest status of
+each SLO are passed in, so `slo tree` and `slo explain` only render it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagster_project.slo.domain import Slo, slos_from_spec
+from dagster_project.spec.models import SpecFile
+
+
+@dataclass
+class Node:
+    kind: str  # north_star | goal | use_case | dataset
+    id: str
+    label: str
+    slos: list[tuple[str, str]] = field(default_factory=list)  # (slo id, status)
+    children: list[Node] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "label": self.label,
+            "slos": [{"slo": s, "status": status} for s, status in self.slos],
+            "children": [c.as_json() for c in self.children],
+        }
+
+
+def _bound(target: Any) -> str:
+    return f">= {target.min:g}" if target.min is not None else f"<= {target.max:g}"
+
+
+def _dataset_node(
+    dataset: str, deps: Mapping[str, Sequence[str]], guards: Mapping[str, list[tuple[str, str]]], expanded: set[str]
+) -> Node:
+    """A table and, the first time it appears in the tree, the tables it is built from (later: a reference)."""
+    if dataset in expanded and deps.get(dataset):
+        return Node("dataset", dataset, f"{dataset} (built from: see above)", list(guards.get(dataset, [])))
+    node = Node("dataset", dataset, dataset, list(guards.get(dataset, [])))
+    expanded.add(dataset)
+    for dep in deps.get(dataset, ()):
+        node.children.append(_dataset_node(dep, deps, guards, expanded))
+    return node
+
+
+def tree(
+    spec: SpecFile, deps: Mapping[str, Sequence[str]], status: Mapping[str, str], expand_once: bool = True
+) -> Node:
+    """The whole chain of one data product. `status`: slo id -> its latest status ('-' when never evaluated).
+    With expand_once, a table's sources are shown the first time only (for reading); without, everywhere (for
+    following every path)."""
+    slos = slos_from_spec(spec)
+    card, star = spec.data_product, spec.north_star
+
+    def guarded(predicate: Any) -> list[tuple[str, str]]:
+        return [(s.id, status.get(s.id, "-")) for s in slos if predicate(s)]
+
+    by_dataset: dict[str, list[tuple[str, str]]] = {}
+    for s in slos:
+        by_dataset.setdefault(s.dataset, []).append((s.id, status.get(s.id, "-")))
+    root = Node(
+        "north_star",
+        star.measure,
+        f"North Star: {star.name} ({star.measure}, target {star.target:g} over {star.window})",
+    )
+    expanded: set[str] = set()
+    for goal in card.goals:
+        if not expand_once:
+            expanded.clear()
+        goal_node = Node(
+            "goal",
+            goal.id,
+            f"goal {goal.id}: {goal.target.measure} {_bound(goal.target)}"
+            + (f" by {goal.target.by}" if goal.target.by else ""),
+            guarded(lambda s, g=goal.id: s.protects == ("goal", g)),
+        )
+        for use_case in card.use_cases:
+            if goal.id not in use_case.goals:
+                continue
+            usage = use_case.usage
+            use_node = Node(
+                "use_case",
+                use_case.id,
+                f"use case {use_case.id} ({usage.frequency}; {', '.join(use_case.consumers)})",
+                guarded(lambda s, u=use_case.id: s.protects == ("use_case", u)),
+            )
+            for dataset in use_case.datasets:
+                if not expand_once:
+                    expanded.clear()
+                use_node.children.append(_dataset_node(dataset, deps, by_dataset, expanded))
+            goal_node.children.append(use_node)
+        root.children.append(goal_node)
+    return root
+
+
+def paths_to(root: Node, slo: Slo) -> list[list[Node]]:
+    """Every path from the North Star down to a node the SLO guards (its dataset, or what it protects)."""
+    out: list[list[Node]] = []
+
+    def walk(node: Node, path: list[Node]) -> None:
+        path = [*path, node]
+        if any(s == slo.id for s, _status in node.slos):
+            out.append(path)
+        for child in node.children:
+            walk(child, path)
+
+    walk(root, [])
+    return out
+
+
+def render(root: Node) -> str:
+    """The tree as text, guards in brackets after each node."""
+    lines: list[str] = []
+
+    def guards(node: Node) -> str:
+        """'[5 ok]', naming the SLOs that failed or errored: '[4 ok; FAIL orders_fresh]'."""
+        if not node.slos:
+            return ""
+        ok = sum(1 for _s, status in node.slos if status == "ok")
+        unknown = sum(1 for _s, status in node.slos if status == "-")
+        others: dict[str, list[str]] = {}
+        for slo, status in node.slos:
+            if status not in ("ok", "-"):
+                others.setdefault(status, []).append(slo)
+        parts = [f"{ok} ok"] if ok else []
+        parts += [f"{status} {', '.join(ids)}" for status, ids in sorted(others.items())]
+        parts += [f"{unknown} not evaluated"] if unknown else []
+        return "  [" + "; ".join(parts) + "]"
+
+    def walk(node: Node, prefix: str, last: bool, top: bool) -> None:
+        branch = "" if top else ("`- " if last else "|- ")
+        lines.append(f"{prefix}{branch}{node.label}{guards(node)}")
+        child_prefix = prefix if top else prefix + ("   " if last else "|  ")
+        for i, child in enumerate(node.children):
+            walk(child, child_prefix, i == len(node.children) - 1, False)
+
+    walk(root, "", True, True)
+    return "\n".join(lines)
