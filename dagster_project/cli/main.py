@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dagster_project.cli import check, dashboards, generate, rules, run, schema, serve, tree, validate
+    from dagster_project.cli import check, dashboards, generate, report, rules, run, schema, serve, tree, validate
 
     parser = _Parser(
         prog="slo",
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules.register(sub)
     dashboards.register(sub)
     tree.register(sub)
+    report.register(sub)
     return parser
 
 

@@ -49,3 +49,26 @@ def measure_values(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: dateti
             text = str(exc).strip()
             out[measure.name] = MeasureValue(measure.name, None, text.splitlines()[0] if text else type(exc).__name__)
     return out
+
+
+def daily_values(
+    con: duckdb.DuckDBPyConnection, spec: SpecFile, measure_name: str, since: datetime, until: datetime
+) -> list[tuple[str, float | None]]:
+    """A measure per day of the North Star's time dimension in (since, until] - the North Star's trend. Empty when
+    the measure's table has no such dimension or the query fails."""
+    measure = next((m for m in spec.semantic_model.measures if m.name == measure_name), None)
+    time_dim = next((d for d in spec.semantic_model.dimensions if d.name == spec.north_star.time_dimension), None)
+    if measure is None or time_dim is None or time_dim.table != measure.table:
+        return []
+    day = f"CAST({quote_ident(time_dim.column)} AS DATE)"
+    sql = (
+        f"SELECT {day} AS day, ({measure.expression}) FROM {table_ref(measure.table)}"
+        f" WHERE {quote_ident(time_dim.column)} > {timestamp_literal(since)}"
+        f" AND {quote_ident(time_dim.column)} <= {timestamp_literal(until)} GROUP BY day ORDER BY day"
+    )
+    try:
+        require_single_select(sql)
+        rows = con.execute(sql).fetchall()
+    except (FreeSqlRejected, duckdb.Error):
+        return []
+    return [(str(d), None if v is None else float(v)) for d, v in rows]
