@@ -40,17 +40,29 @@ def test_time_sli_holds_each_state_until_the_next_evaluation() -> None:
 
 
 def test_freshness_is_charged_from_the_moment_the_data_crossed_the_threshold() -> None:
-    # Threshold 24h. Data updated at 0h; checks at 10h (age 10h) and 30h (age 30h) reveal the same update; a new
-    # load at 34h is seen at 36h (age 2h). The data was stale from 24h to 34h: 10 of the 36 hours since 0h.
+    # Threshold 24h. Data updated at 0h; checks at 10h (age 10h) and 30h (age 30h) see that update; a load with data
+    # up to 34h is first seen by the check at 36h (age 2h).
     points = [Point(10 * H, True, 10 * H), Point(30 * H, False, 30 * H), Point(36 * H, True, 2 * H)]
     assert update_times(points) == [0.0, 34 * H]
-    assert freshness_time_sli(points, 24 * H, 0, 36 * H) == pytest.approx(26 / 36)
-    # The state-holding SLI would have charged 30h-36h instead: 6 hours, from the failed check to the next one.
-    assert time_sli(points, 0, 36 * H) == pytest.approx(20 / 26)  # known from the first check at 10h
-    # Still stale now with no newer update: (30h, 48h] is bad from 30h to 34h only, then fresh again.
-    assert freshness_time_sli(points, 24 * H, 30 * H, 48 * H) == pytest.approx(1 - 4 / 18)
-    # An update time revealed only after the window's end is not used inside it.
-    assert freshness_time_sli(points, 24 * H, 0, 33 * H) == pytest.approx(1 - 9 / 33)
+    # Known from the first check (10h): stale from 24h (crossing) until 36h (the new data seen): 12 of 26 hours.
+    assert freshness_time_sli(points, 24 * H, 0, 36 * H) == pytest.approx(14 / 26)
+    # The state-holding SLI would charge only from the failed check at 30h: 6 hours.
+    assert time_sli(points, 0, 36 * H) == pytest.approx(20 / 26)
+    # After 36h the data is fresh until 34h + 24h = 58h: (36h, 48h] is all good.
+    assert freshness_time_sli(points, 24 * H, 36 * H, 48 * H) == 1.0
+    assert freshness_time_sli(points, 24 * H, 36 * H, 60 * H) == pytest.approx(1 - 2 / 24)
+
+
+def test_freshness_failures_are_never_erased_by_back_dated_data() -> None:
+    # The check at 30h saw stale data; the one at 31h sees rows dated 29h (loaded late). 24h..31h stays stale.
+    points = [Point(0, True, 0), Point(30 * H, False, 30 * H), Point(31 * H, True, 2 * H)]
+    assert freshness_time_sli(points, 24 * H, 0, 31 * H) == pytest.approx(24 / 31)
+
+
+def test_a_freshness_check_that_could_not_run_is_bad_time() -> None:
+    assert freshness_time_sli([Point(0, None), Point(10 * H, None)], 24 * H, 0, 20 * H) == 0.0
+    points = [Point(0, True, 0), Point(5 * H, None), Point(10 * H, True, 1 * H)]
+    assert freshness_time_sli(points, 24 * H, 0, 20 * H) == pytest.approx(15 / 20)
 
 
 def test_budget_and_burn_rate_with_numbers() -> None:

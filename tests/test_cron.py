@@ -20,6 +20,8 @@ from dagster_project.spec.cron import CronError, max_gap_seconds, parse
         ("0 6 * * 1-5", 72),  # Friday 06:00 to Monday 06:00
         ("0 6 * * 1", 168),
         ("0 6 1 * *", 31 * 24),
+        ("0 0 * * 7", 168),  # Sunday as 7
+        ("0 0 * * 5-7", 120),  # Friday to Sunday, then five days
     ],
 )
 def test_longest_gap_between_firings(cron: str, gap_h: float) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.exporter.history import History, SloHistory
+from dagster_project.exporter.history import History, SloHistory, StoreGone
 from dagster_project.exporter.server import Exporter, ExporterConfig
 from dagster_project.results.store import record
 from dagster_project.slo.budget import Point, occurrence_sli, time_sli
@@ -22,8 +22,8 @@ def test_window_sums_equal_the_slo_math(seed: int) -> None:
     rng = random.Random(seed)
     points = [Point(rng.uniform(0, 1000), rng.choice([True, True, True, False, None])) for _ in range(60)]
     history = SloHistory()
-    for seq, p in enumerate(points):  # written in any order (runs with older --as-of come late)
-        history.add(seq, p.at, p.passed, None)
+    for p in points:  # written in any order (runs with older --as-of come late)
+        history.add(p.at, p.passed, None)
     ordered = sorted(points, key=lambda p: p.at)
     for _ in range(30):
         start = rng.uniform(-100, 1000)
@@ -65,7 +65,27 @@ def test_history_reads_only_new_rows_and_keeps_the_latest_outcome(tmp_path: Path
     assert history.refresh() == 2 and history.rows == 4
     a = history.slos["a"]
     assert a.totals == {"pass": 2, "fail": 0, "error": 1}
-    assert a.last_passed is None and a.last_at == datetime(2026, 11, 27, 7, tzinfo=UTC).timestamp()
+    k = a.latest(datetime(2026, 11, 27, 12, tzinfo=UTC).timestamp())
+    assert k is not None and a.passed[k] is None and a.at[k] == datetime(2026, 11, 27, 7, tzinfo=UTC).timestamp()
+    # One dated after "now" is not the latest yet.
+    assert a.latest(datetime(2026, 11, 27, 6, 30, tzinfo=UTC).timestamp()) == 1
+
+
+def test_a_replaced_store_is_read_again_and_a_vanished_one_is_an_error(tmp_path: Path) -> None:
+    store = tmp_path / "r.sqlite"
+    history = History(store)
+    when = datetime(2026, 11, 27, 6, tzinfo=UTC)
+    record(store, "r1", when, [_result("a", True)] * 5)
+    assert history.refresh() == 5
+    replacement = tmp_path / "new.sqlite"
+    record(replacement, "r2", when, [_result("a", False)] * 2)
+    replacement.replace(store)  # fewer rows, another file: the old numbers must not be served
+    for leftover in tmp_path.glob("r.sqlite-*"):
+        leftover.unlink()
+    assert history.refresh() == 2 and history.slos["a"].totals == {"pass": 0, "fail": 2, "error": 0}
+    store.unlink()
+    with pytest.raises(StoreGone):
+        history.refresh()
 
 
 def test_two_exporters_on_one_store_export_the_same_values(tmp_path: Path) -> None:

@@ -184,9 +184,20 @@ def test_the_generated_recording_rules_evaluate_for_every_slo(stack: Stack) -> N
     rules = stack.api.get("/api/v1/rules")
     unhealthy = [r["name"] for g in rules["groups"] for r in g["rules"] if r.get("health") not in ("ok", "unknown")]
     assert unhealthy == []
-    # Prometheus's own view of a healthy SLO's budget (its SLI averages the 0/1 gauge over what it has scraped).
+    # Prometheus's own view of a healthy SLO's budget.
     remaining = stack.api.query('slo:period_error_budget_remaining:ratio{sloth_slo="orders_unique"}')
     assert float(remaining[0]["value"][1]) == 1.0
+    # Prometheus's budget and the exporter's agree for an SLO that failed for an hour (the rules read the
+    # exporter's ratios, computed from the whole history, not what Prometheus happened to scrape).
+    rules = float(
+        stack.api.query('slo:period_error_budget_remaining:ratio{sloth_slo="order_item_prices_valid"}')[0]["value"][1]
+    )
+    exporter = stack.api.query(
+        f'{n.BUDGET_REMAINING.sample}{{job="slo_serve", slo="order_item_prices_valid", window="28d"}}'
+    )
+    assert rules == pytest.approx(float(exporter[0]["value"][1]), rel=0.02) and rules < 0
+    burning = stack.api.query('slo:current_burn_rate:ratio{sloth_slo="order_item_prices_valid"}')
+    assert float(burning[0]["value"][1]) == 0.0  # the last hour was clean again
 
 
 def test_every_dashboard_query_parses_and_returns_data(stack: Stack) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dagster_project.generators.rules import RULES_FILE, burn_alerts, promql_duration, render, scaled
+from dagster_project.generators.rules import RULES_FILE, promql_duration, render
+from dagster_project.slo.alert_windows import burn_alerts, scaled
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
 from tests.prometheus_support import binary

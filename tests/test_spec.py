@@ -11,6 +11,7 @@ import pytest
 from dagster_project.cli.schema import SCHEMA_FILE, render
 from dagster_project.settings import Settings
 from dagster_project.spec.database_check import database_issues
+from dagster_project.spec.free_sql import FreeSqlRejected, require_expression
 from dagster_project.spec.models import INDICATOR_UNITS
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
@@ -128,3 +129,24 @@ def test_validate_accepts_the_shipped_spec_and_exits_0() -> None:
     result = slo("validate")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 spec file(s) valid: 23 SLOs" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("expression", "ok"),
+    [
+        ("sum(value) FILTER (WHERE metric = 'a;b -- c')", True),  # inside a string literal: fine
+        ("count(*) / nullif(sum(x), 0)", True),
+        ("sum(value) -- the window is cut off", False),
+        ("sum(value); DROP TABLE t", False),
+        ("sum(value) /* hidden */", False),
+        ("sum(value)) FROM other (", False),
+        ("sum(value", False),
+        ("'unterminated", False),
+    ],
+)
+def test_a_measure_expression_must_stay_one_expression(expression: str, ok: bool) -> None:
+    if ok:
+        require_expression(expression)
+    else:
+        with pytest.raises(FreeSqlRejected, match="must be one expression"):
+            require_expression(expression)

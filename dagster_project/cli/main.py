@@ -76,6 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a file or folder the user named cannot be read or written: say which and why
+        if args.debug:
+            traceback.print_exc()
+        where = exc.filename if exc.filename is not None else "file system"
+        print(f"error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_RUNTIME
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

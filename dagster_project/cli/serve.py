@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -45,8 +46,10 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.exporter.server import Exporter, ExporterConfig, make_server
     from dagster_project.spec.validate import validate
 
-    if args.refresh <= 0:
+    if not (math.isfinite(args.refresh) and args.refresh > 0):
         raise UsageError("--refresh must be a positive number of seconds")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
     specs, issues = validate(args.slos or list(default_spec_paths()))
     if issues:
         raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))

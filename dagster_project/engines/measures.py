@@ -16,7 +16,7 @@ import duckdb
 
 from dagster_project.engines.native_sql import table_ref, timestamp_literal
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
+from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
 from dagster_project.spec.models import SpecFile
 from dagster_project.warehouse.connection import quote_ident
 
@@ -41,6 +41,7 @@ def measure_values(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: dateti
             where = f" WHERE {column} > {timestamp_literal(since)} AND {column} <= {timestamp_literal(as_of)}"
         sql = f"SELECT ({measure.expression}) FROM {table_ref(measure.table)}{where}"
         try:
+            require_expression(measure.expression)
             require_single_select(sql)
             rows = con.execute(sql).fetchall()
             value = rows[0][0] if rows else None
@@ -67,6 +68,7 @@ def daily_values(
         f" AND {quote_ident(time_dim.column)} <= {timestamp_literal(until)} GROUP BY day ORDER BY day"
     )
     try:
+        require_expression(measure.expression)
         require_single_select(sql)
         rows = con.execute(sql).fetchall()
     except (FreeSqlRejected, duckdb.Error):

@@ -31,47 +31,47 @@ class SloHistory:
     """One SLO's evaluations sorted by evaluated-at, with running sums for O(log n) window queries."""
 
     at: list[float] = field(default_factory=list)
-    good: list[bool] = field(default_factory=list)
+    passed: list[bool | None] = field(default_factory=list)
     observed: list[float | None] = field(default_factory=list)
     good_count: list[int] = field(default_factory=lambda: [0])  # good_count[k] = good among the first k
     good_time: list[float] = field(default_factory=lambda: [0.0])  # good time over intervals [at[m], at[m+1]), m < k
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
-    last_passed: bool | None = None
-    last_observed: float | None = None
-    last_at: float | None = None
-    last_seq: int = -1
-    dirty: bool = False  # sums out of date after an out-of-order insert; rebuilt by History.refresh
+    dirty: bool = False  # sums out of date after an out-of-order insert; rebuilt before the next query
 
-    def add(self, seq: int, at: float, passed: bool | None, observed: float | None) -> None:
+    def add(self, at: float, passed: bool | None, observed: float | None) -> None:
+        """Rows come in the order they were written; equal times keep that order (the later write is latest)."""
         self.totals[outcome(passed)] += 1
-        if seq > self.last_seq and (self.last_at is None or at >= self.last_at):
-            self.last_seq, self.last_at, self.last_passed, self.last_observed = seq, at, passed, observed
         if not self.dirty and (not self.at or at >= self.at[-1]):
-            self._append(at, passed is True, observed)
+            self._append(at, passed, observed)
             return
         # An evaluation for an earlier time (a run with an older --as-of): insert it in place and rebuild the sums
-        # once, when the batch is read (History.refresh), not once per row.
+        # once, before the next query, not once per row.
         k = bisect.bisect_right(self.at, at)
         self.at.insert(k, at)
-        self.good.insert(k, passed is True)
+        self.passed.insert(k, passed)
         self.observed.insert(k, observed)
         self.dirty = True
 
-    def _append(self, at: float, good: bool, observed: float | None) -> None:
+    def latest(self, now: float) -> int | None:
+        """Index of the latest evaluation at or before now (one dated in the future is not "latest" yet)."""
+        k = bisect.bisect_right(self.at, now)
+        return k - 1 if k else None
+
+    def _append(self, at: float, passed: bool | None, observed: float | None) -> None:
         if self.at:
-            self.good_time.append(self.good_time[-1] + (at - self.at[-1] if self.good[-1] else 0.0))
+            self.good_time.append(self.good_time[-1] + (at - self.at[-1] if self.passed[-1] is True else 0.0))
         self.at.append(at)
-        self.good.append(good)
+        self.passed.append(passed)
         self.observed.append(observed)
-        self.good_count.append(self.good_count[-1] + int(good))
+        self.good_count.append(self.good_count[-1] + int(passed is True))
 
     def rebuild(self) -> None:
         """Recompute the running sums after out-of-order inserts."""
         self.dirty = False
-        at, good, observed = self.at, self.good, self.observed
-        self.at, self.good, self.observed, self.good_count, self.good_time = [], [], [], [0], [0.0]
-        for a, g, o in zip(at, good, observed, strict=True):
-            self._append(a, g, o)
+        at, passed, observed = self.at, self.passed, self.observed
+        self.at, self.passed, self.observed, self.good_count, self.good_time = [], [], [], [0], [0.0]
+        for a, p, o in zip(at, passed, observed, strict=True):
+            self._append(a, p, o)
 
     def occurrence(self, start: float, end: float) -> tuple[int, int]:
         """(good, all) evaluations in (start, end]."""
@@ -85,7 +85,7 @@ class SloHistory:
         k = bisect.bisect_right(self.at, t)  # evaluations at or before t
         if k == 0:
             return 0.0
-        return self.good_time[k - 1] + (t - self.at[k - 1] if self.good[k - 1] else 0.0)
+        return self.good_time[k - 1] + (t - self.at[k - 1] if self.passed[k - 1] is True else 0.0)
 
     def time(self, start: float, end: float) -> tuple[float, float]:
         """(good time, known time) in (start, end]."""
@@ -99,29 +99,49 @@ class SloHistory:
         return self._good_time_until(end) - self._good_time_until(lo), end - lo
 
     def points(self) -> list[Point]:
-        return [Point(a, g, o) for a, g, o in zip(self.at, self.good, self.observed, strict=True)]
+        if self.dirty:
+            self.rebuild()
+        return [Point(a, p, o) for a, p, o in zip(self.at, self.passed, self.observed, strict=True)]
+
+
+class StoreGone(RuntimeError):
+    """The store the history was read from is no longer there: serving its old numbers would hide that."""
 
 
 class History:
-    """Every SLO's history, caught up with the store by `refresh()` (reads only the rows it has not seen)."""
+    """Every SLO's history, caught up with the store by `refresh()` (reads only the rows it has not seen). A store
+    that was replaced (another file, or fewer rows than already read) is read again from the start."""
 
     def __init__(self, store: Path) -> None:
         self.store = store
         self.slos: dict[str, SloHistory] = {}
         self.last_seq = 0
         self.rows = 0
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file read so far
+
+    def _reset(self) -> None:
+        self.slos, self.last_seq, self.rows, self._identity = {}, 0, 0, None
 
     def refresh(self, batch: int = 100_000) -> int:
-        """Read new rows; returns how many. A missing store is an empty history."""
+        """Read new rows; returns how many. A store not created yet is an empty history; one that disappeared
+        after being read raises StoreGone."""
         if not self.store.exists():
+            if self._identity is not None:
+                raise StoreGone(f"{self.store}: the results store disappeared")
             return 0
+        stat = self.store.stat()
+        identity = (stat.st_dev, stat.st_ino)
         read = 0
         with ResultsStore(self.store) as store:
+            newest = store.con.execute("SELECT coalesce(max(seq), 0) FROM evaluations").fetchone()[0]
+            if (self._identity is not None and identity != self._identity) or newest < self.last_seq:
+                self._reset()
+            self._identity = identity
             while True:
                 rows = list(_rows_after(store.con, self.last_seq, batch))
                 for seq, slo_id, at, passed, observed in rows:
                     self.slos.setdefault(slo_id, SloHistory()).add(
-                        seq, at, None if passed is None else bool(passed), observed
+                        at, None if passed is None else bool(passed), observed
                     )
                     self.last_seq = seq
                 read += len(rows)

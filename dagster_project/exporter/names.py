@@ -69,6 +69,13 @@ ATTAINMENT = Metric(
     "(method=occurrences).",
     (*SLO_LABELS, "window", "method"),
 )
+SLI_ERROR = Metric(
+    f"{PREFIX}_sli_error_ratio",
+    "gauge",
+    "1 - the time SLI over the window, from the results store: the share of the window the SLO was bad. Exported "
+    "for each burn-rate alert window and the period; the generated rules and alerts read it.",
+    (*SLO_LABELS, "window"),
+)
 BUDGET_REMAINING = Metric(
     f"{PREFIX}_error_budget_remaining_ratio",
     "gauge",
@@ -162,6 +169,7 @@ ALL: tuple[Metric, ...] = (
     THRESHOLD,
     OBJECTIVE,
     ATTAINMENT,
+    SLI_ERROR,
     BUDGET_REMAINING,
     OBJECTIVE_MET,
     EVALUATIONS,
@@ -181,8 +189,10 @@ ALL: tuple[Metric, ...] = (
 
 
 def window_label(seconds: float) -> str:
-    """7d, 28d, 1h, 30m: the spelling windows have in labels and rule names."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
+    """Prometheus's duration spelling, used in labels and rule names: 7d, 28d, 1h, 22h24m, 2d19h12m."""
+    rest, out = int(seconds), ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            out += f"{rest // size}{unit}"
+            rest %= size
+    return out or "0s"

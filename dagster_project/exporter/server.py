@@ -60,6 +60,7 @@ class Exporter:
         self._measured_at = 0.0
         self._measured_db: tuple[int, int] | None = None
         self.body = b""
+        self.refreshed_at = 0.0
         self._lock = threading.Lock()
 
     def _refresh_measures(self, now: float) -> None:
@@ -96,6 +97,7 @@ class Exporter:
         body = generate_latest(registry)
         with self._lock:
             self.body = body
+            self.refreshed_at = now
         return body
 
     def current(self) -> bytes:
@@ -103,11 +105,23 @@ class Exporter:
             return self.body
 
     def run_refresher(self, stop: threading.Event) -> None:
+        """Refresh until stopped. A failure keeps the last rendering (whose refresh timestamp then ages, so
+        DataSloExporterDown fires) and is logged once per distinct message, in one line."""
+        last_error = ""
         while not stop.wait(self.config.refresh_s):
             try:
                 self.refresh()
-            except Exception:  # keep serving the last rendering; the next refresh may succeed
-                log.exception("refresh failed")
+                last_error = ""
+            except Exception as exc:
+                text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                if text != last_error:
+                    log.warning("refresh failed, serving the last values: %s", text)
+                    last_error = text
+
+    def healthy(self, now: float | None = None) -> bool:
+        """Refreshed recently: within three refresh intervals (and a minute of slack)."""
+        now = time.time() if now is None else now
+        return now - self.refreshed_at <= 3 * self.config.refresh_s + 60
 
 
 def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer:
@@ -116,6 +130,9 @@ def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer
             if self.path.split("?")[0] == "/metrics":
                 body, ctype = exporter.current(), CONTENT_TYPE_LATEST
             elif self.path == "/healthz":
+                if not exporter.healthy():
+                    self.send_error(503, "stale: the last refresh failed or is too old (see the exporter's log)")
+                    return
                 body, ctype = b"ok\n", "text/plain"
             else:
                 self.send_error(404, "try /metrics")

@@ -16,7 +16,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from dagster_project.engines.measures import MeasureValue
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import OUTCOMES, History, SloHistory
-from dagster_project.slo.budget import Budget, budget, freshness_time_sli, update_times
+from dagster_project.slo import alert_windows
+from dagster_project.slo.budget import Budget, budget, freshness_time_sli
 from dagster_project.slo.domain import Slo
 from dagster_project.spec.models import SpecFile
 
@@ -82,19 +83,24 @@ def slo_families(families: Families, slos: Sequence[Slo], history: History, now:
         h = history.slos.get(slo.id, SloHistory())
         for outcome in OUTCOMES:
             families.add(n.EVALUATIONS, [*ids, outcome], h.totals[outcome])
-        if h.last_at is not None:
-            families.add(n.CHECK_PASSED, ids, 1.0 if h.last_passed else 0.0)
-            families.add(n.CHECK_ERROR, ids, 1.0 if h.last_passed is None else 0.0)
-            families.add(n.LAST_EVALUATION, ids, h.last_at)
-            if h.last_observed is not None:
-                families.add(n.OBSERVED, ids, h.last_observed)
-        if slo.kind == "max_age" and h.at:
-            updates = update_times(h.points())
-            if updates:
-                key = (slo.product, slo.dataset)
-                last_update[key] = max(last_update.get(key, updates[-1]), updates[-1])
-        if slo.kind == "build_duration" and h.last_observed is not None:
-            families.add(n.BUILD_DURATION, [slo.product], h.last_observed)
+        k = h.latest(now)
+        if k is not None:
+            passed, observed = h.passed[k], h.observed[k]
+            families.add(n.CHECK_PASSED, ids, 1.0 if passed else 0.0)
+            families.add(n.CHECK_ERROR, ids, 1.0 if passed is None else 0.0)
+            families.add(n.LAST_EVALUATION, ids, h.at[k])
+            if observed is not None:
+                families.add(n.OBSERVED, ids, observed)
+                if slo.kind == "max_age":  # the data as the latest check saw it (after a rollback, older)
+                    key = (slo.product, slo.dataset)
+                    update = h.at[k] - observed
+                    last_update[key] = max(last_update.get(key, update), update)
+                if slo.kind == "build_duration":
+                    families.add(n.BUILD_DURATION, [slo.product], observed)
+        for alert_window_s in alert_windows.windows(slo):  # what the generated burn-rate rules read
+            error_sli = window_sli(slo, h, alert_window_s, now).time
+            if error_sli is not None:
+                families.add(n.SLI_ERROR, [*ids, n.window_label(alert_window_s)], 1.0 - error_sli)
         for window_s in slo.windows_s:
             window = n.window_label(window_s)
             sli = window_sli(slo, h, window_s, now)

@@ -192,8 +192,8 @@ def owner(spec: SpecFile) -> dict[str, Any]:
             "bargauge",
             (
                 (
-                    f"{n.GOAL_ACTUAL.name}{{{sel}}} / on (product, goal, measure) group_left "
-                    f"{n.GOAL_TARGET.name}{{{sel}}}",
+                    f"max by (product, goal, measure) ({n.GOAL_ACTUAL.name}{{{sel}}}) / on (product, goal, measure)"
+                    f" max by (product, goal, measure) ({n.GOAL_TARGET.name}{{{sel}}})",
                     "{{goal}}",
                 ),
             ),

@@ -5,27 +5,27 @@ slo:error_budget:ratio, slo:time_period:days, slo:current_burn_rate:ratio, slo:p
 slo:period_error_budget_remaining:ratio, sloth_slo_info; labels sloth_id, sloth_service, sloth_slo, sloth_window),
 so dashboards made for Sloth work on them too.
 
-The SLI is the time-based one (Pyrra's "boolGauge"): the share of time the SLO's latest check failed, from the
-exporter's 0/1 `dataslo_check_passed` gauge, which holds each outcome until the next evaluation - the same
-definition as the exporter's own time SLI. Alerts are the SRE workbook's multiwindow, multi-burn-rate pairs
-(burn_rates.yaml), scaled to each SLO's period (its longest window), plus two for the pipeline itself: an exporter
-that went silent and a scheduled run that did not happen.
+The SLI error ratio of each window is the exporter's `dataslo_sli_error_ratio` (1 - the time SLI, exact for
+freshness), which it computes from the whole results history for every window the alerts need: so the rules, the
+exporter's budgets and the report agree, results backfilled with an older --as-of count, and no Prometheus
+retention longer than a scrape is needed. Alerts are the SRE workbook's multiwindow, multi-burn-rate pairs
+(slo/burn_rates.yaml), scaled to each SLO's period (its longest window); a pair that cannot fire for the SLO's
+objective (factor x budget >= 1) is left out. Two more alerts watch the pipeline itself: an exporter that went
+silent and a scheduled run that did not happen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import yaml
 
 from dagster_project.exporter import names as n
+from dagster_project.slo import alert_windows
 from dagster_project.slo.cadence import build_cadences, check_cadences
 from dagster_project.slo.domain import Slo, slos_from_spec
 from dagster_project.spec.cron import max_gap_seconds
-from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.models import SpecFile
 
 HEADER = """\
@@ -38,42 +38,8 @@ MISSED_RUN_GRACE = 0.25  # a run may be late by a quarter of its interval (at le
 MIN_MISSED_RUN_GRACE_S = 600
 
 
-@dataclass(frozen=True)
-class BurnAlert:
-    severity: str
-    long_s: float
-    short_s: float
-    factor: float
-
-
-def burn_alerts() -> tuple[float, list[BurnAlert]]:
-    """(period in seconds, the alert pairs) from burn_rates.yaml."""
-    data = yaml.safe_load(resources.files("dagster_project.generators").joinpath("burn_rates.yaml").read_text())
-    alerts = [
-        BurnAlert(
-            a["severity"],
-            parse_duration(a["long"]).total_seconds(),
-            parse_duration(a["short"]).total_seconds(),
-            float(a["factor"]),
-        )
-        for a in data["alerts"]
-    ]
-    return float(data["period_days"]) * 86400, alerts
-
-
-def scaled(seconds: float, period_s: float, reference_s: float) -> int:
-    """A window scaled from the reference period to the SLO's, rounded to whole minutes (at least one)."""
-    return max(60, round(seconds * period_s / reference_s / 60) * 60)
-
-
 def promql_duration(seconds: float) -> str:
-    """Prometheus's compound spelling, e.g. 22h24m; whole days and hours alone stay 28d, 1h."""
-    rest, out = int(seconds), ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if rest >= size:
-            out += f"{rest // size}{unit}"
-            rest %= size
-    return out or "0s"
+    return n.window_label(seconds)
 
 
 def _labels(slo: Slo) -> dict[str, str]:
@@ -85,16 +51,17 @@ def _selector(labels: dict[str, str]) -> str:
 
 
 def _sli_error(slo: Slo, window_s: float) -> str:
-    # Over every series of the SLO (a second exporter, the Pushgateway's) the worst one counts; min() also drops
-    # their labels, so each rule carries only Sloth's.
-    passed = f'{n.CHECK_PASSED.name}{{product="{slo.product}", slo="{slo.id}"}}'
-    return f"1 - min(avg_over_time({passed}[{promql_duration(window_s)}]))"
+    # The exporter's ratio, computed from the whole results history: backfilled or late results count as they
+    # would in its own budgets. Over several exporters the worst counts; max() also drops their labels.
+    ratio = f'{n.SLI_ERROR.name}{{product="{slo.product}", slo="{slo.id}", window="{promql_duration(window_s)}"}}'
+    return f"max({ratio})"
 
 
-def slo_groups(slo: Slo, period_s: float, reference_s: float, alerts: Sequence[BurnAlert]) -> list[dict[str, Any]]:
+def slo_groups(slo: Slo) -> list[dict[str, Any]]:
     labels = _labels(slo)
-    pairs = [(a, scaled(a.long_s, period_s, reference_s), scaled(a.short_s, period_s, reference_s)) for a in alerts]
-    windows = sorted({w for _a, long_s, short_s in pairs for w in (long_s, short_s)} | {int(period_s)})
+    pairs = alert_windows.pairs(slo)
+    windows = alert_windows.windows(slo)
+    period_s = alert_windows.period(slo)
     budget = 1.0 - slo.objective
     sli_rules = [
         {
@@ -139,7 +106,7 @@ def slo_groups(slo: Slo, period_s: float, reference_s: float, alerts: Sequence[B
         },
     ]
     alert_rules = []
-    for severity in dict.fromkeys(a.severity for a in alerts):
+    for severity in dict.fromkeys(a.severity for a, _long, _short in pairs):
         conditions = [
             f"(max(slo:sli_error:ratio_rate{promql_duration(long_s)}{sel} > ({a.factor:g} * {budget:.6g})) "
             f"without (sloth_window) and max(slo:sli_error:ratio_rate{promql_duration(short_s)}{sel} > "
@@ -154,6 +121,7 @@ def slo_groups(slo: Slo, period_s: float, reference_s: float, alerts: Sequence[B
                 "expr": "\n  or\n".join(conditions),
                 "labels": {
                     "severity": severity,
+                    "sloth_severity": severity,
                     "product": slo.product,
                     "slo": slo.id,
                     "dataset": slo.dataset,
@@ -228,11 +196,10 @@ def pipeline_group(specs: Sequence[SpecFile]) -> dict[str, Any]:
 
 
 def rules_document(specs: Sequence[SpecFile]) -> dict[str, Any]:
-    reference_s, alerts = burn_alerts()
     groups = []
     for spec in specs:
         for slo in slos_from_spec(spec):
-            groups += slo_groups(slo, max(slo.windows_s), reference_s, alerts)
+            groups += slo_groups(slo)
     groups.append(pipeline_group(specs))
     return {"groups": groups}
 

@@ -71,9 +71,10 @@ def product_report(
     rows = []
     for slo in slos:
         h = history.slos.get(slo.id, SloHistory())
-        latest = "-" if h.last_at is None else status(h.last_passed, slo.severity)
-        observed = "-" if h.last_at is None else format_value(h.last_observed, slo.unit)
-        when = None if h.last_at is None else datetime.fromtimestamp(h.last_at, as_of.tzinfo)
+        k = h.latest(now)
+        latest = "-" if k is None else status(h.passed[k], slo.severity)
+        observed = "-" if k is None else format_value(h.observed[k], slo.unit)
+        when = None if k is None else datetime.fromtimestamp(h.at[k], as_of.tzinfo)
         figures = {n.window_label(w): _figures(slo, h, w, now) for w in slo.windows_s}
         rows.append(SloRow(slo, latest, observed, when, figures))
 

@@ -3,10 +3,10 @@
 Two SLIs per window, as the issue asks:
 - by occurrences: good evaluations / all evaluations in the window;
 - by time: each evaluation's outcome holds until the next one, and the SLI is the good share of the time the state
-  was known. For freshness (max age) SLOs it is exact instead: every evaluation reveals the data's update time
-  (evaluated-at minus the observed age), the age at any instant is that instant minus the newest update known by
-  then, and the bad time is when it exceeded the threshold - so a table that went stale between two checks is
-  charged from the moment it crossed the line, not from the next check.
+  was known. For freshness (max age) SLOs the age keeps growing between checks: every evaluation reveals the data's
+  update time (evaluated-at minus the observed age), the age at any instant is that instant minus the newest update
+  seen by then, and the bad time is when it exceeded the threshold - so a table that went stale between two checks
+  is charged from the moment it crossed the line, not from the next check.
 
 An evaluation that could not run (passed is None) counts as bad: an SLO that cannot be checked is not evidence that
 the promise is kept. Budget consumed may exceed 1 (remaining below zero): how far over budget matters to on-call.
@@ -59,23 +59,30 @@ def update_times(points: Iterable[Point]) -> list[float]:
 
 
 def freshness_time_sli(points: Sequence[Point], threshold_s: float, start: float, end: float) -> float | None:
-    """Exact time SLI of a max-age SLO: share of (start, end] during which now - newest known update <= threshold.
-    Updates are taken as visible from their own time (the evaluations bound them: nothing newer was seen before)."""
-    updates = [u for u in update_times(p for p in points if p.at <= end) if u <= end]
-    if not updates:
-        return None
-    lo = max(start, updates[0])
-    if end <= lo:
-        return None
-    bad = 0.0
-    for k, update in enumerate(updates):
-        seg_lo = max(update, lo)
-        seg_hi = min(updates[k + 1], end) if k + 1 < len(updates) else end
-        if seg_hi <= seg_lo:
+    """Time SLI of a max-age SLO, charging staleness from the moment the data's age crossed the threshold.
+
+    Between evaluations the age is `t - U`, U the newest update time seen by an evaluation at or before t (an
+    update counts from the evaluation that first saw it: a check that reported stale data stays bad, whatever a
+    later check reveals about back-dated rows). The stretch after an evaluation that could not run is bad, as for
+    every SLI. Time before the first evaluation is unknown. `points` sorted by `at`."""
+    bad = known = 0.0
+    newest: float | None = None
+    for i, point in enumerate(points):
+        if point.at >= end:
+            break
+        if point.observed is not None:
+            update = point.at - point.observed
+            newest = update if newest is None else max(newest, update)
+        until = points[i + 1].at if i + 1 < len(points) else end
+        lo, hi = max(point.at, start), min(until, end)
+        if hi <= lo:
             continue
-        # Within the segment the age is t - update: bad once t > update + threshold.
-        bad += max(0.0, seg_hi - max(seg_lo, update + threshold_s))
-    return 1.0 - bad / (end - lo)
+        known += hi - lo
+        if point.passed is None or newest is None:
+            bad += hi - lo
+        else:  # age t - newest exceeds the threshold from newest + threshold on
+            bad += max(0.0, hi - max(lo, newest + threshold_s))
+    return 1.0 - bad / known if known > 0 else None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))  # day of week: 0 and 7 are both Sunday
 _NAMES = ("minute", "hour", "day of month", "month", "day of week")
 
 
@@ -36,12 +36,11 @@ def _field(text: str, index: int) -> frozenset[int]:
                 end = hi if step_text else start
         except ValueError:
             raise CronError(f"{_NAMES[index]} field {text!r} is not a number, range, list or step") from None
-        if index == 4 and end == 7:  # Sunday as 7
-            values.add(0)
-            end = 6
         if step < 1 or not (lo <= start <= hi and lo <= end <= hi) or start > end:
             raise CronError(f"{_NAMES[index]} field {text!r} is outside {lo}-{hi}")
         values.update(range(start, end + 1, step))
+    if index == 4 and 7 in values:
+        values = (values - {7}) | {0}
     return frozenset(values)
 
 

@@ -32,3 +32,25 @@ def require_single_select(sql: str) -> None:
         raise FreeSqlRejected(f"must be exactly one statement, found {len(statements)}")
     if statements[0].type != duckdb.StatementType.SELECT:
         raise FreeSqlRejected(f"must be a SELECT, found {statements[0].type.name}")
+
+
+def require_expression(expression: str) -> None:
+    """A measure's expression is pasted into `SELECT (<expression>) FROM <table> WHERE <window>`: it must stay one
+    expression - no statement separator, no comment that would cut off the window, parentheses balanced outside
+    string literals - so it cannot widen the query it is placed in."""
+    depth, quoted = 0, False
+    for i, char in enumerate(expression):
+        if char == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == ";" or expression.startswith(("--", "/*"), i):
+            raise FreeSqlRejected(f"must be one expression: {expression[i : i + 2]!r} is not allowed")
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise FreeSqlRejected("must be one expression: a ')' closes more than was opened")
+    if quoted or depth:
+        raise FreeSqlRejected("must be one expression: unbalanced quotes or parentheses")

@@ -346,7 +346,12 @@ class Slo(Strict):
     indicator: Indicator
     threshold: Threshold
     severity: Literal["warn", "error"] = Field(description="error blocks downstream assets when it fails.")
-    objective: float = Field(gt=0, le=1, description="Share of evaluations (or of time) that must pass, e.g. 0.99.")
+    objective: float = Field(
+        gt=0,
+        lt=1,
+        description="Share of time (or of evaluations) that must be good, e.g. 0.99; below 1, which would leave no "
+        "error budget to burn.",
+    )
     windows: list[Duration] = Field(min_length=1, description="Rolling windows, e.g. [7d, 28d].")
     protects: Protects
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from dagster_project.spec.cron import CronError
 from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
+from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
 from dagster_project.spec.models import INDICATOR_UNITS, CustomSql, MatchesPattern, SpecFile
 from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
 
@@ -244,6 +244,11 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
             require_single_select(sql)
         except FreeSqlRejected as exc:
             issues.append(s.issue(loc, f"SQL {exc}"))
+    for i, measure in enumerate(s.spec.semantic_model.measures):
+        try:
+            require_expression(measure.expression)
+        except FreeSqlRejected as exc:
+            issues.append(s.issue(("semantic_model", "measures", i, "expression"), f"expression {exc}"))
     for i, slo in enumerate(s.spec.slos):
         if isinstance(slo.indicator, MatchesPattern):
             try:
