@@ -12,7 +12,7 @@ import pytest
 from dagster_project.exporter.history import History, SloHistory, StoreGone
 from dagster_project.exporter.server import Exporter, ExporterConfig
 from dagster_project.results.store import record
-from dagster_project.slo.budget import Point, occurrence_sli, time_sli
+from dagster_project.slo.budget import Point, freshness_time_sli, occurrence_sli, time_sli
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
 
@@ -20,10 +20,13 @@ from tests.conftest import REPO
 @pytest.mark.parametrize("seed", range(20))
 def test_window_sums_equal_the_slo_math(seed: int) -> None:
     rng = random.Random(seed)
-    points = [Point(rng.uniform(0, 1000), rng.choice([True, True, True, False, None])) for _ in range(60)]
+    points = []
+    for _ in range(60):
+        passed = rng.choice([True, True, True, False, None])
+        points.append(Point(rng.uniform(0, 1000), passed, None if passed is None else rng.uniform(0, 10)))
     history = SloHistory()
     for p in points:  # written in any order (runs with older --as-of come late)
-        history.add(p.at, p.passed, None)
+        history.add(p.at, p.passed, p.observed)
     ordered = sorted(points, key=lambda p: p.at)
     for _ in range(30):
         start = rng.uniform(-100, 1000)
@@ -31,6 +34,9 @@ def test_window_sums_equal_the_slo_math(seed: int) -> None:
         good, total = history.occurrence(start, end)
         expected = occurrence_sli(ordered, start, end)
         assert (good / total if total else None) == expected
+        assert history.freshness(5.0, start, end) == pytest.approx(
+            freshness_time_sli(ordered, 5.0, start, end), abs=1e-12
+        )
         good_time, known = history.time(start, end)
         expected_time = time_sli(ordered, start, end)
         if expected_time is None:

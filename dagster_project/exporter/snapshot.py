@@ -17,7 +17,7 @@ from dagster_project.engines.measures import MeasureValue
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import OUTCOMES, History, SloHistory
 from dagster_project.slo import alert_windows
-from dagster_project.slo.budget import Budget, budget, freshness_time_sli
+from dagster_project.slo.budget import Budget, budget
 from dagster_project.slo.domain import Slo
 from dagster_project.spec.models import SpecFile
 
@@ -34,7 +34,7 @@ def window_sli(slo: Slo, history: SloHistory, window_s: float, now: float) -> Wi
     start = now - window_s
     good, total = history.occurrence(start, now)
     if slo.kind == "max_age":
-        time_sli = freshness_time_sli(history.points(), slo.threshold.value, start, now)
+        time_sli = history.freshness(slo.threshold.value, start, now)
     else:
         good_time, known = history.time(start, now)
         time_sli = good_time / known if known > 0 else None
