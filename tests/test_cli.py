@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from dagster_project.defs.factory import BUILD_JOB
 from dagster_project.errors import EXIT_USAGE
@@ -115,3 +116,23 @@ def test_run_on_two_orders_builds_empty_affinity_tables(tmp_path: Path) -> None:
     assert "none: no product pair was bought together" in result.stdout
     # No baseline day to compare with: the (warn) volume SLO cannot be judged, and says why.
     assert "orders_daily_volume" in result.stdout and "ERROR" in result.stdout
+
+
+def test_every_command_has_help_with_examples() -> None:
+    for command in ("run", "check", "validate", "schema", "serve", "rules", "dashboards", "tree", "explain", "report"):
+        result = slo(command, "--help")
+        assert result.returncode == 0 and "examples:" in result.stdout, command
+
+
+def test_status_colours_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster_project.cli.table import colour_status
+
+    table = "slo  status\n---  ------\na    ok\nb    FAIL"
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert colour_status(table).splitlines()[3] == "b    \033[31;1mFAIL\033[0m"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert colour_status(table) == table
+    monkeypatch.setattr("sys.stdout.isatty", lambda: False)
+    monkeypatch.delenv("NO_COLOR")
+    assert colour_status(table) == table

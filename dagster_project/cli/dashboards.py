@@ -19,6 +19,8 @@ def register(sub: Any) -> None:
         description="Write grafana/<product>-oncall.json, grafana/<product>-owner.json and Grafana provisioning "
         f"files under the output folder. Regenerate the committed copy with `slo dashboards -o {DASHBOARDS_DIR}`; "
         "a test fails when it is stale.",
+        epilog="examples:\n  slo dashboards                 regenerate dashboards/grafana/\n"
+        "  slo dashboards -o /srv/grafana --slos my_specs/",
     )
     p.add_argument("-o", "--output-dir", type=Path, default=DASHBOARDS_DIR, help="default dashboards/")
     p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")

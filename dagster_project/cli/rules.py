@@ -21,6 +21,9 @@ def register(sub: Any) -> None:
         description="Sloth-compatible recording rules and multiwindow multi-burn-rate alerts for every SLO, plus "
         f"pipeline alerts. Regenerate the committed copy with `slo rules -o {RULES_DIR}`; a test fails when it "
         "is stale.",
+        epilog="examples:\n  slo rules                             print the rules\n"
+        f"  slo rules -o {RULES_DIR}   regenerate the committed copy\n"
+        "  promtool check rules dashboards/prometheus/slo_rules.yml",
     )
     p.add_argument("-o", "--output-dir", type=Path, help="write <dir>/slo_rules.yml instead of printing")
     p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")

@@ -22,6 +22,7 @@ def register(sub: Any) -> None:
         help="print or write the JSON Schema of spec files (for editors)",
         description="The JSON Schema generated from the spec models. Regenerate the committed copy with "
         f"`slo schema -o {SCHEMA_FILE}`; a test fails when it is stale.",
+        epilog=f"examples:\n  slo schema                  print it\n  slo schema -o {SCHEMA_FILE}",
     )
     p.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     p.set_defaults(handler=handle)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,9 +24,25 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: st
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
+# Status colours, only on a terminal and unless NO_COLOR is set (https://no-color.org).
+_COLOURS = {"ok": "32", "warn": "33", "FAIL": "31;1", "ERROR": "31;1"}
+
+
+def colour_status(table: str) -> str:
+    """Colour the status at the end of each line (the table's last column), keeping the alignment."""
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        return table
+    out = []
+    for line in table.splitlines():
+        head, _sep, last = line.rpartition(" ")
+        code = _COLOURS.get(last)
+        out.append(f"{head} \033[{code}m{last}\033[0m" if code and head else line)
+    return "\n".join(out)
+
+
 def print_slo_results(results: Sequence[dict[str, Any]]) -> None:
     """The SLO table of `slo run` and `slo check`, then a line for each result that is not ok and says why."""
-    print(render_table(TABLE_HEADER, table_rows(results), align="lllrrl"))
+    print(colour_status(render_table(TABLE_HEADER, table_rows(results), align="lllrrl")))
     lines = explanations(results)
     if lines:
         print()
