@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dagster_project.errors import EXIT_OK, UsageError
-from dagster_project.settings import default_spec_paths
+from dagster_project.cli.specs import add_slos_option, load_specs
+from dagster_project.errors import EXIT_OK
 
 DASHBOARDS_DIR = Path("dashboards")
 
@@ -23,18 +23,15 @@ def register(sub: Any) -> None:
         "  slo dashboards -o /srv/grafana --slos my_specs/",
     )
     p.add_argument("-o", "--output-dir", type=Path, default=DASHBOARDS_DIR, help="default dashboards/")
-    p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    add_slos_option(p)
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.generators.dashboards import files
-    from dagster_project.spec.validate import validate
 
-    specs, issues = validate(args.slos or list(default_spec_paths()))
-    if issues:
-        raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
-    for relative, text in files([s.spec for s in specs]).items():
+    specs = load_specs(args.slos)
+    for relative, text in files(specs).items():
         path = args.output_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dagster_project.errors import EXIT_OK, UsageError
-from dagster_project.settings import DEFAULT_STATE_DIR, default_spec_paths, parse_timestamp
+from dagster_project.cli.specs import add_slos_option, load_specs
+from dagster_project.errors import EXIT_OK
+from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp
 
 EPILOG = """\
 examples:
@@ -31,7 +32,7 @@ def register(sub: Any) -> None:
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="state folder (default .slo_state)")
     p.add_argument("--results", type=Path, help="results store (default <state-dir>/results.sqlite)")
     p.add_argument("--db", type=Path, help="published database (default <state-dir>/warehouse.duckdb)")
-    p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    add_slos_option(p)
     p.add_argument("--as-of", help="report as if at this time, ISO 8601 (default: now)")
     p.set_defaults(handler=handle)
 
@@ -39,16 +40,13 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.report.build import reports
     from dagster_project.report.html import render
-    from dagster_project.spec.validate import validate
 
-    specs, issues = validate(args.slos or list(default_spec_paths()))
-    if issues:
-        raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
+    specs = load_specs(args.slos)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
     out = args.output_dir or args.state_dir / "report"
     docs = args.state_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     built = reports(
-        [s.spec for s in specs],
+        specs,
         args.results or args.state_dir / "results.sqlite",
         as_of,
         args.db or args.state_dir / "warehouse.duckdb",

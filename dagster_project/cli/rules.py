@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dagster_project.errors import EXIT_OK, UsageError
-from dagster_project.settings import default_spec_paths
+from dagster_project.cli.specs import add_slos_option, load_specs
+from dagster_project.errors import EXIT_OK
 
 RULES_DIR = Path("dashboards/prometheus")
 
@@ -26,18 +26,15 @@ def register(sub: Any) -> None:
         "  promtool check rules dashboards/prometheus/slo_rules.yml",
     )
     p.add_argument("-o", "--output-dir", type=Path, help="write <dir>/slo_rules.yml instead of printing")
-    p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    add_slos_option(p)
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.generators.rules import RULES_FILE, render
-    from dagster_project.spec.validate import validate
 
-    specs, issues = validate(args.slos or list(default_spec_paths()))
-    if issues:
-        raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
-    text = render([s.spec for s in specs])
+    specs = load_specs(args.slos)
+    text = render(specs)
     if args.output_dir is None:
         sys.stdout.write(text)
         return EXIT_OK

@@ -10,8 +10,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from dagster_project.cli.specs import add_slos_option, load_specs
 from dagster_project.errors import EXIT_OK, UsageError
-from dagster_project.settings import DEFAULT_STATE_DIR, default_spec_paths
+from dagster_project.settings import DEFAULT_STATE_DIR
 
 DEFAULT_PORT = 9469
 
@@ -37,25 +38,22 @@ def register(sub: Any) -> None:
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="state folder (default .slo_state)")
     p.add_argument("--results", type=Path, help="results store (default <state-dir>/results.sqlite)")
     p.add_argument("--db", type=Path, help="published database (default <state-dir>/warehouse.duckdb)")
-    p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    add_slos_option(p)
     p.add_argument("--refresh", type=float, default=5.0, help="seconds between recomputations (default 5)")
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.exporter.server import Exporter, ExporterConfig, make_server
-    from dagster_project.spec.validate import validate
 
     if not (math.isfinite(args.refresh) and args.refresh > 0):
         raise UsageError("--refresh must be a positive number of seconds")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
-    specs, issues = validate(args.slos or list(default_spec_paths()))
-    if issues:
-        raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
+    specs = load_specs(args.slos)
     db = args.db or args.state_dir / "warehouse.duckdb"
     config = ExporterConfig(
-        specs=[s.spec for s in specs],
+        specs=specs,
         results=args.results or args.state_dir / "results.sqlite",
         database=db,
         landing=db.with_name(db.name + ".landing"),

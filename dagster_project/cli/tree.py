@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dagster_project.cli.specs import add_slos_option, load_specs
 from dagster_project.errors import EXIT_OK, UsageError
-from dagster_project.settings import DEFAULT_STATE_DIR, default_spec_paths
+from dagster_project.settings import DEFAULT_STATE_DIR
 
 TREE_EPILOG = """\
 examples:
@@ -27,7 +28,7 @@ examples:
 
 
 def _common(p: Any) -> None:
-    p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    add_slos_option(p)
     p.add_argument(
         "--results",
         type=Path,
@@ -60,16 +61,13 @@ def register(sub: Any) -> None:
 
 def _load(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
     from dagster_project.results.store import ResultsStore
-    from dagster_project.spec.validate import validate
 
-    specs, issues = validate(args.slos or list(default_spec_paths()))
-    if issues:
-        raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
+    specs = load_specs(args.slos)
     latest: dict[str, Any] = {}
     if args.results.is_file():
         with ResultsStore(args.results) as store:
             latest = store.latest()
-    return [s.spec for s in specs], latest
+    return specs, latest
 
 
 def _status(latest: dict[str, Any]) -> dict[str, str]:
