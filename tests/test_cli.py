@@ -136,3 +136,14 @@ def test_status_colours_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr("sys.stdout.isatty", lambda: False)
     monkeypatch.delenv("NO_COLOR")
     assert colour_status(table) == table
+
+
+def test_the_slo_table_fits_80_columns_when_grouped_by_dataset() -> None:
+    from dagster_project.cli.table import narrow_table
+
+    results = json.loads((REPO / "tests" / "golden" / "check_results.json").read_text())
+    table = narrow_table(results)
+    assert max(len(line) for line in table.splitlines()) <= 80
+    assert table.splitlines()[0] == results[0]["dataset"] and len(table.splitlines()) == len(results) + len(
+        {r["dataset"] for r in results}
+    )

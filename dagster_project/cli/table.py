@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -40,9 +41,28 @@ def colour_status(table: str) -> str:
     return "\n".join(out)
 
 
+def narrow_table(results: Sequence[dict[str, Any]]) -> str:
+    """The SLO table for a narrow terminal: grouped under each dataset, without the dataset column."""
+    ordered = sorted(results, key=lambda r: r["dataset"])  # stable: each dataset's rows keep their order
+    rows = [row[:2] + row[3:] for row in table_rows(ordered)]
+    lines = render_table(["slo", "dimension", "observed", "threshold", "status"], rows, align="llrrl").splitlines()
+    out, dataset = [], None
+    for result, line in zip(ordered, lines[2:], strict=True):  # one width for every group
+        if result["dataset"] != dataset:
+            dataset = result["dataset"]
+            out.append(dataset)
+        out.append("  " + line)
+    return "\n".join(out)
+
+
 def print_slo_results(results: Sequence[dict[str, Any]]) -> None:
-    """The SLO table of `slo run` and `slo check`, then a line for each result that is not ok and says why."""
-    print(colour_status(render_table(TABLE_HEADER, table_rows(results), align="lllrrl")))
+    """The SLO table of `slo run` and `slo check`, then a line for each result that is not ok and says why. On a
+    terminal narrower than the table, the rows are grouped by dataset instead, to stay readable in 80 columns."""
+    table = render_table(TABLE_HEADER, table_rows(results), align="lllrrl")
+    width = max((len(line) for line in table.splitlines()), default=0)
+    if sys.stdout.isatty() and width > shutil.get_terminal_size().columns:
+        table = narrow_table(results)
+    print(colour_status(table))
     lines = explanations(results)
     if lines:
         print()
