@@ -55,7 +55,7 @@ def test_statuses_come_from_the_latest_evaluation(tmp_path: Path) -> None:
     record(store, "r2", datetime(2026, 11, 27, 6, tzinfo=UTC), [_result("order_item_prices_valid", False)])
     record(store, "r0", datetime(2026, 11, 27, 4, tzinfo=UTC), [_result("order_item_prices_valid", True)])
     text = slo("tree", "--results", str(store)).stdout
-    assert "raw.order_items  [FAIL order_item_prices_valid; 5 not evaluated]" in text
+    assert "raw.order_items\n" in text and "[FAIL order_item_prices_valid; 5 not evaluated]" in text
     explained = slo("explain", "order_item_prices_valid", "--results", str(store), "--json")
     payload = json.loads(explained.stdout)
     assert payload["latest"]["status"] == "FAIL" and payload["latest"]["run_id"] == "r2"
@@ -83,3 +83,8 @@ def test_unknown_slo_or_product_is_a_usage_error() -> None:
         product.returncode == EXIT_USAGE and "unknown data product 'nope' (known: product_affinity)" in product.stderr
     )
     assert "Traceback" not in unknown.stderr + product.stderr
+
+
+def test_the_tree_fits_80_columns() -> None:
+    text = (GOLDEN / "tree_product_affinity.txt").read_text()
+    assert max(len(line) for line in text.splitlines()) <= 80

@@ -66,7 +66,7 @@ def tree(
     root = Node(
         "north_star",
         star.measure,
-        f"North Star: {star.name} ({star.measure}, target {star.target:g} over {star.window})",
+        f"North Star {star.measure}: target {star.target:g} over {star.window}",
     )
     expanded: set[str] = set()
     for goal in card.goals:
@@ -113,8 +113,8 @@ def paths_to(root: Node, slo: Slo) -> list[list[Node]]:
     return out
 
 
-def render(root: Node) -> str:
-    """The tree as text, guards in brackets after each node."""
+def render(root: Node, width: int = 80) -> str:
+    """The tree as text, guards in brackets after each node (or under it, when the line would pass `width`)."""
     lines: list[str] = []
 
     def guards(node: Node) -> str:
@@ -134,8 +134,13 @@ def render(root: Node) -> str:
 
     def walk(node: Node, prefix: str, last: bool, top: bool) -> None:
         branch = "" if top else ("`- " if last else "|- ")
-        lines.append(f"{prefix}{branch}{node.label}{guards(node)}")
         child_prefix = prefix if top else prefix + ("   " if last else "|  ")
+        line = f"{prefix}{branch}{node.label}{guards(node)}"
+        if len(line) <= width or not node.slos:
+            lines.append(line)
+        else:  # the guards on a line of their own, under the node, to stay within the width
+            lines.append(f"{prefix}{branch}{node.label}")
+            lines.append(f"{child_prefix}{'|  ' if node.children else '   '}{guards(node).strip()}")
         for i, child in enumerate(node.children):
             walk(child, child_prefix, i == len(node.children) - 1, False)
 
