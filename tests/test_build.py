@@ -16,7 +16,7 @@ from dagster_project.product.tables import PRODUCT_TABLES
 from dagster_project.settings import Settings
 from dagster_project.sources import SOURCE_TABLES
 from dagster_project.warehouse.connection import connect
-from tests.conftest import REPO
+from tests.conftest import REPO, make_settings, make_sources
 
 # The public contract of schema product_affinity: names, columns and their order.
 CONTRACT = {
@@ -150,3 +150,14 @@ def test_dagster_loads_the_definitions_from_the_repository_root() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "slo_monitor" in result.stdout + result.stderr
+
+
+def test_a_build_reports_its_steps_as_they_finish(tmp_path: Path) -> None:
+    from dagster_project.defs.runner import run_build
+
+    calls: list[tuple[int, int]] = []
+    settings = make_settings(tmp_path, make_sources(tmp_path / "src", orders=300))
+    build = run_build(settings, progress=lambda done, total: calls.append((done, total)))
+    assert build.published and calls
+    assert [d for d, _t in calls] == sorted(d for d, _t in calls)  # never goes back
+    assert calls[-1] == (build.steps, build.steps)  # the last report is the whole build

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dagster_project.cli.progress import ProgressBar
 from dagster_project.cli.summary import print_summary
 from dagster_project.cli.table import print_slo_results
 from dagster_project.datagen.generator import GeneratorConfig, generate
@@ -84,7 +85,9 @@ def handle(args: argparse.Namespace) -> int:
         from dagster_project.defs.runner import run_build  # Dagster loads only when a build runs
 
         print(f"building {settings.database} from {settings.sources_dir} ...", file=sys.stderr, flush=True)
-        build = run_build(settings)
+        bar = ProgressBar("build steps")
+        build = run_build(settings, progress=bar if bar.enabled else None)
+        bar.close()
         results = list(build.results) + _check_the_rest(settings, build.run_id, as_of, build.published)
         elapsed = time.monotonic() - started
         out = sys.stderr if args.json else sys.stdout

@@ -7,6 +7,9 @@ line; anything else is reported with the step and the innermost error.
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,11 +87,42 @@ def _root_cause(error: object) -> str:
     return lines[0] if lines else "unknown error"
 
 
-def run_build(settings: Settings) -> BuildRun:
+def _report_steps(
+    instance: dg.DagsterInstance, run_id: str, total: int, progress: Callable[[int, int], None], done: threading.Event
+) -> None:
+    """Poll the run's finished steps and report them until the run is over (progress is best effort)."""
+    while True:
+        over = done.wait(0.3)
+        try:
+            finished: int | None = len(instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS))
+        except Exception:  # a progress line must never break a build
+            finished = None
+        if finished is not None:
+            progress(min(finished, total), total)
+        if over:
+            return
+
+
+def run_build(settings: Settings, progress: Callable[[int, int], None] | None = None) -> BuildRun:
+    """Build through Dagster; `progress(done, total)` is called as steps finish, when given."""
     defs = build_definitions(settings)
     job = defs.resolve_job_def(BUILD_JOB)
     with _instance(settings) as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET)
+        run_id = str(uuid.uuid4())
+        done = threading.Event()
+        reporter = None
+        if progress is not None:
+            total = len(job.graph.node_dict)
+            reporter = threading.Thread(
+                target=_report_steps, args=(instance, run_id, total, progress, done), daemon=True
+            )
+            reporter.start()
+        try:
+            result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET, run_id=run_id)
+        finally:
+            done.set()
+            if reporter is not None:
+                reporter.join()
         steps = len(result.get_step_success_events())
         if result.success:
             return BuildRun(result.run_id, steps, _results(result), published=True)
