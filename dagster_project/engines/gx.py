@@ -28,7 +28,6 @@ import duckdb
 
 from dagster_project.engines import gx_suite
 from dagster_project.engines.native import evaluate as native_evaluate
-from dagster_project.engines.native import open_for_checks
 from dagster_project.engines.native_sql import table_ref
 from dagster_project.slo.domain import Slo
 from dagster_project.slo.evaluation import Evaluation
@@ -127,6 +126,7 @@ def _expectation(part: gx_suite.Part, slo: Slo, index: int) -> Any:
 
 
 def _error_text(exception_info: Any) -> str | None:
+    """GX's exception_info is one {raised_exception, exception_message, ...} dict, or a dict of them per metric."""
     infos = (
         exception_info.values()
         if isinstance(exception_info, Mapping) and "raised_exception" not in (exception_info)
@@ -269,10 +269,3 @@ def evaluate(
     by_id = {e.slo.id: e for e in gx_run.evaluations}
     by_id |= {e.slo.id: e for e in native_evaluate(con, compile_plan(native_only), as_of)}
     return [by_id[s.id] for s in plan.slos], gx_run
-
-
-def evaluate_database(
-    db: Path, plan: CheckPlan, as_of: datetime, root: Path, landing: Path | None = None
-) -> tuple[list[Evaluation], GxRun]:
-    with open_for_checks(db, landing=landing) as con:
-        return evaluate(con, plan, as_of, root)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dagster_project.results.store import ResultsStore
-from dagster_project.slo.budget import Point
 
 OUTCOMES = ("pass", "fail", "error")
 
@@ -127,11 +126,6 @@ class SloHistory:
             else:
                 bad += max(0.0, hi - max(lo, newest + threshold_s))
         return 1.0 - bad / known if known > 0 else None
-
-    def points(self) -> list[Point]:
-        if self.dirty:
-            self.rebuild()
-        return [Point(a, p, o) for a, p, o in zip(self.at, self.passed, self.observed, strict=True)]
 
 
 class StoreGone(RuntimeError):
