@@ -64,7 +64,7 @@ def register(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.checking import check_database
-    from dagster_project.results.store import record
+    from dagster_project.exporter.push import keep
     from dagster_project.slo.domain import all_slos
     from dagster_project.slo.report import blocking_failures
     from dagster_project.spec.validate import validate
@@ -82,15 +82,9 @@ def handle(args: argparse.Namespace) -> int:
     )
     results = checked.results
     run_id = str(uuid.uuid4())
-    if not args.no_record:
-        record(args.results, run_id, as_of, results)
-    if args.pushgateway:
-        from dagster_project.exporter.push import push_results
-
-        try:
-            push_results(args.pushgateway, as_of, results)
-        except OSError as exc:
-            print(f"warning: could not push to {args.pushgateway}: {exc}", file=sys.stderr)
+    warning = keep(None if args.no_record else args.results, args.pushgateway, run_id, as_of, results)
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         payload = {"run_id": run_id, "as_of": as_of.isoformat(), "results": results}
         print(json.dumps(payload, indent=2))

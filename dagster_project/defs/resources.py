@@ -13,8 +13,7 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
-from dagster_project.exporter.push import push_results
-from dagster_project.results.store import record
+from dagster_project.exporter.push import keep
 from dagster_project.settings import (
     DEFAULT_DUCKDB_MEMORY_LIMIT,
     DEFAULT_DUCKDB_THREADS,
@@ -100,11 +99,7 @@ class ResultsStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     path: str
     pushgateway: str = ""
 
-    def record(self, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]) -> int:
-        kept = record(Path(self.path), run_id, evaluated_at, records)
-        if self.pushgateway:
-            try:
-                push_results(self.pushgateway, evaluated_at, records)
-            except OSError as exc:  # the store has them; the exporter serves them. A push is a convenience.
-                logging.getLogger(__name__).warning("could not push to %s: %s", self.pushgateway, exc)
-        return kept
+    def record(self, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]) -> None:
+        warning = keep(Path(self.path), self.pushgateway, run_id, evaluated_at, records)
+        if warning is not None:
+            logging.getLogger(__name__).warning(warning)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.exposition import push_to_gateway
 
 from dagster_project.exporter import names as n
+from dagster_project.results.store import record
 
 JOB = "dataslo"
 
@@ -35,3 +37,20 @@ def push_results(
             Gauge(n.OBSERVED.name, n.OBSERVED.help, registry=registry).set(float(r["observed"]))
         push_to_gateway(url, job=JOB, grouping_key=labels, registry=registry, timeout=timeout_s)
     return len(results)
+
+
+def keep(
+    store: Path | None, pushgateway: str, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]
+) -> str | None:
+    """What every producer of results does with them: append them to the store (unless `store` is None) and push
+    them when a gateway is configured. Returns the warning to show when the push failed: the store has the results
+    and the exporter serves them, so a push is a convenience, never a reason to fail the run."""
+    if store is not None:
+        record(store, run_id, evaluated_at, records)
+    if not pushgateway:
+        return None
+    try:
+        push_results(pushgateway, evaluated_at, records)
+    except OSError as exc:
+        return f"could not push to {pushgateway}: {exc}"
+    return None
