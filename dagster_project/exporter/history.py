@@ -3,8 +3,8 @@ one seen), kept per SLO in time order with prefix sums, so every windowed SLI is
 scan of the history. Scrape cost therefore stays flat as the store grows.
 
 The window sums mirror slo/budget.py's definitions exactly (occurrences in (start, end]; each outcome holding until
-the next evaluation; errors bad); tests check the two agree. Freshness SLIs use budget.freshness_time_sli over the
-update times, which are few (one per build), so they need no index.
+the next evaluation; errors bad); tests check the two agree. Freshness SLIs start from the evaluation in force at
+the window's start, with a running "newest update seen", instead of walking the whole history.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from dagster_project.engines.measures import MeasureValue
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import OUTCOMES, History, SloHistory
 from dagster_project.slo import alert_windows
-from dagster_project.slo.budget import Budget, budget
+from dagster_project.slo.budget import Budget, Share, budget, share_meeting
 from dagster_project.slo.domain import Slo
 from dagster_project.spec.models import SpecFile
 
@@ -120,12 +120,13 @@ def slo_families(families: Families, slos: Sequence[Slo], history: History, now:
     for (product, dataset), when in sorted(last_update.items()):
         families.add(n.DATASET_LAST_UPDATE, [product, dataset], when)
     for group, budgets in sorted(per_group.items()):
-        known = [b for b in budgets if b is not None]
-        if known:
-            families.add(n.SHARE_MEETING, group, sum(1 for b in known if b.met) / len(known))
+        share = share_meeting(budgets).ratio
+        if share is not None:
+            families.add(n.SHARE_MEETING, group, share)
     for group, (good, total) in sorted(adherence.items()):
-        if total:
-            families.add(n.ADHERENCE, group, good / total)
+        ratio = Share(good, total).ratio
+        if ratio is not None:
+            families.add(n.ADHERENCE, group, ratio)
 
 
 def product_families(

@@ -13,7 +13,7 @@ from dagster_project.engines.native import open_for_checks
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import History, SloHistory
 from dagster_project.exporter.snapshot import window_sli
-from dagster_project.slo.budget import budget
+from dagster_project.slo.budget import Share, budget
 from dagster_project.slo.domain import Slo, format_value, slos_from_spec
 from dagster_project.slo.report import status
 from dagster_project.spec.models import SpecFile
@@ -83,12 +83,12 @@ def product_report(
         for window_s, label in zip(windows_s, labels, strict=True):
             mine = [r for r in rows if r.slo.dimension == dimension and label in r.windows]
             known = [r.windows[label].met for r in mine if r.windows[label].met is not None]
-            share = sum(1 for m in known if m) / len(known) if known else None
+            met = Share(sum(1 for m in known if m), len(known))
             good, total = 0, 0
             for r in mine:
                 g, t = history.slos.get(r.slo.id, SloHistory()).occurrence(now - window_s, now)
                 good, total = good + g, total + t
-            dimensions.setdefault(dimension, {})[label] = (share, good / total if total else None)
+            dimensions.setdefault(dimension, {})[label] = (met.ratio, Share(good, total).ratio)
 
     longest = windows_s[-1]
     first = min((h.at[0] for h in history.slos.values() if h.at), default=now)
