@@ -7,12 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from dagster_project.engines.native import evaluate, open_for_checks
-from dagster_project.slo.domain import Slo
-from dagster_project.slo.plan import compile_plan
-from dagster_project.slo.report import as_json
+if TYPE_CHECKING:
+    from dagster_project.slo.domain import Slo
 
 Engine = Literal["native", "gx"]
 ENGINES: tuple[Engine, ...] = ("native", "gx")
@@ -33,6 +31,12 @@ def check_database(
     gx_root: Path | None = None,
 ) -> CheckRun:
     """`as_of` is aware; the engines work in naive UTC. The GX engine keeps its file context under `gx_root`."""
+    # Imported here: the CLI imports this module for ENGINES on every invocation, and DuckDB and the engines are
+    # a quarter of a second it need not pay for `slo --help`.
+    from dagster_project.engines.native import evaluate, open_for_checks
+    from dagster_project.slo.plan import compile_plan
+    from dagster_project.slo.report import as_json
+
     if not slos:
         return CheckRun([])
     plan, naive = compile_plan(slos), as_of.astimezone(UTC).replace(tzinfo=None)

@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from dagster_project.cli.progress import ProgressBar
-from dagster_project.cli.summary import print_summary
 from dagster_project.cli.table import print_slo_results
-from dagster_project.datagen.generator import GeneratorConfig, generate
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED
 from dagster_project.settings import DEFAULT_STATE_DIR, BuildParams, Settings, parse_timestamp
-from dagster_project.slo.report import blocking_failures
 from dagster_project.warehouse.lock import BuildLock, lock_path
 
 EPILOG = """\
@@ -59,6 +56,11 @@ def register(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # Imported here, not with the module: every `slo` command builds this parser, and these load numpy and DuckDB.
+    from dagster_project.cli.summary import print_summary
+    from dagster_project.datagen.generator import GeneratorConfig, generate
+    from dagster_project.slo.report import blocking_failures
+
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC).replace(microsecond=0)
     settings = Settings(
         state_dir=args.state_dir,

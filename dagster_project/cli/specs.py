@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster_project.errors import UsageError
 from dagster_project.settings import default_spec_paths
-from dagster_project.spec.models import SpecFile
+
+if TYPE_CHECKING:  # the models load pydantic: only when a command runs, not for `slo --help`
+    from dagster_project.spec.models import SpecFile
 
 
 def add_slos_option(parser: Any) -> None:

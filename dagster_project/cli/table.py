@@ -8,8 +8,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from dagster_project.slo.report import TABLE_HEADER, explanations, table_rows
-
 
 def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
     """Columns padded to their widest cell; align is one letter per column, 'l' or 'r' (default l)."""
@@ -43,6 +41,8 @@ def colour_status(table: str) -> str:
 
 def narrow_table(results: Sequence[dict[str, Any]]) -> str:
     """The SLO table for a narrow terminal: grouped under each dataset, without the dataset column."""
+    from dagster_project.slo.report import table_rows  # not at import: every `slo` command loads this module
+
     ordered = sorted(results, key=lambda r: r["dataset"])  # stable: each dataset's rows keep their order
     rows = [row[:2] + row[3:] for row in table_rows(ordered)]
     lines = render_table(["slo", "dimension", "observed", "threshold", "status"], rows, align="llrrl").splitlines()
@@ -58,6 +58,8 @@ def narrow_table(results: Sequence[dict[str, Any]]) -> str:
 def print_slo_results(results: Sequence[dict[str, Any]]) -> None:
     """The SLO table of `slo run` and `slo check`, then a line for each result that is not ok and says why. On a
     terminal narrower than the table, the rows are grouped by dataset instead, to stay readable in 80 columns."""
+    from dagster_project.slo.report import TABLE_HEADER, explanations, table_rows
+
     table = render_table(TABLE_HEADER, table_rows(results), align="lllrrl")
     width = max((len(line) for line in table.splitlines()), default=0)
     if sys.stdout.isatty() and width > shutil.get_terminal_size().columns:
