@@ -162,3 +162,22 @@ def test_a_store_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ResultsStoreError, match=r"afile/r\.sqlite: cannot open the results store"):
         record(tmp_path / "afile" / "r.sqlite", "run-1", WHEN, [result("a", True)])
+
+
+def _first_open(path: str) -> str:
+    try:
+        record(Path(path), "r", WHEN, [result("a", True)])
+        return "ok"
+    except ResultsStoreError as exc:
+        return str(exc)
+
+
+def test_processes_creating_a_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """Switching a new store to WAL is not covered by the busy timeout: losers of that race must try again."""
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(8) as pool:
+        for i in range(20):
+            path = str(tmp_path / f"r{i}.sqlite")
+            assert pool.map(_first_open, [path] * 8) == ["ok"] * 8
+            with ResultsStore(Path(path)) as store:
+                assert store.count() == 8

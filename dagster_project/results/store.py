@@ -110,6 +110,20 @@ class ResultsStore:
         self._con: sqlite3.Connection | None = None
 
     def __enter__(self) -> ResultsStore:
+        # Switching a new store to WAL takes an exclusive lock that SQLite's busy handler does not wait for: when
+        # several processes open a store that does not exist yet, the losers get "database is locked" at once.
+        # They try again, within the same budget the busy timeout gives every other statement.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._con = self._open()
+                return self
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise ResultsStoreError(f"{self.path}: cannot open the results store: {exc}") from None
+                time.sleep(0.05)
+
+    def _open(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +131,6 @@ class ResultsStore:
             con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             version = con.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                con.close()
                 raise ResultsStoreError(
                     f"{self.path}: results store version {version} is newer than this tool's ({SCHEMA_VERSION})"
                 )
@@ -126,13 +139,18 @@ class ResultsStore:
             con.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
             if version < SCHEMA_VERSION:
                 _create_or_upgrade(con)
-        except (sqlite3.DatabaseError, OSError) as exc:
+            return con
+        except sqlite3.OperationalError:
             if con is not None:
                 con.close()
+            raise  # __enter__ decides whether to try again
+        except (sqlite3.DatabaseError, OSError, ResultsStoreError) as exc:
+            if con is not None:
+                con.close()
+            if isinstance(exc, ResultsStoreError):
+                raise
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise ResultsStoreError(f"{self.path}: cannot open the results store: {reason}") from None
-        self._con = con
-        return self
 
     def __exit__(self, *exc: object) -> None:
         if self._con is not None:
