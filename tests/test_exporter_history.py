@@ -1,48 +1,19 @@
-"""The exporter's indexed history gives exactly the SLO math's numbers (in any insertion order), reads only new rows,
-and two exporters on one store export the same values."""
+"""The exporter's history: read from the store incrementally, each row judged as it was when it ran (a freshness
+rollback charged, a loosened threshold not rewriting the past), and two exporters on one store export the same
+values."""
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from dagster_project.exporter.history import History, SloHistory, StoreGone
+from dagster_project.exporter.history import History, StoreGone
 from dagster_project.exporter.server import Exporter, ExporterConfig
 from dagster_project.results.store import record
-from dagster_project.slo.budget import Point, freshness_time_sli, occurrence_sli, time_sli
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_window_sums_equal_the_slo_math(seed: int) -> None:
-    rng = random.Random(seed)
-    points = []
-    for _ in range(60):
-        passed = rng.choice([True, True, True, False, None])
-        points.append(Point(rng.uniform(0, 1000), passed, None if passed is None else rng.uniform(0, 10)))
-    history = SloHistory()
-    for p in points:  # written in any order (runs with older --as-of come late)
-        history.add(p.at, p.passed, p.observed)
-    ordered = sorted(points, key=lambda p: p.at)
-    for _ in range(30):
-        start = rng.uniform(-100, 1000)
-        end = start + rng.uniform(1, 600)
-        good, total = history.occurrence(start, end)
-        expected = occurrence_sli(ordered, start, end)
-        assert (good / total if total else None) == expected
-        assert history.freshness(5.0, start, end) == pytest.approx(
-            freshness_time_sli(ordered, 5.0, start, end), abs=1e-12
-        )
-        good_time, known = history.time(start, end)
-        expected_time = time_sli(ordered, start, end)
-        if expected_time is None:
-            assert known == 0
-        else:
-            assert good_time / known == pytest.approx(expected_time, abs=1e-12)
 
 
 def _result(slo: str, passed: bool | None) -> dict[str, object]:
@@ -110,3 +81,89 @@ def test_two_exporters_on_one_store_export_the_same_values(tmp_path: Path) -> No
     first, second = values(Exporter(config)), values(Exporter(config))
     assert first == second and len(first) > 23 * 10
     assert 'dataslo_evaluations_total{outcome="fail",product="product_affinity",slo="orders_fresh"} 1.0' in first
+
+
+def _freshness(at: datetime, age_h: float, threshold_h: float = 24) -> dict[str, object]:
+    observed = age_h * 3600
+    return {
+        "slo": "orders_fresh",
+        "product": "product_affinity",
+        "dimension": "freshness",
+        "dataset": "raw.orders",
+        "indicator": "max_age",
+        "objective": 0.99,
+        "observed": observed,
+        "threshold": {"bound": "max", "value": threshold_h * 3600},
+        "passed": observed <= threshold_h * 3600,
+        "severity": "error",
+        "engine": "native",
+        "error": None,
+    }
+
+
+def _exported(store: Path, now: datetime, threshold: str | None = None) -> dict[str, float]:
+    """The shipped spec's orders_fresh series as `slo serve` exports them at `now` (optionally with the spec's
+    threshold changed to `threshold`)."""
+    specs, _ = validate([REPO / "slo_definitions"])
+    spec = specs[0].spec
+    if threshold is not None:
+        slos = [
+            s.model_copy(update={"threshold": s.threshold.model_copy(update={"max": threshold})})
+            if s.id == "orders_fresh"
+            else s
+            for s in spec.slos
+        ]
+        spec = spec.model_copy(update={"slos": slos})
+    body = Exporter(ExporterConfig([spec], store, database=None)).refresh(now=now.timestamp()).decode()
+    out = {}
+    for line in body.splitlines():
+        if 'slo="orders_fresh"' in line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def test_a_freshness_rollback_is_charged_in_the_exported_budget(tmp_path: Path) -> None:
+    # Hourly checks of fresh data (age 1h..10h), then a restore from an old backup: every check sees 72h-old data.
+    store = tmp_path / "r.sqlite"
+    t0 = datetime(2026, 11, 20, 0, tzinfo=UTC)
+    for hour in range(10):
+        record(store, f"ok{hour}", t0 + timedelta(hours=hour), [_freshness(t0 + timedelta(hours=hour), 1 + hour)])
+    for hour in range(10, 13):
+        record(store, f"old{hour}", t0 + timedelta(hours=hour), [_freshness(t0 + timedelta(hours=hour), 72 + hour)])
+    values = _exported(store, t0 + timedelta(hours=13))
+    labels = 'product="product_affinity",slo="orders_fresh"'
+    assert values[f"dataslo_check_passed{{{labels}}}"] == 0.0
+    # Bad from the first failing check (10h): 3 of the 13 known hours.
+    assert values[f'dataslo_sli_error_ratio{{{labels},window="28d"}}'] == pytest.approx(3 / 13)
+    assert values[f'dataslo_objective_met{{{labels},window="7d"}}'] == 0.0
+    assert values[f'dataslo_error_budget_remaining_ratio{{{labels},window="7d"}}'] == pytest.approx(1 - (3 / 13) / 0.01)
+
+
+def test_a_loosened_threshold_does_not_rewrite_the_past(tmp_path: Path) -> None:
+    # Judged by 24h, the data was stale from 23h to 30h; loosening the spec to 48h afterwards changes nothing.
+    store = tmp_path / "r.sqlite"
+    t0 = datetime(2026, 11, 20, 0, tzinfo=UTC)
+    record(store, "a", t0, [_freshness(t0, 1)])
+    record(store, "b", t0 + timedelta(hours=30), [_freshness(t0 + timedelta(hours=30), 31, threshold_h=48)])
+    now = t0 + timedelta(hours=40)
+    as_judged, loosened = _exported(store, now), _exported(store, now, threshold="48h")
+    budget_key = 'dataslo_error_budget_remaining_ratio{product="product_affinity",slo="orders_fresh",window="7d"}'
+    assert as_judged[budget_key] == pytest.approx(1 - (7 / 40) / 0.01)
+    assert {k: v for k, v in loosened.items() if "threshold" not in k} == {
+        k: v for k, v in as_judged.items() if "threshold" not in k
+    }
+
+
+def test_rows_written_before_the_store_kept_the_indicator_take_it_from_the_spec(tmp_path: Path) -> None:
+    store = tmp_path / "r.sqlite"
+    t0 = datetime(2026, 11, 20, 0, tzinfo=UTC)
+    old = {k: v for k, v in _freshness(t0, 1).items() if k not in ("indicator", "objective")}
+    record(store, "a", t0, [old])
+    end = (t0 + timedelta(hours=24)).timestamp()
+    as_freshness = History(store, {"orders_fresh": "max_age"})
+    as_freshness.refresh()
+    assert as_freshness.slos["orders_fresh"].time(t0.timestamp(), end) == (23 * 3600, 24 * 3600)
+    unknown = History(store)  # without the spec's word, a passed check holds until the next one
+    unknown.refresh()
+    assert unknown.slos["orders_fresh"].time(t0.timestamp(), end) == (24 * 3600, 24 * 3600)

@@ -106,7 +106,7 @@ def test_check_results_carry_the_slo_record(built_product: Settings) -> None:
         result = evaluation.metadata["slo_result"].value  # type: ignore[union-attr]
         assert isinstance(result, dict)
         assert result["slo"] == "orders_fresh" and result["dimension"] == "freshness" and result["passed"] is True
-        assert result["threshold"] == {"bound": "max", "value": 86400.0}
+        assert result["threshold"] == {"bound": "max", "value": 26 * 3600.0}
         assert isinstance(result["observed"], float) and result["observed"] >= 0
 
 

@@ -161,3 +161,28 @@ def test_referential_integrity_on_a_missing_reference_column_is_an_error_not_a_p
     )
     evaluation = observe(db, slo)
     assert (evaluation.observed, evaluation.error) == (None, "column key not found in s.zero")
+
+
+def test_max_age_reads_only_rows_at_or_before_the_evaluation_time(tmp_path: Path) -> None:
+    # A back-dated check (or a row dated in the future) must not see later rows: the age is that of the newest row
+    # at or before --as-of, never negative, and the same rows row_volume counts.
+    path = tmp_path / "ts.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA s")
+    con.execute(
+        "CREATE TABLE s.orders AS SELECT * FROM (VALUES (TIMESTAMP '2026-11-24 06:00:00'),"
+        " (TIMESTAMP '2026-11-27 05:00:00'), (TIMESTAMP '2026-11-30 00:00:00')) AS v(ts)"
+    )
+    con.execute("CREATE TABLE s.future AS SELECT TIMESTAMP '2027-01-01 00:00:00' AS ts")
+    con.close()
+    slo = make_slo("max_age", dataset="s.orders", bound="max", value=86400.0, column="ts")
+    with open_for_checks(path) as con:
+        (now,) = evaluate(con, compile_plan([slo]), AS_OF)
+        (earlier,) = evaluate(con, compile_plan([slo]), datetime(2026, 11, 25, 6, 0))
+        (only_future,) = evaluate(
+            con, compile_plan([make_slo("max_age", dataset="s.future", bound="max", value=86400.0, column="ts")]), AS_OF
+        )
+    assert now.observed == 3600.0  # 05:00 on the 27th, not the row dated the 30th
+    assert earlier.observed == 86400.0  # as of the 25th, the newest row is the 24th's
+    assert only_future.observed is None and only_future.error is not None
+    assert "at or before the evaluation time" in only_future.error

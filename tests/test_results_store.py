@@ -158,6 +158,22 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> Non
         assert store.con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_a_version_2_store_is_upgraded_and_new_rows_keep_their_indicator_and_objective(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    record(path, "old", WHEN, [result("a", True)])
+    con = sqlite3.connect(path)  # make it a version 2 store: no indicator, no objective
+    con.execute("ALTER TABLE evaluations DROP COLUMN indicator")
+    con.execute("ALTER TABLE evaluations DROP COLUMN objective")
+    con.execute("PRAGMA user_version = 2")
+    con.commit()
+    con.close()
+    record(path, "new", WHEN, [{**result("a", False), "indicator": "in_range", "objective": 0.995}])
+    with ResultsStore(path) as store:
+        rows = [(e.run_id, e.indicator, e.objective) for e in store.evaluations()]
+        assert rows == [("old", None, None), ("new", "in_range", 0.995)]
+        assert store.con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+
+
 def test_a_store_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ResultsStoreError, match=r"afile/r\.sqlite: cannot open the results store"):

@@ -54,7 +54,8 @@ def test_the_shipped_thresholds_are_at_least_as_strict_as_the_reference_targets(
         if slo.dimension in minimum_by_dimension and slo.indicator.type != "row_volume":
             assert isinstance(slo.threshold.min, float) and slo.threshold.min >= minimum_by_dimension[slo.dimension]
         if slo.indicator.type == "max_age":
-            assert slo.threshold.max in ("24h", "1d") or str(slo.threshold.max).endswith("m")
+            # Purchase data within 2 days (the reference); the shipped bounds leave slack over the daily build.
+            assert slo.threshold.max in ("24h", "1d", "26h") or str(slo.threshold.max).endswith("m")
         if slo.indicator.type == "query_latency":
             assert slo.threshold.max == "500ms" and slo.indicator.percentile >= 95
         if slo.indicator.type == "no_pii":

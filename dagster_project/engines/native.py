@@ -109,6 +109,8 @@ def _judgeable(slo: Slo, value: object) -> Evaluation:
     if number is None:
         if slo.kind == "row_volume":
             return Evaluation(slo, None, "no value: no rows in the baseline periods to compare with")
+        if slo.kind == "max_age":
+            return Evaluation(slo, None, f"no value: {slo.dataset} has no rows at or before the evaluation time")
         return Evaluation(slo, None, f"no value: {slo.dataset} has no rows to judge")
     return Evaluation(slo, number)
 

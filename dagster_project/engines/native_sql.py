@@ -50,7 +50,10 @@ def scan_expression(slo: Slo, as_of: datetime, text_columns: list[str]) -> str:
     """One aggregate over the SLO's dataset giving the observed value (a SCAN_KINDS indicator)."""
     p = slo.params
     if slo.kind == "max_age":
-        return f"epoch({timestamp_literal(as_of)}) - epoch(max({quote_ident(p['column'])}))"
+        # Only rows at or before the evaluation time: a back-dated check sees the data as it was then (as row_volume
+        # does), and a row dated in the future cannot make stale data look fresh. The age is never negative.
+        c, now = quote_ident(p["column"]), timestamp_literal(as_of)
+        return f"epoch({now}) - epoch(max({c}) FILTER (WHERE {c} <= {now}))"
     if slo.kind == "non_null_ratio":
         present = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in p["columns"])
         return f"coalesce(count_if({present})::DOUBLE / nullif(count(*), 0), 1.0)"
@@ -94,12 +97,17 @@ def single_query(slo: Slo, as_of: datetime) -> str:
     p = slo.params
     t = table_ref(slo.dataset)
     if slo.kind == "row_volume":
+        # Periods end at the newest row at or before the evaluation time, not at the evaluation time: a table loaded
+        # once a day and checked every hour has the same volume all day (whether data stopped arriving is the
+        # freshness SLOs' concern). Rows after the evaluation time are left out, as max_age leaves them out.
         ts, period, periods = quote_ident(p["timestamp_column"]), float(p["period"]), int(p["baseline_periods"])
-        now = f"epoch({timestamp_literal(as_of)})"
         return f"""
-            WITH buckets AS (
-                SELECT floor(({now} - epoch({ts})) / {period}) AS k, count(*) AS n FROM {t}
-                WHERE epoch({ts}) <= {now} AND epoch({ts}) > {now} - {period * (periods + 1)}
+            WITH anchor AS (
+                SELECT max(epoch({ts})) AS now FROM {t} WHERE {ts} <= {timestamp_literal(as_of)}
+            ),
+            buckets AS (
+                SELECT floor((anchor.now - epoch({ts})) / {period}) AS k, count(*) AS n FROM {t}, anchor
+                WHERE epoch({ts}) <= anchor.now AND epoch({ts}) > anchor.now - {period * (periods + 1)}
                 GROUP BY k
             )
             SELECT coalesce(sum(n) FILTER (WHERE k = 0), 0)

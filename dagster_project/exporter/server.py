@@ -55,7 +55,7 @@ class Exporter:
     def __init__(self, config: ExporterConfig) -> None:
         self.config = config
         self.slos = all_slos(config.specs)
-        self.history = History(config.results)
+        self.history = History(config.results, {slo.id: slo.kind for slo in self.slos})
         self.measures: dict[str, dict[str, MeasureValue]] = {}
         self._measured_at = 0.0
         self._measured_db: tuple[int, int] | None = None

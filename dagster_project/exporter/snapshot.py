@@ -1,6 +1,6 @@
 """One snapshot of every exported value, computed from the spec, the results history and the published data
-product, as prometheus-client metric families. Names come from exporter/names.py; the math from slo/budget.py
-(and the history's indexed equivalents).
+product, as prometheus-client metric families. Names come from exporter/names.py; every number from
+slo/attainment.py, the same objects the report renders.
 
 The time SLI (exact for freshness) drives attainment, budgets and "objective met"; the occurrence SLI is exported
 beside it (method label). Windows end at `now`.
@@ -9,36 +9,23 @@ beside it (method label). Windows end at `now`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 
 from dagster_project.engines.measures import MeasureValue
 from dagster_project.exporter import names as n
-from dagster_project.exporter.history import OUTCOMES, History, SloHistory
+from dagster_project.exporter.history import History
 from dagster_project.slo import alert_windows
-from dagster_project.slo.budget import Budget, Share, budget, share_meeting
+from dagster_project.slo.attainment import (
+    AGE_INDICATORS,
+    OUTCOMES,
+    SloHistory,
+    error_ratio,
+    group_figures,
+    product_figures,
+)
 from dagster_project.slo.domain import Slo
 from dagster_project.spec.models import SpecFile
-
-
-@dataclass(frozen=True)
-class WindowSli:
-    time: float | None
-    occurrences: float | None
-    good_evaluations: int
-    evaluations: int
-
-
-def window_sli(slo: Slo, history: SloHistory, window_s: float, now: float) -> WindowSli:
-    start = now - window_s
-    good, total = history.occurrence(start, now)
-    if slo.kind == "max_age":
-        time_sli = history.freshness(slo.threshold.value, start, now)
-    else:
-        good_time, known = history.time(start, now)
-        time_sli = good_time / known if known > 0 else None
-    return WindowSli(time_sli, good / total if total else None, good, total)
 
 
 def _family(metric: n.Metric) -> Metric:
@@ -69,10 +56,10 @@ class Families:
 
 
 def slo_families(families: Families, slos: Sequence[Slo], history: History, now: float) -> None:
-    per_group: dict[tuple[str, str, str], list[Budget | None]] = {}
-    adherence: dict[tuple[str, str, str], list[int]] = {}
+    figures = product_figures(slos, history.slos, now)
     last_update: dict[tuple[str, str], float] = {}
-    for slo in slos:
+    for f in figures:
+        slo = f.slo
         ids = (slo.product, slo.id)
         families.info(
             n.SLO_INFO,
@@ -83,50 +70,39 @@ def slo_families(families: Families, slos: Sequence[Slo], history: History, now:
         h = history.slos.get(slo.id, SloHistory())
         for outcome in OUTCOMES:
             families.add(n.EVALUATIONS, [*ids, outcome], h.totals[outcome])
-        k = h.latest(now)
-        if k is not None:
-            passed, observed = h.passed[k], h.observed[k]
+        if f.latest is not None:
+            passed, observed = f.latest.passed, f.latest.observed
             families.add(n.CHECK_PASSED, ids, 1.0 if passed else 0.0)
             families.add(n.CHECK_ERROR, ids, 1.0 if passed is None else 0.0)
-            families.add(n.LAST_EVALUATION, ids, h.at[k])
+            families.add(n.LAST_EVALUATION, ids, f.latest.at)
             if observed is not None:
                 families.add(n.OBSERVED, ids, observed)
-                if slo.kind == "max_age":  # the data as the latest check saw it (after a rollback, older)
+                if slo.kind in AGE_INDICATORS:  # the data as the latest check saw it (after a rollback, older)
                     key = (slo.product, slo.dataset)
-                    update = h.at[k] - observed
+                    update = f.latest.at - observed
                     last_update[key] = max(last_update.get(key, update), update)
                 if slo.kind == "build_duration":
                     families.add(n.BUILD_DURATION, [slo.product], observed)
         for alert_window_s in alert_windows.windows(slo):  # what the generated burn-rate rules read
-            error_sli = window_sli(slo, h, alert_window_s, now).time
-            if error_sli is not None:
-                families.add(n.SLI_ERROR, [*ids, n.window_label(alert_window_s)], 1.0 - error_sli)
-        for window_s in slo.windows_s:
-            window = n.window_label(window_s)
-            sli = window_sli(slo, h, window_s, now)
-            b = None
-            if sli.time is not None:
-                b = budget(sli.time, slo.objective)
-                families.add(n.ATTAINMENT, [*ids, window, "time"], sli.time)
-                families.add(n.BUDGET_REMAINING, [*ids, window], b.remaining)
-                families.add(n.OBJECTIVE_MET, [*ids, window], 1.0 if b.met else 0.0)
-            if sli.occurrences is not None:
-                families.add(n.ATTAINMENT, [*ids, window, "occurrences"], sli.occurrences)
-            for dimension in (slo.dimension, "all"):
-                per_group.setdefault((slo.product, dimension, window), []).append(b)
-                counts = adherence.setdefault((slo.product, dimension, window), [0, 0])
-                counts[0] += sli.good_evaluations
-                counts[1] += sli.evaluations
+            ratio = error_ratio(slo, h, alert_window_s, now)
+            if ratio is not None:
+                families.add(n.SLI_ERROR, [*ids, n.window_label(alert_window_s)], ratio)
+        for w in f.windows:
+            window = n.window_label(w.window_s)
+            if w.budget is not None:
+                families.add(n.ATTAINMENT, [*ids, window, "time"], w.budget.sli)
+                families.add(n.BUDGET_REMAINING, [*ids, window], w.budget.remaining)
+                families.add(n.OBJECTIVE_MET, [*ids, window], 1.0 if w.budget.met else 0.0)
+            if w.occurrence_sli is not None:
+                families.add(n.ATTAINMENT, [*ids, window, "occurrences"], w.occurrence_sli)
     for (product, dataset), when in sorted(last_update.items()):
         families.add(n.DATASET_LAST_UPDATE, [product, dataset], when)
-    for group, budgets in sorted(per_group.items()):
-        share = share_meeting(budgets).ratio
-        if share is not None:
-            families.add(n.SHARE_MEETING, group, share)
-    for group, (good, total) in sorted(adherence.items()):
-        ratio = Share(good, total).ratio
-        if ratio is not None:
-            families.add(n.ADHERENCE, group, ratio)
+    for (product, dimension, window_s), group in group_figures(figures).items():
+        labels = (product, dimension, n.window_label(window_s))
+        if group.meeting.ratio is not None:
+            families.add(n.SHARE_MEETING, labels, group.meeting.ratio)
+        if group.adherence.ratio is not None:
+            families.add(n.ADHERENCE, labels, group.adherence.ratio)
 
 
 def product_families(

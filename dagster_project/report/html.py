@@ -125,7 +125,7 @@ def _slo_table(r: ProductReport) -> str:
             f = row.windows.get(w)
             out += (
                 f"<td class='num'>{_pct(f.time_sli if f else None)}</td>"
-                f"<td class='num'>{_pct(f.remaining if f else None)}</td>"
+                f"<td class='num'>{_pct(f.budget.remaining if f and f.budget else None)}</td>"
             )
         return out
 
@@ -146,6 +146,8 @@ def _slo_table(r: ProductReport) -> str:
 def _breaches(r: ProductReport) -> str:
     if not r.breaches:
         return "<p id='no-breaches'>No SLO is failing or below its objective.</p>"
+    # Every latest failure is listed, warn-severity ones too: a report that says "nothing is failing" beside
+    # failing SLOs is not believed.
     items = "".join(
         f"<li id='breach-{escape(b.slo.id)}'><b>{escape(b.slo.id)}</b> ({escape(b.slo.dimension)} of "
         f"{escape(b.slo.dataset)}): latest <span class='status-{escape(b.status)}'>{escape(b.status)}</span>, "
@@ -157,11 +159,22 @@ def _breaches(r: ProductReport) -> str:
 
 
 def _burn_down(r: ProductReport) -> str:
+    unmeasured = ""
+    if r.unmeasured:
+        unmeasured = (
+            f"<p class='muted' id='unmeasured'>No error budget measured yet (no time known after a first "
+            f"evaluation) for: {', '.join(escape(s) for s in r.unmeasured)}.</p>"
+        )
+    if len(r.unmeasured) == len(r.rows):
+        return unmeasured
     if not r.burn_down:
-        return "<p class='muted'>Every SLO still has its whole error budget.</p>"
+        return "<p class='muted'>Every SLO with a measured budget still has all of it.</p>" + unmeasured
     chart = line_chart(r.burn_down, y_max=1.0, reference=("budget spent", 0.0), title="error budget remaining")
     legend = ", ".join(escape(slo) for slo, _points in r.burn_down)
-    return f"{chart}<p class='muted'>Budget remaining over the last {r.windows[-1]} for: {legend}. Others: 100%.</p>"
+    return (
+        f"{chart}<p class='muted'>Budget remaining over the last {r.windows[-1]} for: {legend}. "
+        "Other measured SLOs: 100%.</p>" + unmeasured
+    )
 
 
 def render(r: ProductReport, out_dir: Path) -> str:

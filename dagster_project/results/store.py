@@ -22,7 +22,7 @@ from typing import Any
 
 from dagster_project.errors import SloError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS evaluations (
     severity     TEXT    NOT NULL CHECK (severity IN ('warn', 'error')),
     engine       TEXT    NOT NULL,
     error        TEXT,
-    detail       TEXT                -- what lies behind the number (e.g. the columns a schema lacks)
+    detail       TEXT,               -- what lies behind the number (e.g. the columns a schema lacks)
+    indicator    TEXT,               -- the indicator type (NULL in rows written before version 3)
+    objective    REAL                -- the objective in force when evaluated (NULL before version 3)
 );
 CREATE INDEX IF NOT EXISTS evaluations_by_slo ON evaluations (slo_id, evaluated_at);
 CREATE INDEX IF NOT EXISTS evaluations_by_run ON evaluations (run_id);
@@ -50,7 +52,10 @@ CREATE INDEX IF NOT EXISTS evaluations_by_run ON evaluations (run_id);
 
 
 # From an older version to this one, run before _SCHEMA (which only creates what is missing).
-_UPGRADES = {1: "ALTER TABLE evaluations ADD COLUMN detail TEXT"}
+_UPGRADES = {
+    1: ["ALTER TABLE evaluations ADD COLUMN detail TEXT"],
+    2: ["ALTER TABLE evaluations ADD COLUMN indicator TEXT", "ALTER TABLE evaluations ADD COLUMN objective REAL"],
+}
 
 
 class ResultsStoreError(SloError):
@@ -75,6 +80,8 @@ class StoredEvaluation:
     engine: str
     error: str | None
     detail: str | None
+    indicator: str | None = None  # None in rows written before version 3
+    objective: float | None = None
 
 
 def _epoch(ts: datetime) -> float:
@@ -99,6 +106,8 @@ def _row(record: Mapping[str, Any], run_id: str, evaluated_at: float, recorded_a
         record["engine"],
         record["error"],
         record.get("detail"),
+        record.get("indicator"),
+        record.get("objective"),
     )
 
 
@@ -171,8 +180,8 @@ class ResultsStore:
             with _transaction(self.con):
                 self.con.executemany(
                     "INSERT INTO evaluations (run_id, slo_id, product, dimension, dataset, evaluated_at, recorded_at,"
-                    " observed, bound, threshold, passed, severity, engine, error, detail)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " observed, bound, threshold, passed, severity, engine, error, detail, indicator, objective)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
         except sqlite3.DatabaseError as exc:
@@ -207,7 +216,7 @@ class ResultsStore:
 
 def _stored(row: tuple[Any, ...]) -> StoredEvaluation:
     (seq, run_id, slo_id, product, dimension, dataset, evaluated_at, recorded_at, observed, bound, threshold,
-     passed, severity, engine, error, detail) = row  # fmt: skip
+     passed, severity, engine, error, detail, indicator, objective) = row  # fmt: skip
     return StoredEvaluation(
         seq=seq,
         run_id=run_id,
@@ -225,6 +234,8 @@ def _stored(row: tuple[Any, ...]) -> StoredEvaluation:
         engine=engine,
         error=error,
         detail=detail,
+        indicator=indicator,
+        objective=objective,
     )
 
 
@@ -235,7 +246,7 @@ def _create_or_upgrade(con: sqlite3.Connection) -> None:
         version = con.execute("PRAGMA user_version").fetchone()[0]
         if version >= SCHEMA_VERSION:
             return
-        statements = [_UPGRADES[version]] if version in _UPGRADES else []
+        statements = [s for v in sorted(_UPGRADES) if v >= version > 0 for s in _UPGRADES[v]]
         statements += [s for s in _SCHEMA.split(";") if s.strip()]
         for statement in statements:
             con.execute(statement)

@@ -178,7 +178,8 @@ class NonNullRatio(Strict):
 
 
 class RowVolume(Strict):
-    """Rows in the latest period divided by the mean of the `baseline_periods` periods before it."""
+    """Rows in the period ending at the newest row (at or before the evaluation time) divided by the mean of the
+    `baseline_periods` periods before it: the volume of what arrived, the same all day for a table loaded daily."""
 
     type: Literal["row_volume"]
     timestamp_column: SqlName
