@@ -188,6 +188,32 @@ ALL: tuple[Metric, ...] = (
 )
 
 
+# Labels of the generated rules (`slo rules`). The recording rules carry Sloth's labels; the alerts carry a routing
+# `severity` (page | ticket, as Sloth and Pyrra set it, with Sloth's `sloth_severity`), the spec's own severity
+# (error | warn) as `slo_severity`, and the data product's owner as `team`.
+SLOTH_LABELS = (
+    "sloth_id",
+    "sloth_service",
+    "sloth_slo",
+    "sloth_window",
+    "sloth_severity",
+    "sloth_mode",
+    "sloth_objective",
+    "sloth_spec",
+    "sloth_version",
+)
+ALERT_SEVERITY = "severity"
+SLO_SEVERITY = "slo_severity"
+TEAM = "team"
+# Label names a spec's `labels:` may not use: every label the service exports or generates, and the ones Prometheus
+# sets itself (alertname on alerts, job and instance on every scraped series, le and quantile on histograms).
+RESERVED_LABELS = frozenset(
+    {label for metric in ALL for label in metric.labels}
+    | set(SLOTH_LABELS)
+    | {ALERT_SEVERITY, SLO_SEVERITY, TEAM, "alertname", "job", "instance", "le", "quantile"}
+)
+
+
 def window_label(seconds: float) -> str:
     """Prometheus's duration spelling, used in labels and rule names: 7d, 28d, 1h, 22h24m, 2d19h12m."""
     rest, out = int(seconds), ""

@@ -31,7 +31,9 @@ The generated recording rules (`dashboards/prometheus/slo_rules.yml`) add Sloth'
 `slo:sli_error:ratio_rate<window>`, `slo:objective:ratio`, `slo:error_budget:ratio`,
 `slo:time_period:days`, `slo:current_burn_rate:ratio`, `slo:period_burn_rate:ratio`,
 `slo:period_error_budget_remaining:ratio` and `sloth_slo_info`, labelled `sloth_id`,
-`sloth_service`, `sloth_slo` (and `sloth_window`).
+`sloth_service`, `sloth_slo` (and `sloth_window`). As Sloth's, `sloth_slo_info` also carries `sloth_mode`,
+`sloth_objective`, `sloth_spec` (`prometheus/v1`) and `sloth_version` (`dataslo-v<slo-monitor version>`), plus the
+SLO's `dimension` and `dataset` and the spec's `labels`.
 """
 
 

@@ -8,15 +8,20 @@ so dashboards made for Sloth work on them too.
 The SLI error ratio of each window is the exporter's `dataslo_sli_error_ratio` (1 - the time SLI, exact for
 freshness), which it computes from the whole results history for every window the alerts need: so the rules, the
 exporter's budgets and the report agree, results backfilled with an older --as-of count, and no Prometheus
-retention longer than a scrape is needed. Alerts are the SRE workbook's multiwindow, multi-burn-rate pairs
-(slo/burn_rates.yaml), scaled to each SLO's period (its longest window); a pair that cannot fire for the SLO's
-objective (factor x budget >= 1) is left out. Two more alerts watch the pipeline itself: an exporter that went
-silent and a scheduled run that did not happen.
+retention longer than a scrape is needed. Alerts are multiwindow, multi-burn-rate pairs (slo/burn_rates.yaml):
+Sloth's own window sets for 30-day and 28-day periods (the SLO's longest window), the 30-day set scaled for any
+other period; a pair that cannot fire for the SLO's objective (factor x budget >= 1) is left out. There is one burn
+alert, DataSloErrorBudgetBurn, with a `severity` label (page | ticket) as Sloth and Pyrra do: error SLOs page and
+ticket, warn SLOs ticket (or, by the spec's alerting policy, raise nothing) and never page. Every alert carries the
+labels to route on (product, slo, dataset, dimension, slo_severity, team and the spec's labels), a runbook_url and a
+`for:`. Two more alerts watch the pipeline itself: an exporter that went silent and a scheduled run that did not
+happen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import metadata
 from typing import Any
 
 import yaml
@@ -36,6 +41,27 @@ RULES_FILE = "slo_rules.yml"
 EXPORTER_STALE_S = 300  # the exporter refreshes every few seconds; five minutes without is an outage
 MISSED_RUN_GRACE = 0.25  # a run may be late by a quarter of its interval (at least ten minutes) before it is missing
 MIN_MISSED_RUN_GRACE_S = 600
+BURN_ALERT = "DataSloErrorBudgetBurn"  # one name, told apart by `severity`, as Sloth and Pyrra do
+# `for:` makes a burn hold over a few evaluations before it notifies, so one odd scrape does not page. The page's is
+# short because the condition itself already lags: after a freshness rollback (objective 0.99 over 28d) the 1h
+# window's error ratio climbs linearly from the failing check and crosses 13.44 x 1% after ~8 minutes; with 2m the
+# page arrives ~10-11 minutes after that check, inside 15. Tickets are not urgent: 15m keeps a slow burn that
+# stops at once from opening one.
+BURN_FOR = {"page": "2m", "ticket": "15m"}
+EXPORTER_DOWN_FOR = "5m"
+RUN_MISSING_FOR = "5m"
+# The generated runbook links: docs/runbook.md, one section per dimension (and per pipeline alert). Set a spec's
+# runbook_url (on the data product or an SLO) for an absolute link into your own runbook.
+RUNBOOK = "docs/runbook.md"
+# sloth_slo_info's sloth_spec and sloth_version: Sloth records the spec the SLO was written in (prometheus/v1 for its
+# own) and its release. These rules are Sloth's prometheus/v1 rules in shape; the version says which generator made
+# them.
+SLOTH_SPEC = "prometheus/v1"
+
+
+def sloth_version() -> str:
+    """The generator's release, as Sloth records its own (v0.11.0): dataslo-v<slo-monitor version>."""
+    return f"dataslo-v{metadata.version('slo-monitor')}"
 
 
 def promql_duration(seconds: float) -> str:
@@ -44,6 +70,48 @@ def promql_duration(seconds: float) -> str:
 
 def _labels(slo: Slo) -> dict[str, str]:
     return {"sloth_id": f"{slo.product}-{slo.id}", "sloth_service": slo.product, "sloth_slo": slo.id}
+
+
+def _alert_labels(slo: Slo, severity: str) -> dict[str, str]:
+    """What Alertmanager routes on: the routing severity, the SLO, its spec severity, its team, the spec's labels."""
+    return {
+        n.ALERT_SEVERITY: severity,
+        "sloth_severity": severity,
+        "product": slo.product,
+        "slo": slo.id,
+        "dataset": slo.dataset,
+        "dimension": slo.dimension,
+        n.SLO_SEVERITY: slo.severity,
+        n.TEAM: slo.owner,
+        **dict(slo.labels),
+    }
+
+
+def runbook_url(slo: Slo) -> str:
+    """The spec's runbook_url (the SLO's, else its product's), else the runbook's section for the SLO's dimension."""
+    return slo.runbook_url or f"{RUNBOOK}#{slo.dimension}"
+
+
+def _observed(slo: Slo) -> str:
+    """A Prometheus template printing the SLO's latest observed value in its unit (or 'unknown')."""
+    query = f'max({n.OBSERVED.name}{{product="{slo.product}", slo="{slo.id}"}})'
+    shown = {"duration": "humanizeDuration", "ratio": 'printf "%.4f"', "count": 'printf "%.0f"'}[slo.unit]
+    return f"{{{{ with query `{query}` }}}}{{{{ . | first | value | {shown} }}}}{{{{ else }}}}unknown{{{{ end }}}}"
+
+
+def _burn_annotations(slo: Slo, severity: str, period: str) -> dict[str, str]:
+    kind, protected = slo.protects
+    return {
+        "summary": f"{slo.id}: the {slo.dimension} of {slo.dataset} is burning its error budget"
+        + (" fast" if severity == "page" else ""),
+        "description": (
+            f"{slo.dataset} fails its {slo.dimension} SLO {slo.id}: the latest check saw {_observed(slo)} "
+            f"(threshold {slo.threshold.describe(slo.unit)}); {{{{ $value | humanizePercentage }}}} of the alert's "
+            f"long window was bad, against an objective of {slo.objective:g} over {period}. At this rate the error "
+            f"budget runs out early, putting the {kind.replace('_', ' ')} {protected} at risk."
+        ),
+        "runbook_url": runbook_url(slo),
+    }
 
 
 def _selector(labels: dict[str, str]) -> str:
@@ -59,7 +127,6 @@ def _sli_error(slo: Slo, window_s: float) -> str:
 
 def slo_groups(slo: Slo) -> list[dict[str, Any]]:
     labels = _labels(slo)
-    pairs = alert_windows.pairs(slo)
     windows = alert_windows.windows(slo)
     period_s = alert_windows.period(slo)
     budget = 1.0 - slo.objective
@@ -100,54 +167,36 @@ def slo_groups(slo: Slo) -> list[dict[str, Any]]:
                 **labels,
                 "sloth_mode": "generated",
                 "sloth_objective": f"{slo.objective * 100:g}",
+                "sloth_spec": SLOTH_SPEC,
+                "sloth_version": sloth_version(),
                 "dimension": slo.dimension,
                 "dataset": slo.dataset,
+                **dict(slo.labels),
             },
         },
     ]
     alert_rules = []
-    for severity in dict.fromkeys(a.severity for a, _long, _short in pairs):
-        conditions = [
-            f"(max(slo:sli_error:ratio_rate{promql_duration(long_s)}{sel} > ({a.factor:g} * {budget:.6g})) "
+    by_severity: dict[str, list[str]] = {}
+    for a, long_s, short_s in alert_windows.routed_pairs(slo):
+        by_severity.setdefault(a.severity, []).append(
+            f"(max(slo:sli_error:ratio_rate{promql_duration(long_s)}{sel} > ({a.factor:.10g} * {budget:.6g})) "
             f"without (sloth_window) and max(slo:sli_error:ratio_rate{promql_duration(short_s)}{sel} > "
-            f"({a.factor:g} * {budget:.6g})) without (sloth_window))"
-            for a, long_s, short_s in pairs
-            if a.severity == severity
-        ]
-        protects = f"{slo.protects[0].replace('_', ' ')} {slo.protects[1]}"
+            f"({a.factor:.10g} * {budget:.6g})) without (sloth_window))"
+        )
+    for severity, conditions in by_severity.items():
         alert_rules.append(
             {
-                "alert": "DataSloErrorBudgetBurn" if severity == "page" else "DataSloErrorBudgetBurnTicket",
+                "alert": BURN_ALERT,
                 "expr": "\n  or\n".join(conditions),
-                "labels": {
-                    "severity": severity,
-                    "sloth_severity": severity,
-                    "product": slo.product,
-                    "slo": slo.id,
-                    "dataset": slo.dataset,
-                    "dimension": slo.dimension,
-                    **labels,
-                },
-                "annotations": {
-                    "summary": f"{slo.id} ({slo.dimension} of {slo.dataset}) is burning its error budget"
-                    + (" fast" if severity == "page" else ""),
-                    "description": (
-                        f"The {slo.dimension} SLO {slo.id} on {slo.dataset} (objective {slo.objective:g} over "
-                        f"{period}) protects {protects}. At this burn rate its error budget will be spent early."
-                    ),
-                    "runbook": (
-                        f"Run `slo check --db <published db> --as-of now` and read the {slo.id} line; the README's "
-                        f"Runbook section says what to do for a failing {slo.dimension} SLO."
-                    ),
-                },
+                "for": BURN_FOR[severity],
+                "labels": {**_alert_labels(slo, severity), **labels},
+                "annotations": _burn_annotations(slo, severity, period),
             }
         )
-    prefix = f"dataslo-{slo.product}-{slo.id}"
-    return [
-        {"name": f"{prefix}-sli-recordings", "rules": sli_rules},
-        {"name": f"{prefix}-meta-recordings", "rules": meta_rules},
-        {"name": f"{prefix}-alerts", "rules": alert_rules},
-    ]
+    # One group per SLO: Prometheus runs a group's rules in order at one evaluation time, so the alerts read the
+    # ratios recorded in the same evaluation. In separate groups (Sloth's layout) they could read the previous
+    # one, and a page could come an evaluation interval later.
+    return [{"name": f"dataslo-{slo.product}-{slo.id}", "rules": [*sli_rules, *meta_rules, *alert_rules]}]
 
 
 def pipeline_group(specs: Sequence[SpecFile]) -> dict[str, Any]:
@@ -158,12 +207,15 @@ def pipeline_group(specs: Sequence[SpecFile]) -> dict[str, Any]:
         {
             "alert": "DataSloExporterDown",
             "expr": f"absent({refresh}) or (time() - max({refresh}) > {EXPORTER_STALE_S})",
-            "for": "5m",
-            "labels": {"severity": "page"},
+            "for": EXPORTER_DOWN_FOR,
+            "labels": {n.ALERT_SEVERITY: "page"},
             "annotations": {
                 "summary": "The data SLO exporter (slo serve) is not reporting",
-                "description": f"No fresh {refresh} for over {EXPORTER_STALE_S // 60} minutes: SLO metrics are stale.",
-                "runbook": "Check that `slo serve` runs and that Prometheus scrapes it (its target's `up`).",
+                "description": (
+                    f"No fresh {refresh} for over {EXPORTER_STALE_S // 60} minutes: SLO metrics are stale. Check "
+                    "that `slo serve` runs and that Prometheus scrapes it (its target's `up`)."
+                ),
+                "runbook_url": f"{RUNBOOK}#exporter-down",
             },
         }
     ]
@@ -180,15 +232,22 @@ def pipeline_group(specs: Sequence[SpecFile]) -> dict[str, Any]:
             {
                 "alert": "DataSloScheduledRunMissing",
                 "expr": f"time() - {last} > {allowed}",
-                "labels": {"severity": "ticket", "product": product},
+                "for": RUN_MISSING_FOR,
+                "labels": {
+                    n.ALERT_SEVERITY: "ticket",
+                    "product": product,
+                    n.TEAM: spec.data_product.owner,
+                    **spec.data_product.labels,
+                },
                 "annotations": {
                     "summary": f"No SLO evaluation of {product} for over {promql_duration(allowed)}",
                     "description": (
                         f"{product} is scheduled at '{tightest.cron}' (UTC; use cases "
                         f"{', '.join(tightest.use_cases)}), at most {promql_duration(gap)} apart: a scheduled "
-                        "build or check did not run or did not record its results."
+                        "build or check did not run or did not record its results. Check the Dagster schedules "
+                        "are running (the daemon) and the latest runs' logs."
                     ),
-                    "runbook": "Check the Dagster schedules are running (the daemon) and the latest runs' logs.",
+                    "runbook_url": spec.data_product.runbook_url or f"{RUNBOOK}#scheduled-run-missing",
                 },
             }
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.models import INDICATOR_UNITS, SpecFile, Unit
+from dagster_project.spec.models import INDICATOR_UNITS, AlertLevel, SpecFile, Unit
 
 Bound = Literal["min", "max"]
 Severity = Literal["warn", "error"]
@@ -41,6 +41,12 @@ class Slo:
     objective: float
     windows_s: tuple[float, ...]
     protects: tuple[str, str]  # ("goal" | "use_case", id)
+    # Alert routing (generated rules): the most its burn raises (None: page for error, ticket for warn), the owning
+    # team, the spec's labels (the product's, overridden by the SLO's) and its runbook.
+    alert: AlertLevel | None = None
+    owner: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    runbook_url: str | None = None
 
 
 def format_value(value: float | None, unit: Unit) -> str:
@@ -65,6 +71,7 @@ def _seconds(value: float | str) -> float:
 
 def slos_from_spec(spec: SpecFile) -> list[Slo]:
     queries = {q.id: q.sql for q in spec.consumer_queries}
+    card = spec.data_product
     out = []
     for s in spec.slos:
         params = s.indicator.model_dump(exclude={"type"})
@@ -74,6 +81,7 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
             params["sql"] = queries[params["query"]]
         bound: Bound = "min" if s.threshold.min is not None else "max"
         protects = ("goal", s.protects.goal) if s.protects.goal else ("use_case", str(s.protects.use_case))
+        alert: AlertLevel = s.alert or ("page" if s.severity == "error" else card.alerting.warn)
         out.append(
             Slo(
                 id=s.id,
@@ -88,6 +96,10 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 objective=s.objective,
                 windows_s=tuple(_seconds(w) for w in s.windows),
                 protects=protects,
+                alert=alert,
+                owner=card.owner,
+                labels=tuple(sorted({**card.labels, **s.labels}.items())),
+                runbook_url=s.runbook_url or card.runbook_url,
             )
         )
     return out

@@ -37,6 +37,32 @@ Cron = Annotated[
 ]
 
 
+def _no_template(text: str) -> str:
+    if "{{" in text or "}}" in text:
+        raise ValueError("Prometheus reads {{ and }} in alert labels as a template: leave them out")
+    return text
+
+
+# Labels the spec adds to its SLOs' alerts (and sloth_slo_info); which names the generated rules reserve is checked
+# by the semantic pass (validate.py).
+LabelName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$", max_length=128),
+    Field(description="A Prometheus label name: letters, digits and _, not starting with a digit or __."),
+]
+LabelValue = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_no_template)]
+Labels = Annotated[
+    dict[LabelName, LabelValue],
+    Field(description="Labels added to the generated alerts, e.g. {tier: '1', channel: '#data-oncall'}."),
+]
+RunbookUrl = Annotated[
+    str,
+    StringConstraints(pattern=r"^https?://[^\s{}]+$", max_length=2048),
+    Field(description="An http(s) link to what on-call should do; default: the generated docs/runbook.md link."),
+]
+AlertLevel = Literal["page", "ticket", "none"]
+
+
 def _check_duration(text: str) -> str:
     parse_duration(text)
     return text
@@ -117,15 +143,26 @@ class UseCase(Strict):
     usage: UsagePattern
 
 
+class Alerting(Strict):
+    """How the product's SLOs alert. Error SLOs page (and ticket on slow burns); warn SLOs never page."""
+
+    warn: Literal["ticket", "none"] = Field(
+        default="ticket", description="What a warn SLO's error-budget burn raises: a ticket, or no alert at all."
+    )
+
+
 class DataProductCard(Strict):
     id: Identifier
     name: str
-    owner: str
+    owner: str = Field(description="The owning team: the `team` label of the product's alerts, to route on.")
     vision: str
     goals: list[Goal] = Field(min_length=1)
     initiatives: list[Initiative] = Field(default_factory=list)
     hypotheses: list[Hypothesis] = Field(default_factory=list)
     use_cases: list[UseCase] = Field(min_length=1)
+    alerting: Alerting = Alerting()
+    labels: Labels = Field(default_factory=dict)
+    runbook_url: RunbookUrl | None = None
 
 
 class Measure(Strict):
@@ -355,6 +392,13 @@ class Slo(Strict):
     )
     windows: list[Duration] = Field(min_length=1, description="Rolling windows, e.g. [7d, 28d].")
     protects: Protects
+    alert: AlertLevel | None = Field(
+        default=None,
+        description="The most its error-budget burn raises: page (and ticket), ticket or none. Default: page for "
+        "error SLOs, the product's alerting.warn for warn SLOs, which never page.",
+    )
+    labels: Labels = Field(default_factory=dict)
+    runbook_url: RunbookUrl | None = None
 
 
 class SpecFile(Strict):

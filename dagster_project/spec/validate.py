@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 from pydantic import ValidationError
 
+from dagster_project.exporter.names import RESERVED_LABELS
 from dagster_project.spec.cron import CronError
 from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
@@ -72,6 +73,8 @@ _PATTERN_NAMES = {
     r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$": "a dataset as schema.table (letters, digits and _)",
     r"^\s*(\S+\s+){4}\S+\s*$": "a five-field cron expression",
     r"^[A-Za-z][A-Za-z0-9_ ]*(\([0-9]+(, ?[0-9]+)?\))?(\[\])?$": "a DuckDB type name (e.g. BIGINT, DECIMAL(10,2))",
+    r"^[a-zA-Z_][a-zA-Z0-9_]*$": "a Prometheus label name (letters, digits and _, not starting with a digit)",
+    r"^https?://[^\s{}]+$": "an http(s) URL (no spaces or braces)",
 }
 
 
@@ -111,6 +114,8 @@ def _structure_issues(doc: YamlDocument, error: ValidationError) -> list[SpecIss
         elif kind == "string_pattern_mismatch":
             pattern = str(e.get("ctx", {}).get("pattern", ""))
             loc, message = found, f"{e['input']!r} is not {_PATTERN_NAMES.get(pattern, 'valid: ' + pattern)}"
+        elif kind == "string_type" and "labels" in found[:-1]:
+            loc, message = found, f"label values are text: quote it ('{e['input']}')"
         else:
             loc, message = found, str(e["msg"]).removeprefix("Value error, ")
         pos = doc.position(tuple(loc))
@@ -221,6 +226,28 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
         need(query, queries, "consumer query", ("slos", i, "indicator", "query"))
         issues.extend(_threshold_issues(s, i))
     issues.extend(_sql_issues(s))
+    issues.extend(_alerting_issues(s))
+    return issues
+
+
+def _alerting_issues(s: LoadedSpec) -> list[SpecIssue]:
+    """Spec labels must not clash with the labels the generated rules set; a warn SLO never pages."""
+    issues = []
+    owners: list[tuple[Path_, dict[str, str]]] = [(("data_product", "labels"), s.spec.data_product.labels)]
+    owners += [(("slos", i, "labels"), slo.labels) for i, slo in enumerate(s.spec.slos)]
+    for loc, labels in owners:
+        for name in labels:
+            if name.startswith("__"):
+                issues.append(s.issue((*loc, name), f"label {name!r}: names starting with __ are Prometheus's own"))
+            elif name in RESERVED_LABELS:
+                issues.append(
+                    s.issue((*loc, name), f"label {name!r} is set by the generated rules and metrics; choose another")
+                )
+    for i, slo in enumerate(s.spec.slos):
+        if slo.alert == "page" and slo.severity == "warn":
+            issues.append(
+                s.issue(("slos", i, "alert"), "a warn SLO never pages: use alert: ticket or none, or severity: error")
+            )
     return issues
 
 
