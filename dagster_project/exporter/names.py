@@ -189,9 +189,11 @@ ALL: tuple[Metric, ...] = (
 
 
 def window_label(seconds: float) -> str:
-    """Prometheus's duration spelling, used in labels and rule names: 7d, 28d, 1h, 22h24m, 2d19h12m."""
-    rest, out = int(seconds), ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    """Prometheus's duration spelling, used in labels and rule names: 7d, 28d, 1h, 22h24m, 2d19h12m, 1m30s. Exact to
+    the millisecond (1m500ms), so two different windows never share a label; the spec's validation keeps windows
+    at a minute or more."""
+    rest, out = round(seconds * 1000), ""
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
         if rest >= size:
             out += f"{rest // size}{unit}"
             rest %= size
