@@ -33,3 +33,7 @@ def test_window_labels_are_exact_prometheus_durations(seconds: float, label: str
 def test_different_windows_never_share_a_label() -> None:
     windows = [60, 60.5, 61, 90, 119.999, 120]
     assert len({n.window_label(w) for w in windows}) == len(windows)
+
+
+def test_the_push_job_is_not_the_exporters() -> None:
+    assert n.PUSH_JOB != n.EXPORTER_JOB

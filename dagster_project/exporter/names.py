@@ -13,6 +13,15 @@ from typing import Literal
 
 PREFIX = "dataslo"
 
+# Prometheus job names. The exporter's series carry the job of the scrape that reads `slo serve` (EXPORTER_JOB in
+# docs/deploy/prometheus.yml); a Pushgateway push carries its own, PUSH_JOB, which the Pushgateway's scrape keeps
+# (honor_labels). Both paths export CHECK_PASSED, CHECK_ERROR, OBSERVED and LAST_EVALUATION for an SLO, so queries
+# tell them apart by JOB_LABEL: the exporter is the source of truth, the push is the batch-only fallback.
+JOB_LABEL = "job"
+EXPORTED_JOB_LABEL = "exported_job"  # where a scrape without honor_labels moves the pushed job
+EXPORTER_JOB = PREFIX
+PUSH_JOB = f"{PREFIX}_push"
+
 
 @dataclass(frozen=True)
 class Metric:
