@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -96,3 +97,19 @@ class PrometheusApi:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no data for {expr} within {timeout_s:.0f} s")
             time.sleep(0.5)
+
+
+# What Grafana puts in place of the dashboards' variables: one product, and every SLO (the slo variable's "All",
+# whose allValue is ".*").
+def grafana_expr(expr: str, product: str, slo: str = ".*") -> str:
+    """A panel query as Grafana sends it to Prometheus for the given variable values."""
+    return expr.replace("$product", product).replace("$slo", slo)
+
+
+def label_values(api: PrometheusApi, definition: str) -> set[str]:
+    """A `label_values(selector, label)` variable query as Grafana's Prometheus datasource runs it."""
+    match = re.fullmatch(r"label_values\((.+), *(\w+)\)", definition.strip())
+    assert match is not None, definition
+    selector, label = match.groups()
+    data = api.get(f"/api/v1/label/{label}/values", **{"match[]": selector})
+    return set(data)

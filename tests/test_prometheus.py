@@ -22,7 +22,7 @@ from dagster_project.slo.budget import budget
 from dagster_project.slo.domain import Slo, all_slos
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
-from tests.prometheus_support import PrometheusApi, binary, free_port, running
+from tests.prometheus_support import PrometheusApi, binary, free_port, grafana_expr, label_values, running
 
 SCRAPE = "1s"
 
@@ -53,7 +53,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     push_port, serve_port, prom_port = free_port(), free_port(), free_port()
     push_url = f"127.0.0.1:{push_port}"
     with running(
-        [pushgateway, f"--web.listen-address=127.0.0.1:{push_port}"], f"http://{push_url}/-/ready", tmp / "pgw.log"
+        [pushgateway, f"--web.listen-address=127.0.0.1:{push_port}", "--persistence.file="],
+        f"http://{push_url}/-/ready",
+        tmp / "pgw.log",
     ):
         now = datetime.now(UTC).replace(microsecond=0)
         runs = [now - timedelta(hours=3), now - timedelta(hours=2), now - timedelta(hours=1)]
@@ -160,7 +162,7 @@ def test_north_star_goals_and_datasets_are_exported(stack: Stack) -> None:
 
 
 def test_each_run_pushes_its_results_to_the_pushgateway(stack: Stack) -> None:
-    pushed = _by_slo(stack.api.wait_for(f'{n.CHECK_PASSED.sample}{{job="dataslo"}}'))
+    pushed = _by_slo(stack.api.wait_for(f'{n.CHECK_PASSED.sample}{{job="{n.PUSH_JOB}"}}'))
     assert set(pushed) == {s.id for s in stack.slos}
     assert pushed["order_item_prices_valid"] == 1.0  # the last push was the clean build's
 
@@ -201,11 +203,19 @@ def test_the_generated_recording_rules_evaluate_for_every_slo(stack: Stack) -> N
 
 
 def test_every_dashboard_query_parses_and_returns_data(stack: Stack) -> None:
+    """Every panel query, with the variables as Grafana substitutes them (the product, every SLO), and every
+    variable query."""
+    ids = {s.id for s in stack.slos}
     for board_path in sorted((REPO / "dashboards" / "grafana").glob("*.json")):
         board = json.loads(board_path.read_text())
+        variables = {v["name"]: v for v in board["templating"]["list"]}
+        product = variables["product"]["current"]["value"]
+        assert label_values(stack.api, variables["product"]["definition"]) == {product}
+        slo_query = grafana_expr(variables["slo"]["definition"], product)
+        assert label_values(stack.api, slo_query) == ids
         for panel in board["panels"]:
-            for target in panel["targets"]:
-                expr = target["expr"]
+            for target in panel.get("targets", []):
+                expr = grafana_expr(target["expr"], product)
                 deadline = time.monotonic() + 30
                 while not stack.api.query(expr):  # a parse error raises; no data is retried, then fails
                     assert time.monotonic() < deadline, f"{board_path.name}: {panel['title']}: no data for {expr}"

@@ -126,6 +126,18 @@ def test_validate_prints_every_problem_and_exits_2() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_validate_rejects_duplicate_and_sub_minute_windows_at_their_place_with_exit_2() -> None:
+    for name, where in (
+        ("window_same_duration_twice.yaml", "57:19: slos.0.windows.1: window '24h' is the same duration as '1d'"),
+        ("window_of_milliseconds.yaml", "57:15: slos.0.windows.0: window '500ms' is shorter than a minute"),
+    ):
+        result = slo("validate", str(SPECS / "bad" / name))
+        assert result.returncode == 2, result.stdout + result.stderr
+        (line,) = result.stdout.splitlines()
+        assert line.startswith(f"{SPECS / 'bad' / name}:{where}")
+        assert "Traceback" not in result.stderr
+
+
 def test_validate_accepts_the_shipped_spec_and_exits_0() -> None:
     result = slo("validate")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -12,7 +12,7 @@ from typing import Any
 
 from dagster_project.cli.specs import add_slos_option, load_specs
 from dagster_project.errors import EXIT_OK, UsageError
-from dagster_project.settings import DEFAULT_STATE_DIR
+from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp
 
 DEFAULT_PORT = 9469
 
@@ -20,6 +20,7 @@ EPILOG = """\
 examples:
   slo serve                                         /metrics on 127.0.0.1:9469 from .slo_state/
   slo serve --host 0.0.0.0 --port 9100 --results /srv/slo/results.sqlite --db /srv/warehouse.duckdb
+  slo serve --as-of 2026-11-27T06:00:00Z             every window ends at that instant, not now (reproducible)
 
 Values come from the results store (every SLO's history) and the published database (North Star, goals), so a
 restarted exporter, or a second one, exports the same numbers. Scrape it every 15-60 s.
@@ -40,6 +41,11 @@ def register(sub: Any) -> None:
     p.add_argument("--db", type=Path, help="published database (default <state-dir>/warehouse.duckdb)")
     add_slos_option(p)
     p.add_argument("--refresh", type=float, default=5.0, help="seconds between recomputations (default 5)")
+    p.add_argument(
+        "--as-of",
+        help="compute every window (and the latest check) as if at this time, ISO 8601 (default: now): the same "
+        "store and --as-of give the same SLO values",
+    )
     p.set_defaults(handler=handle)
 
 
@@ -50,6 +56,7 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError("--refresh must be a positive number of seconds")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
+    as_of = parse_timestamp(args.as_of) if args.as_of else None
     specs = load_specs(args.slos)
     db = args.db or args.state_dir / "warehouse.duckdb"
     config = ExporterConfig(
@@ -58,6 +65,7 @@ def handle(args: argparse.Namespace) -> int:
         database=db,
         landing=db.with_name(db.name + ".landing"),
         refresh_s=args.refresh,
+        as_of=as_of,
     )
     exporter = Exporter(config)
     exporter.refresh()  # the first scrape already has everything
@@ -66,7 +74,11 @@ def handle(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     host, port = str(server.server_address[0]), int(server.server_address[1])
-    print(f"serving /metrics on http://{host}:{port}/metrics ({len(exporter.slos)} SLOs, {config.results})", flush=True)
+    at = f", as of {as_of:%Y-%m-%dT%H:%M:%SZ}" if as_of else ""
+    print(
+        f"serving /metrics on http://{host}:{port}/metrics ({len(exporter.slos)} SLOs, {config.results}{at})",
+        flush=True,
+    )
     stop = threading.Event()
     refresher = threading.Thread(target=exporter.run_refresher, args=(stop,), daemon=True)
     refresher.start()

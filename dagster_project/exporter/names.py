@@ -13,6 +13,15 @@ from typing import Literal
 
 PREFIX = "dataslo"
 
+# Prometheus job names. The exporter's series carry the job of the scrape that reads `slo serve` (EXPORTER_JOB in
+# docs/deploy/prometheus.yml); a Pushgateway push carries its own, PUSH_JOB, which the Pushgateway's scrape keeps
+# (honor_labels). Both paths export CHECK_PASSED, CHECK_ERROR, OBSERVED and LAST_EVALUATION for an SLO, so queries
+# tell them apart by JOB_LABEL: the exporter is the source of truth, the push is the batch-only fallback.
+JOB_LABEL = "job"
+EXPORTED_JOB_LABEL = "exported_job"  # where a scrape without honor_labels moves the pushed job
+EXPORTER_JOB = PREFIX
+PUSH_JOB = f"{PREFIX}_push"
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -215,9 +224,11 @@ RESERVED_LABELS = frozenset(
 
 
 def window_label(seconds: float) -> str:
-    """Prometheus's duration spelling, used in labels and rule names: 7d, 28d, 1h, 22h24m, 2d19h12m."""
-    rest, out = int(seconds), ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    """Prometheus's duration spelling, used in labels and rule names: 7d, 28d, 1h, 22h24m, 2d19h12m, 1m30s. Exact to
+    the millisecond (1m500ms), so two different windows never share a label; the spec's validation keeps windows
+    at a minute or more."""
+    rest, out = round(seconds * 1000), ""
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
         if rest >= size:
             out += f"{rest // size}{unit}"
             rest %= size

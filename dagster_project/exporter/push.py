@@ -1,7 +1,8 @@
 """Pushing a run's results to a Prometheus Pushgateway, for deployments where runs are batch jobs and nothing
-long-running is scraped. One group per SLO (job="dataslo", product, slo), so a run that evaluated only some SLOs
-(a build stopped early) replaces only theirs. The exporter (`slo serve`) remains the source of budgets and windows;
-the push carries each SLO's latest outcome.
+long-running is scraped. One group per SLO (job="dataslo_push", product, slo), so a run that evaluated only some
+SLOs (a build stopped early) replaces only theirs. The exporter (`slo serve`) remains the source of budgets and
+windows; the push carries each SLO's latest outcome. Its job (names.PUSH_JOB) is not the exporter's scrape job, so
+the dashboards can prefer the exporter's series and fall back on the pushed ones only where there is no exporter.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from prometheus_client.exposition import push_to_gateway
 
 from dagster_project.exporter import names as n
 from dagster_project.results.store import record
-
-JOB = "dataslo"
 
 
 def push_results(
@@ -35,7 +34,7 @@ def push_results(
         when.set(evaluated_at.timestamp())
         if r["observed"] is not None:
             Gauge(n.OBSERVED.name, n.OBSERVED.help, registry=registry).set(float(r["observed"]))
-        push_to_gateway(url, job=JOB, grouping_key=labels, registry=registry, timeout=timeout_s)
+        push_to_gateway(url, job=n.PUSH_JOB, grouping_key=labels, registry=registry, timeout=timeout_s)
     return len(results)
 
 

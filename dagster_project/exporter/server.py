@@ -41,6 +41,7 @@ class ExporterConfig:
     landing: Path | None = None
     refresh_s: float = 5.0
     measures_every_s: float = 60.0
+    as_of: datetime | None = None  # windows end here instead of now (`slo serve --as-of`: reproducible renderings)
 
 
 class _Fixed(Collector):
@@ -63,7 +64,7 @@ class Exporter:
         self.refreshed_at = 0.0
         self._lock = threading.Lock()
 
-    def _refresh_measures(self, now: float) -> None:
+    def _refresh_measures(self, now: float, at: float) -> None:
         db = self.config.database
         if db is None or not db.is_file():
             return
@@ -71,7 +72,7 @@ class Exporter:
         identity = (stat.st_ino, stat.st_mtime_ns)
         if identity == self._measured_db and now - self._measured_at < self.config.measures_every_s:
             return
-        as_of = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
+        as_of = datetime.fromtimestamp(at, UTC).replace(tzinfo=None)
         try:
             with open_for_checks(db, landing=self.config.landing) as con:
                 self.measures = {s.data_product.id: measure_values(con, s, as_of) for s in self.config.specs}
@@ -81,13 +82,15 @@ class Exporter:
         self._measured_db, self._measured_at = identity, now
 
     def refresh(self, now: float | None = None) -> bytes:
-        """Catch up with the store and re-render; returns the new exposition text."""
+        """Catch up with the store and re-render; returns the new exposition text. Windows end at the configured
+        as-of, else at `now`; the refresh timestamp is always `now` (it says the exporter is alive)."""
         started = time.perf_counter()
         now = time.time() if now is None else now
+        at = self.config.as_of.timestamp() if self.config.as_of is not None else now
         self.history.refresh()
-        self._refresh_measures(now)
+        self._refresh_measures(now, at)
         families = Families()
-        slo_families(families, self.slos, self.history, now)
+        slo_families(families, self.slos, self.history, at)
         product_families(families, self.config.specs, self.measures)
         families.add(n.EXPORTER_EVALUATIONS, [], self.history.rows)
         families.add(n.EXPORTER_REFRESH, [], now)

@@ -11,91 +11,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from dagster_project.exporter import names as n
+from dagster_project.generators.grafana import PRODUCT_VAR, RUNBOOK_VAR, SLO_VAR, Panel, dashboard
 from dagster_project.slo.domain import slos_from_spec
 from dagster_project.spec.models import SpecFile
 
-DS = {"type": "prometheus", "uid": "${datasource}"}
-SCHEMA_VERSION = 39
-
-
-@dataclass(frozen=True)
-class Panel:
-    title: str
-    kind: str  # Grafana panel type
-    targets: tuple[tuple[str, str], ...]  # (PromQL, legend)
-    description: str = ""
-    unit: str = ""
-    width: int = 12
-    height: int = 8
-    instant: bool = False
-    thresholds: tuple[tuple[float | None, str], ...] = ()
-
-
-def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
-    defaults: dict[str, Any] = {"unit": panel.unit} if panel.unit else {}
-    if panel.thresholds:
-        defaults["thresholds"] = {
-            "mode": "absolute",
-            "steps": [{"color": color, "value": value} for value, color in panel.thresholds],
-        }
-    return {
-        "id": panel_id,
-        "type": panel.kind,
-        "title": panel.title,
-        "description": panel.description,
-        "datasource": DS,
-        "gridPos": {"x": x, "y": y, "w": panel.width, "h": panel.height},
-        "fieldConfig": {"defaults": defaults, "overrides": []},
-        "options": {},
-        "targets": [
-            {
-                "refId": chr(ord("A") + i),
-                "datasource": DS,
-                "expr": expr,
-                "legendFormat": legend,
-                "instant": panel.instant,
-                "range": not panel.instant,
-            }
-            for i, (expr, legend) in enumerate(panel.targets)
-        ],
-    }
-
-
-def _dashboard(uid: str, title: str, description: str, panels: Sequence[Panel], tags: Sequence[str]) -> dict[str, Any]:
-    laid, x, y, row_h = [], 0, 0, 0
-    for i, panel in enumerate(panels, start=1):
-        if x + panel.width > 24:
-            x, y, row_h = 0, y + row_h, 0
-        laid.append(_panel(panel, i, x, y))
-        x, row_h = x + panel.width, max(row_h, panel.height)
-    return {
-        "uid": uid,
-        "title": title,
-        "description": description,
-        "tags": ["dataslo", *tags],
-        "editable": True,
-        "schemaVersion": SCHEMA_VERSION,
-        "time": {"from": "now-7d", "to": "now"},
-        "refresh": "1m",
-        "timezone": "utc",
-        "templating": {
-            "list": [
-                {
-                    "name": "datasource",
-                    "label": "Prometheus",
-                    "type": "datasource",
-                    "query": "prometheus",
-                    "current": {},
-                    "hide": 0,
-                }
-            ]
-        },
-        "panels": laid,
-    }
+# The runbook the panels link to (`slo dashboards --runbook-url`; on the board, the `runbook` variable). Links add
+# `#<dimension>`, the runbook's section for a failing SLO of that dimension.
+RUNBOOK_URL = "docs/runbook.md"
+# What the alert-list panel lists: the generated alerts, whose names all start with this (generators/rules.py).
+ALERT_NAME_FILTER = "DataSlo"
 
 
 def _windows(spec: SpecFile) -> tuple[str, str]:
@@ -104,29 +31,109 @@ def _windows(spec: SpecFile) -> tuple[str, str]:
     return n.window_label(windows[0]), n.window_label(windows[-1])
 
 
-def oncall(spec: SpecFile) -> dict[str, Any]:
+def _matchers(*extra: str, slo: bool = True) -> str:
+    """The dashboard's filters (product, and slo where the metric has it) and any extra matchers."""
+    parts = [f'product="{PRODUCT_VAR}"', *([f'slo=~"{SLO_VAR}"'] if slo else []), *extra]
+    return ", ".join(parts)
+
+
+def _eq(label: str, value: str, op: str = "=") -> str:
+    return f'{label}{op}"{value}"'
+
+
+def _q(metric: n.Metric, *extra: str, slo: bool = True) -> str:
+    """The metric's samples under the dashboard's filters and `extra` matchers."""
+    return metric.sample + "{" + _matchers(*extra, slo=slo) + "}"
+
+
+def latest_per_slo(metric: n.Metric) -> str:
+    """One series per SLO of a value both the exporter and a push export: the exporter's (the source of truth),
+    or the pushed one for an SLO no exporter reports (a push-only deployment). Aggregating by (product, slo) also
+    keeps one series when two exporters serve the same store."""
+    by = ", ".join(n.SLO_LABELS)
+    not_pushed = (_eq(n.JOB_LABEL, n.PUSH_JOB, "!="), _eq(n.EXPORTED_JOB_LABEL, n.PUSH_JOB, "!="))
+    exporter = f"max by ({by}) ({_q(metric, *not_pushed)})"
+    pushed = f"max by ({by}) ({_q(metric, _eq(n.JOB_LABEL, n.PUSH_JOB))})"
+    return f"{exporter} or {pushed}"
+
+
+def _runbook(anchor: str) -> str:
+    return f"{RUNBOOK_VAR}#{anchor}"
+
+
+def oncall(spec: SpecFile, runbook: str = RUNBOOK_URL) -> dict[str, Any]:
     p = spec.data_product.id
     short, long = _windows(spec)
-    sel = f'product="{p}"'
+    by = ", ".join(n.SLO_LABELS)
+    info = f"max by ({by}, dimension, dataset) ({_q(n.SLO_INFO)})"
+    freshness: dict[str, set[float]] = {}
+    for slo in slos_from_spec(spec):
+        if slo.kind == "max_age":
+            freshness.setdefault(slo.dataset, set()).add(slo.threshold.value)
     panels = [
+        Panel(
+            "Alerts",
+            "alertlist",
+            (),
+            "The generated alerts that are firing or pending (Prometheus's rules, through Grafana's alerting).",
+            width=24,
+            height=6,
+            links=(("Runbook", RUNBOOK_VAR),),
+            options=(
+                ("viewMode", "list"),
+                ("groupMode", "default"),
+                ("groupBy", []),
+                ("maxItems", 20),
+                ("sortOrder", 3),  # by importance: firing first
+                ("dashboardAlerts", False),
+                ("alertName", ALERT_NAME_FILTER),
+                ("alertInstanceLabelFilter", ""),
+                ("datasource", ""),
+                ("showInstances", True),
+                (
+                    "stateFilter",
+                    {
+                        "firing": True,
+                        "pending": True,
+                        "recovering": True,
+                        "noData": False,
+                        "normal": False,
+                        "error": True,
+                    },
+                ),
+            ),
+        ),
         Panel(
             "SLOs in breach",
             "table",
-            ((f'{n.OBJECTIVE_MET.name}{{{sel}, window="{short}"}} == 0', "{{slo}}"),),
-            f"SLOs whose time SLI over {short} is below their objective.",
-            instant=True,
+            (
+                (
+                    f"(max by ({by}) ({_q(n.OBJECTIVE_MET, _eq('window', short))}) == 0)"
+                    f" * on ({by}) group_left (dimension, dataset) {info}",
+                    "{{slo}}",
+                ),
+            ),
+            f"SLOs whose time SLI over {short} is below their objective; each row links to the runbook's section "
+            "for its dimension.",
+            data_links=(("Runbook for ${__data.fields.dimension}", _runbook("${__data.fields.dimension}")),),
         ),
         Panel(
             "Latest check per SLO (1 ok, 0 failed or could not run)",
             "table",
-            ((f"{n.CHECK_PASSED.name}{{{sel}}}", "{{slo}}"),),
-            "Every SLO's latest evaluation: 1 passed, 0 failed or could not run.",
-            instant=True,
+            ((latest_per_slo(n.CHECK_PASSED), "{{slo}}"),),
+            "Every SLO's latest evaluation: 1 passed, 0 failed or could not run. The exporter's value; a pushed one "
+            "only for SLOs no exporter reports.",
+            links=(("Runbook", RUNBOOK_VAR),),
         ),
         Panel(
             "Current burn rate",
             "timeseries",
-            ((f'slo:current_burn_rate:ratio{{sloth_service="{p}"}}', "{{sloth_slo}}"),),
+            (
+                (
+                    f'slo:current_burn_rate:ratio{{sloth_service="{PRODUCT_VAR}", sloth_slo=~"{SLO_VAR}"}}',
+                    "{{sloth_slo}}",
+                ),
+            ),
             "How many times faster than allowed each SLO's budget burns (shortest alert window); 1 spends it "
             "exactly over the period.",
             thresholds=((None, "green"), (1.0, "orange"), (6.0, "red")),
@@ -134,66 +141,87 @@ def oncall(spec: SpecFile) -> dict[str, Any]:
         Panel(
             f"Error budget remaining ({long})",
             "bargauge",
-            ((f'{n.BUDGET_REMAINING.name}{{{sel}, window="{long}"}}', "{{slo}}"),),
+            ((_q(n.BUDGET_REMAINING, _eq("window", long)), "{{slo}}"),),
             "Share of the error budget left over the period; below zero is over budget.",
             unit="percentunit",
             instant=True,
             thresholds=((None, "red"), (0.0, "orange"), (0.5, "green")),
         ),
-        Panel(
-            "Data age per dataset",
-            "timeseries",
-            ((f"time() - {n.DATASET_LAST_UPDATE.name}{{{sel}}}", "{{dataset}}"),),
-            "Now minus the newest data its freshness SLOs last saw.",
-            unit="s",
+        *(
+            Panel(
+                f"Data age: {dataset}",
+                "timeseries",
+                (
+                    (
+                        f"time() - max by (product, dataset) "
+                        f"({_q(n.DATASET_LAST_UPDATE, _eq('dataset', dataset), slo=False)})",
+                        "{{dataset}}",
+                    ),
+                ),
+                f"Now minus the newest data its freshness SLOs last saw; the line is their threshold "
+                f"({', '.join(n.window_label(t) for t in sorted(limits))}).",
+                unit="s",
+                thresholds=((None, "green"), *((t, "red") for t in sorted(limits))),
+                links=(("Runbook: freshness", _runbook("freshness")),),
+            )
+            for dataset, limits in sorted(freshness.items())
         ),
         Panel(
             "Failed or errored evaluations (last 24h)",
             "timeseries",
             (
                 (
-                    f'sum by (slo, outcome) (increase({n.EVALUATIONS.sample}{{{sel}, outcome!="pass"}}[1d]))',
+                    f"sum by (slo, outcome) (increase({_q(n.EVALUATIONS, _eq('outcome', 'pass', '!='))}[1d]))",
                     "{{slo}} {{outcome}}",
                 ),
             ),
-            "Evaluations that failed or could not run, from the results store.",
+            "Evaluations that failed or could not run, from the results store; the line is one.",
+            thresholds=((None, "green"), (1.0, "red")),
         ),
     ]
-    return _dashboard(
+    return dashboard(
         f"dataslo-{p}-oncall",
         f"{spec.data_product.name} - on-call",
-        "Generated by `slo dashboards` from slo_definitions/ - do not edit. SLOs in breach, burn rates, budgets, "
-        "data age and failing checks.",
+        "Generated by `slo dashboards` from slo_definitions/ - do not edit. Alerts, SLOs in breach, burn rates, "
+        "budgets, data age and failing checks.",
         panels,
         [p, "oncall"],
+        p,
+        runbook,
     )
 
 
-def owner(spec: SpecFile) -> dict[str, Any]:
+def owner(spec: SpecFile, runbook: str = RUNBOOK_URL) -> dict[str, Any]:
     p = spec.data_product.id
     short, long = _windows(spec)
-    sel = f'product="{p}"'
     star = spec.north_star
     dimensions = sorted({s.dimension for s in spec.slos})
+    star_steps: tuple[tuple[float | None, str], ...] = (
+        ((None, "red"), (star.target, "green"))
+        if star.direction == "increase"
+        else ((None, "green"), (star.target, "red"))
+    )
     panels = [
         Panel(
             f"North Star: {star.name}",
             "timeseries",
             (
-                (f'{n.NORTH_STAR_VALUE.name}{{{sel}, measure="{star.measure}"}}', "actual"),
-                (f'{n.NORTH_STAR_TARGET.name}{{{sel}, measure="{star.measure}"}}', "target"),
+                (_q(n.NORTH_STAR_VALUE, _eq("measure", star.measure), slo=False), "actual"),
+                (_q(n.NORTH_STAR_TARGET, _eq("measure", star.measure), slo=False), "target"),
             ),
-            f"{star.measure} over the last {star.window}, against its target {star.target:g}.",
+            f"{star.measure} over the last {star.window}, against its target {star.target:g} (the line).",
             unit="percentunit",
             width=16,
+            thresholds=star_steps,
         ),
         Panel(
             "Goals: actual / target",
             "bargauge",
             (
                 (
-                    f"max by (product, goal, measure) ({n.GOAL_ACTUAL.name}{{{sel}}}) / on (product, goal, measure)"
-                    f" max by (product, goal, measure) ({n.GOAL_TARGET.name}{{{sel}}})",
+                    f"max by (product, goal, measure) ({_q(n.GOAL_ACTUAL, slo=False)})"
+                    " / on (product, goal, measure)"
+                    f" max by (product, goal, measure) ({_q(n.GOAL_TARGET, slo=False)})",
                     "{{goal}}",
                 ),
             ),
@@ -207,9 +235,12 @@ def owner(spec: SpecFile) -> dict[str, Any]:
             Panel(
                 f"{dimension}: SLOs meeting objective ({short} / {long})",
                 "stat",
-                (
-                    (f'{n.SHARE_MEETING.name}{{{sel}, dimension="{dimension}", window="{short}"}}', short),
-                    (f'{n.SHARE_MEETING.name}{{{sel}, dimension="{dimension}", window="{long}"}}', long),
+                tuple(
+                    (
+                        _q(n.SHARE_MEETING, _eq("dimension", dimension), _eq("window", w), slo=False),
+                        w,
+                    )
+                    for w in (short, long)
                 ),
                 f"Share of the {dimension} SLOs whose SLI meets their objective over each window.",
                 unit="percentunit",
@@ -217,16 +248,14 @@ def owner(spec: SpecFile) -> dict[str, Any]:
                 height=5,
                 instant=True,
                 thresholds=((None, "red"), (0.95, "orange"), (1.0, "green")),
+                links=((f"Runbook: {dimension}", _runbook(dimension)),),
             )
             for dimension in dimensions
         ),
         Panel(
             f"Adherence: checks passed / checks applied ({short} / {long})",
             "stat",
-            (
-                (f'{n.ADHERENCE.name}{{{sel}, dimension="all", window="{short}"}}', short),
-                (f'{n.ADHERENCE.name}{{{sel}, dimension="all", window="{long}"}}', long),
-            ),
+            tuple((_q(n.ADHERENCE, _eq("dimension", "all"), _eq("window", w), slo=False), w) for w in (short, long)),
             "The figure the reference platform shows product owners.",
             unit="percentunit",
             width=12,
@@ -236,27 +265,30 @@ def owner(spec: SpecFile) -> dict[str, Any]:
         Panel(
             f"Error budget burn-down ({long})",
             "timeseries",
-            ((f'{n.BUDGET_REMAINING.name}{{{sel}, window="{long}"}}', "{{slo}}"),),
-            "Budget left over the period, per SLO, over time.",
+            ((_q(n.BUDGET_REMAINING, _eq("window", long)), "{{slo}}"),),
+            "Budget left over the period, per SLO, over time; below the line (zero) the budget is spent.",
             unit="percentunit",
             width=12,
+            thresholds=((None, "red"), (0.0, "green")),
         ),
     ]
-    return _dashboard(
+    return dashboard(
         f"dataslo-{p}-owner",
         f"{spec.data_product.name} - product owner",
         "Generated by `slo dashboards` from slo_definitions/ - do not edit. Attainment per dimension, budget "
         "burn-down, the North Star against its target, and the goals.",
         panels,
         [p, "owner"],
+        p,
+        runbook,
     )
 
 
-def dashboards(specs: Sequence[SpecFile]) -> dict[str, str]:
+def dashboards(specs: Sequence[SpecFile], runbook: str = RUNBOOK_URL) -> dict[str, str]:
     """File name -> JSON text, for every product."""
     out = {}
     for spec in specs:
-        for suffix, board in (("oncall", oncall(spec)), ("owner", owner(spec))):
+        for suffix, board in (("oncall", oncall(spec, runbook)), ("owner", owner(spec, runbook))):
             out[f"{spec.data_product.id}-{suffix}.json"] = json.dumps(board, indent=2, sort_keys=True) + "\n"
     return out
 
@@ -287,9 +319,9 @@ providers:
 """
 
 
-def files(specs: Sequence[SpecFile]) -> dict[str, str]:
+def files(specs: Sequence[SpecFile], runbook: str = RUNBOOK_URL) -> dict[str, str]:
     """Relative path under dashboards/ -> content."""
-    out = {f"grafana/{name}": text for name, text in dashboards(specs).items()}
+    out = {f"grafana/{name}": text for name, text in dashboards(specs, runbook).items()}
     out["grafana/provisioning/datasources/prometheus.yml"] = DATASOURCE_PROVISIONING
     out["grafana/provisioning/dashboards/dataslo.yml"] = DASHBOARD_PROVISIONING
     return out

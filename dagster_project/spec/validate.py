@@ -225,6 +225,7 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
         query = getattr(slo.indicator, "query", None)
         need(query, queries, "consumer query", ("slos", i, "indicator", "query"))
         issues.extend(_threshold_issues(s, i))
+        issues.extend(_window_issues(s, i))
     issues.extend(_sql_issues(s))
     issues.extend(_alerting_issues(s))
     return issues
@@ -282,6 +283,27 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
                 duckdb.connect().execute("SELECT regexp_matches('', ?)", [slo.indicator.regex]).fetchall()
             except duckdb.Error as exc:
                 issues.append(s.issue(("slos", i, "indicator", "regex"), f"invalid regex: {str(exc).splitlines()[0]}"))
+    return issues
+
+
+# Windows are computed and labelled per minute at the finest (Prometheus's rule evaluation and the alert windows).
+MIN_WINDOW_S = 60
+
+
+def _window_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
+    """Each window at least a minute, and no two the same duration (1d and 24h would export one series twice)."""
+    issues: list[SpecIssue] = []
+    seen: dict[float, int] = {}
+    for j, text in enumerate(s.spec.slos[i].windows):
+        loc: Path_ = ("slos", i, "windows", j)
+        seconds = parse_duration(text).total_seconds()
+        if seconds < MIN_WINDOW_S:
+            issues.append(s.issue(loc, f"window {text!r} is shorter than a minute; use 1m or more (e.g. 7d, 28d)"))
+        elif seconds in seen:
+            same = s.spec.slos[i].windows[seen[seconds]]
+            issues.append(s.issue(loc, f"window {text!r} is the same duration as {same!r} (windows.{seen[seconds]})"))
+        else:
+            seen[seconds] = j
     return issues
 
 
