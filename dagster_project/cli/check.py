@@ -9,13 +9,18 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster_project.checking import ENGINES
 from dagster_project.cli.table import print_slo_results
 from dagster_project.cli.validate import DEFAULT_SPEC_DIR
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, EXIT_USAGE, UsageError
 from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from dagster_project.spec.validate import LoadedSpec
 
 EPILOG = """\
 examples:
@@ -24,8 +29,11 @@ examples:
   slo check --db /srv/warehouse.duckdb --results /srv/slo/results.sqlite
   slo check --db .slo_state/warehouse.duckdb --engine gx     GX suites, checkpoint and Data Docs in .slo_state/gx/
 
+The spec is first checked against the database (datasets, columns and their types, SQL and measures prepared);
+every mismatch is printed as file:line:col: dotted.path: message and nothing is evaluated (exit 2).
+
 exit codes: 0 all passed or only warnings failed, 1 an error-severity SLO failed or could not be evaluated,
-2 invalid spec or usage, 3 runtime error
+2 invalid spec or usage (the spec does not fit the database included), 3 runtime error
 """
 
 
@@ -62,25 +70,44 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=handle)
 
 
+def located(results: list[dict[str, Any]], specs: Sequence[LoadedSpec]) -> list[dict[str, Any]]:
+    """The results, each error prefixed with where its SLO is written (file:line), for whoever reads the store."""
+    where = {
+        slo.id: f"{s.doc.path}:{s.doc.position(('slos', i)).line}" for s in specs for i, slo in enumerate(s.spec.slos)
+    }
+    out = []
+    for r in results:
+        if r["error"] and r["slo"] in where:
+            error = f"{where[r['slo']]}: {r['error']}"
+            r = {**r, "error": error, "observed_text": error}
+        out.append(r)
+    return out
+
+
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.checking import check_database
     from dagster_project.exporter.push import keep
     from dagster_project.slo.domain import all_slos
     from dagster_project.slo.report import blocking_failures
+    from dagster_project.spec.database_check import database_issues
     from dagster_project.spec.validate import validate
 
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
     specs, issues = validate(args.slos or [DEFAULT_SPEC_DIR])
+    if not issues:
+        if not args.db.is_file():
+            raise UsageError(f"--db: {args.db} is not a file")
+        # Before evaluating anything: a spec that does not fit the database is a usage error, whatever the severity.
+        issues = database_issues(specs, args.db)
     if issues:
         for issue in issues:
             print(issue, file=sys.stderr)
+        print(f"{len(issues)} problem(s) found; nothing was evaluated", file=sys.stderr)
         return EXIT_USAGE
-    if not args.db.is_file():
-        raise UsageError(f"--db: {args.db} is not a file")
     checked = check_database(
         args.db, all_slos([s.spec for s in specs]), as_of, engine=args.engine, gx_root=args.results.parent
     )
-    results = checked.results
+    results = located(checked.results, specs)
     run_id = str(uuid.uuid4())
     warning = keep(None if args.no_record else args.results, args.pushgateway, run_id, as_of, results)
     if warning is not None:

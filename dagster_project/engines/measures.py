@@ -17,7 +17,7 @@ import duckdb
 from dagster_project.engines.native_sql import table_ref, timestamp_literal
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
-from dagster_project.spec.models import SpecFile
+from dagster_project.spec.models import Measure, SpecFile
 from dagster_project.warehouse.connection import quote_ident
 
 
@@ -28,18 +28,23 @@ class MeasureValue:
     error: str | None = None
 
 
+def measure_query(spec: SpecFile, measure: Measure, as_of: datetime) -> str:
+    """The one SELECT that computes `measure` (over the North Star window when its table has the time dimension):
+    what measure_values runs and what `slo validate --db` / `slo check` prepare."""
+    time_dim = next((d for d in spec.semantic_model.dimensions if d.name == spec.north_star.time_dimension), None)
+    since = as_of - timedelta(seconds=parse_duration(spec.north_star.window).total_seconds())
+    where = ""
+    if time_dim is not None and time_dim.table == measure.table:
+        column = quote_ident(time_dim.column)
+        where = f" WHERE {column} > {timestamp_literal(since)} AND {column} <= {timestamp_literal(as_of)}"
+    return f"SELECT ({measure.expression}) FROM {table_ref(measure.table)}{where}"
+
+
 def measure_values(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: datetime) -> dict[str, MeasureValue]:
     """Every measure of the spec (as_of naive UTC)."""
-    dimensions = {d.name: d for d in spec.semantic_model.dimensions}
-    time_dim = dimensions.get(spec.north_star.time_dimension)
-    since = as_of - timedelta(seconds=parse_duration(spec.north_star.window).total_seconds())
     out = {}
     for measure in spec.semantic_model.measures:
-        where = ""
-        if time_dim is not None and time_dim.table == measure.table:
-            column = quote_ident(time_dim.column)
-            where = f" WHERE {column} > {timestamp_literal(since)} AND {column} <= {timestamp_literal(as_of)}"
-        sql = f"SELECT ({measure.expression}) FROM {table_ref(measure.table)}{where}"
+        sql = measure_query(spec, measure, as_of)
         try:
             require_expression(measure.expression)
             require_single_select(sql)

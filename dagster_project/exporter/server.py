@@ -73,12 +73,16 @@ class Exporter:
         if identity == self._measured_db and now - self._measured_at < self.config.measures_every_s:
             return
         as_of = datetime.fromtimestamp(at, UTC).replace(tzinfo=None)
+        known = set(self.degraded())
         try:
             with open_for_checks(db, landing=self.config.landing) as con:
                 self.measures = {s.data_product.id: measure_values(con, s, as_of) for s in self.config.specs}
         except Exception as exc:  # a database being replaced or unreadable: keep the last values, say why
             log.warning("cannot compute measures from %s: %s", db, exc)
             return
+        for problem in self.degraded():
+            if problem not in known:  # once, not every refresh
+                log.warning("%s", problem)
         self._measured_db, self._measured_at = identity, now
 
     def refresh(self, now: float | None = None) -> bytes:
@@ -121,6 +125,16 @@ class Exporter:
                     log.warning("refresh failed, serving the last values: %s", text)
                     last_error = text
 
+    def degraded(self) -> list[str]:
+        """Why part of /metrics is missing although the refresh works: each measure (the North Star's, a goal's)
+        that cannot be computed, with DuckDB's reason."""
+        return [
+            f"measure {product}.{name} cannot be computed: {value.error}"
+            for product, values in sorted(self.measures.items())
+            for name, value in sorted(values.items())
+            if value.error is not None
+        ]
+
     def healthy(self, now: float | None = None) -> bool:
         """Refreshed recently: within three refresh intervals (and a minute of slack)."""
         now = time.time() if now is None else now
@@ -136,11 +150,18 @@ def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer
                 if not exporter.healthy():
                     self.send_error(503, "stale: the last refresh failed or is too old (see the exporter's log)")
                     return
+                problems = exporter.degraded()
+                if problems:  # serving, but the North Star or a goal is missing from /metrics: say which and why
+                    self.reply(503, "".join(f"degraded: {p}\n" for p in problems).encode(), "text/plain")
+                    return
                 body, ctype = b"ok\n", "text/plain"
             else:
                 self.send_error(404, "try /metrics")
                 return
-            self.send_response(200)
+            self.reply(200, body, ctype)
+
+        def reply(self, status: int, body: bytes, ctype: str) -> None:
+            self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -1,79 +1,223 @@
-"""Layer 4 of validation: the datasets and columns a spec names exist in a given database (opened read-only)."""
+"""Layer 4 of validation: the spec against a given database (opened read-only, external access off), before anything
+is evaluated - `slo validate --db` and the first step of `slo check`.
+
+- every dataset, dimension and column a spec names exists;
+- each indicator's columns have the types it needs (a timestamp or date for an age or a volume, numbers for a range
+  or a sum, comparable keys for a reference);
+- the SQL a spec writes (custom indicators, consumer queries, measure expressions) is prepared against the database:
+  bound and typed, never run;
+- the query each SLO's indicator compiles to is prepared too, so what is left to fail at run time is the data.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
-from dagster_project.spec.models import Reconciliation, ReferentialIntegrity
+import duckdb
+
+from dagster_project.engines.measures import measure_query
+from dagster_project.engines.native import open_for_checks
+from dagster_project.engines.native_sql import scan_expression, single_query, table_ref
+from dagster_project.slo.domain import slos_from_spec
+from dagster_project.slo.plan import SCAN_KINDS
+from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
+from dagster_project.spec.models import CustomSql, Reconciliation, ReferentialIntegrity
 from dagster_project.spec.validate import LoadedSpec, SpecIssue
 from dagster_project.spec.yaml_source import Path_
-from dagster_project.warehouse.connection import connect, resolve
+from dagster_project.warehouse.connection import resolve
+
+# Any instant; only the shape of the queries matters when they are prepared.
+_PREPARE_AS_OF = datetime(2000, 1, 1)
+
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+_NUMBERS = _INTEGERS | {"UHUGEINT", "FLOAT", "DOUBLE"}
+_TIMES = {"DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE"}
+_TEXT = {"VARCHAR"}
 
 
-def _catalogue(db: Path) -> dict[str, set[str]]:
-    """'schema.table' -> its columns, for the database and, when it is beside it, its landing file (raw.*)."""
-    landing = db.with_name(db.name + ".landing")
-    with connect(db, landing=landing if landing.exists() else None, read_only=True) as con:
+def family(type_: str) -> str:
+    """'number', 'time', 'text' or the type itself: which columns compare with which, and what an indicator needs."""
+    if type_ in _NUMBERS or type_.startswith("DECIMAL"):
+        return "number"
+    if type_ in _TIMES:
+        return "time"
+    if type_ in _TEXT:
+        return "text"
+    return type_
+
+
+_NEEDS = {"number": "a numeric column", "time": "a timestamp or date column"}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _Checker:
+    def __init__(self, con: duckdb.DuckDBPyConnection, db: Path) -> None:
+        self.con, self.db = con, db
+        self.tables: dict[tuple[str, str, str], dict[str, str]] = {}
         rows = con.execute(
-            "SELECT database_name, schema_name, table_name, column_name FROM duckdb_columns()"
+            "SELECT database_name, schema_name, table_name, column_name, data_type FROM duckdb_columns()"
         ).fetchall()
-    tables: dict[str, set[str]] = {}
-    for catalog, schema, table, column in rows:
-        name = f"{table and schema}.{table}"
-        if catalog == "raw" and schema == "main":
-            name = f"raw.{table}"
-        elif catalog != "warehouse":
-            continue
-        tables.setdefault(name, set()).add(column)
-    return tables
+        for catalog, schema, table, column, type_ in rows:
+            self.tables.setdefault((catalog, schema, table), {})[column] = type_
+        self.issues: list[SpecIssue] = []
+
+    def table(self, s: LoadedSpec, name: str, loc: Path_) -> dict[str, str] | None:
+        known = self.tables.get(resolve(name))
+        if known is None:
+            self.issues.append(s.issue(loc, f"dataset {name!r} does not exist in {self.db}"))
+        return known
+
+    def column(self, s: LoadedSpec, dataset: str, known: dict[str, str], col: str, loc: Path_) -> str | None:
+        """The column's type, or None (and an issue) when it does not exist."""
+        if col not in known:
+            has = ", ".join(sorted(known))
+            self.issues.append(s.issue(loc, f"column {col!r} does not exist in {dataset} (has {has})"))
+            return None
+        return known[col]
+
+    def typed(
+        self, s: LoadedSpec, dataset: str, known: dict[str, str], col: str, loc: Path_, need: str, why: str
+    ) -> bool:
+        """The column exists and is of the family `need`; otherwise an issue saying what `why` needs."""
+        type_ = self.column(s, dataset, known, col, loc)
+        if type_ is None:
+            return False
+        if family(type_) != need:
+            self.issues.append(s.issue(loc, f"{why} needs {_NEEDS[need]}: {dataset}.{col} is {type_}"))
+            return False
+        return True
+
+    def prepare(self, sql: str) -> tuple[list[str], str | None]:
+        """Bind `sql` without running it: its column types, or the error."""
+        try:
+            require_single_select(sql)
+            relation = self.con.sql(sql)
+            return [str(t) for t in relation.types], None
+        except (FreeSqlRejected, duckdb.Error) as exc:
+            return [], _first_line(exc)
+
+    def check(self, s: LoadedSpec) -> None:
+        self.semantic_model(s)
+        for i, u in enumerate(s.spec.data_product.use_cases):
+            for j, ds in enumerate(u.datasets):
+                self.table(s, ds, ("data_product", "use_cases", i, "datasets", j))
+        for i, q in enumerate(s.spec.consumer_queries):
+            _types, error = self.prepare(q.sql)
+            if error is not None:
+                self.issues.append(s.issue(("consumer_queries", i, "sql"), f"SQL does not run here: {error}"))
+        for i, slo in enumerate(slos_from_spec(s.spec)):
+            before = len(self.issues)
+            self.slo(s, i)
+            if len(self.issues) == before and slo.kind in SCAN_KINDS | {"row_volume", "reconciliation"}:
+                # What the engine will run, prepared: anything the rules above do not know about.
+                known = self.tables[resolve(slo.dataset)]
+                text_columns = [c for c, t in known.items() if t == "VARCHAR"]
+                sql = (
+                    f"SELECT {scan_expression(slo, _PREPARE_AS_OF, text_columns)} FROM {table_ref(slo.dataset)}"
+                    if slo.kind in SCAN_KINDS
+                    else single_query(slo, _PREPARE_AS_OF)
+                )
+                _types, error = self.prepare(sql)
+                if error is not None:
+                    self.issues.append(s.issue(("slos", i, "indicator"), f"cannot be evaluated here: {error}"))
+
+    def semantic_model(self, s: LoadedSpec) -> None:
+        model = s.spec.semantic_model
+        time_ok = True
+        for i, d in enumerate(model.dimensions):
+            loc: Path_ = ("semantic_model", "dimensions", i)
+            known = self.table(s, d.table, (*loc, "table"))
+            if known is None:
+                continue
+            if d.name == s.spec.north_star.time_dimension:
+                why = "the North Star's time dimension"
+                time_ok = self.typed(s, d.table, known, d.column, (*loc, "column"), "time", why)
+            else:
+                self.column(s, d.table, known, d.column, (*loc, "column"))
+        for i, m in enumerate(model.measures):
+            loc = ("semantic_model", "measures", i)
+            if self.table(s, m.table, (*loc, "table")) is None:
+                continue
+            try:
+                require_expression(m.expression)
+            except FreeSqlRejected:
+                continue  # reported by layer 3
+            # Over the North Star window, as it is computed; without it when the window's column is already wrong.
+            sql = (
+                measure_query(s.spec, m, _PREPARE_AS_OF)
+                if time_ok
+                else f"SELECT ({m.expression}) FROM {table_ref(m.table)}"
+            )
+            types, error = self.prepare(sql)
+            if error is not None:
+                self.issues.append(s.issue((*loc, "expression"), f"expression does not run on {m.table}: {error}"))
+            elif family(types[0]) != "number":
+                self.issues.append(s.issue((*loc, "expression"), f"expression gives {types[0]}, not a number"))
+
+    def slo(self, s: LoadedSpec, i: int) -> None:
+        slo = s.spec.slos[i]
+        ind = slo.indicator
+        at: Path_ = ("slos", i, "indicator")
+        known = self.table(s, slo.dataset, ("slos", i, "dataset"))
+        ref: dict[str, str] | None = None
+        if isinstance(ind, ReferentialIntegrity | Reconciliation):
+            ref = self.table(s, ind.reference_dataset, (*at, "reference_dataset"))
+        if known is None:
+            return
+        why = ind.type
+        if ind.type in ("max_age", "row_volume"):
+            field = "column" if ind.type == "max_age" else "timestamp_column"
+            self.typed(s, slo.dataset, known, getattr(ind, field), (*at, field), "time", why)
+        elif ind.type == "in_range":
+            self.typed(s, slo.dataset, known, ind.column, (*at, "column"), "number", why)
+        elif isinstance(ind, Reconciliation):
+            self.typed(s, slo.dataset, known, ind.column, (*at, "column"), "number", why)
+            if ref is not None:
+                rc = ind.reference_column
+                self.typed(s, ind.reference_dataset, ref, rc, (*at, "reference_column"), "number", why)
+        elif isinstance(ind, ReferentialIntegrity):
+            mine = self.column(s, slo.dataset, known, ind.column, (*at, "column"))
+            theirs = None
+            if ref is not None:
+                rc = ind.reference_column
+                theirs = self.column(s, ind.reference_dataset, ref, rc, (*at, "reference_column"))
+            if mine is not None and theirs is not None and family(mine) != family(theirs):
+                self.issues.append(
+                    s.issue(
+                        (*at, "reference_column"),
+                        f"{ind.reference_dataset}.{ind.reference_column} is {theirs} and cannot be compared with "
+                        f"{slo.dataset}.{ind.column} ({mine})",
+                    )
+                )
+        elif isinstance(ind, CustomSql):
+            types, error = self.prepare(ind.sql)
+            if error is not None:
+                self.issues.append(s.issue((*at, "sql"), f"SQL does not run here: {error}"))
+            elif len(types) != 1:
+                self.issues.append(s.issue((*at, "sql"), f"SQL must return one column, it returns {len(types)}"))
+            elif family(types[0]) != "number":
+                self.issues.append(s.issue((*at, "sql"), f"SQL returns {types[0]}, not a number"))
+        elif ind.type != "schema":  # a schema SLO's missing columns are what the SLO itself reports
+            for field in ("column", "timestamp_column"):
+                if getattr(ind, field, None):
+                    self.column(s, slo.dataset, known, getattr(ind, field), (*at, field))
+            for j, c in enumerate(getattr(ind, "columns", None) or []):
+                self.column(s, slo.dataset, known, c, (*at, "columns", j))
 
 
 def database_issues(specs: Sequence[LoadedSpec], db: Path) -> list[SpecIssue]:
-    tables = _catalogue(db)
-    issues: list[SpecIssue] = []
-
-    def table(s: LoadedSpec, name: str, loc: Path_) -> set[str] | None:
-        if name not in tables:
-            issues.append(s.issue(loc, f"dataset {name!r} does not exist in {db}"))
-            return None
-        return tables[name]
-
-    def columns(s: LoadedSpec, name: str, named: Sequence[tuple[str, Path_]], table_loc: Path_) -> None:
-        """Each (column, where it is written) must exist in table `name`."""
-        known = table(s, name, table_loc)
-        if known is None:
-            return
-        for col, loc in named:
-            if col not in known:
-                issues.append(s.issue(loc, f"column {col!r} does not exist in {name} (has {', '.join(sorted(known))})"))
-
-    for s in specs:
-        model = s.spec.semantic_model
-        for i, m in enumerate(model.measures):
-            table(s, m.table, ("semantic_model", "measures", i, "table"))
-        for i, d in enumerate(model.dimensions):
-            loc: Path_ = ("semantic_model", "dimensions", i)
-            columns(s, d.table, [(d.column, (*loc, "column"))], (*loc, "table"))
-        for i, u in enumerate(s.spec.data_product.use_cases):
-            for j, ds in enumerate(u.datasets):
-                table(s, ds, ("data_product", "use_cases", i, "datasets", j))
-        for i, slo in enumerate(s.spec.slos):
-            ind = slo.indicator
-            at: Path_ = ("slos", i)
-            named: list[tuple[str, Path_]] = [
-                (getattr(ind, f), (*at, "indicator", f))
-                for f in ("column", "timestamp_column")
-                if getattr(ind, f, None)
-            ]
-            if ind.type != "schema":  # a schema SLO's missing columns are what the SLO itself reports
-                cols = getattr(ind, "columns", None) or []
-                named += [(c, (*at, "indicator", "columns", j)) for j, c in enumerate(cols)]
-            columns(s, slo.dataset, named, (*at, "dataset"))
-            if isinstance(ind, ReferentialIntegrity | Reconciliation):
-                ref: list[tuple[str, Path_]] = [(ind.reference_column, (*at, "indicator", "reference_column"))]
-                columns(s, ind.reference_dataset, ref, (*at, "indicator", "reference_dataset"))
-    return issues
+    """Every mismatch between the specs and the database at `db` (its .landing file attached as raw when beside it)."""
+    with open_for_checks(db) as con:
+        checker = _Checker(con, db)
+        for s in specs:
+            checker.check(s)
+    return sorted(checker.issues)
 
 
-__all__ = ["database_issues", "resolve"]
+__all__ = ["database_issues", "family", "resolve"]

@@ -3,7 +3,8 @@
 1. YAML: syntax, duplicate keys (yaml_source).
 2. Structure: the pydantic models (unknown fields rejected, types, local rules).
 3. Semantics across all files: ids unique, references resolve, thresholds fit their indicator's unit.
-4. With a database: datasets and columns exist.
+4. With a database (database_check.py): datasets and columns exist with the types their indicators need; the
+   spec's SQL and measure expressions prepare. Warnings, which never fail validation: slack.py.
 
 All problems of a layer are collected before stopping, so one run shows everything to fix.
 """
@@ -275,6 +276,9 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
     for i, measure in enumerate(s.spec.semantic_model.measures):
         try:
             require_expression(measure.expression)
+            # Parsed as DuckDB will, in the query it is placed in: a misspelt keyword (FILTR) fails here already;
+            # a misspelt column (valeu) only against a database (database_check.py).
+            require_single_select(f"SELECT ({measure.expression}) FROM t")
         except FreeSqlRejected as exc:
             issues.append(s.issue(("semantic_model", "measures", i, "expression"), f"expression {exc}"))
     for i, slo in enumerate(s.spec.slos):

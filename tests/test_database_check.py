@@ -1,0 +1,245 @@
+"""The spec against a database, before anything is evaluated: `slo check` and `slo validate --db` report every
+missing table or column, wrong column type, custom SQL, consumer query or measure that does not run there, as
+file:line:col: dotted.path: message, and exit 2 whatever the SLO's severity; an SLO that still fails at run time is
+recorded with its spec location."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagster_project.results.store import ResultsStore
+from dagster_project.spec.database_check import database_issues
+from dagster_project.spec.validate import validate
+from dagster_project.warehouse.connection import connect
+from tests.conftest import AS_OF, REPO
+
+MINIMAL = (REPO / "tests" / "specs" / "good" / "minimal.yaml").read_text()
+
+EXTRA_SLOS = """\
+  - id: channels_known
+    description: Known channels.
+    dimension: validity
+    dataset: raw.orders
+    indicator: {type: in_set, column: channel, values: [web, app]}
+    threshold: {min: 0.9}
+    severity: warn
+    objective: 0.99
+    windows: [7d]
+    protects: {use_case: targeting}
+  - id: amounts_in_range
+    description: Amounts are positive.
+    dimension: validity
+    dataset: raw.orders
+    indicator: {type: in_range, column: amount, min: 0}
+    threshold: {min: 0.9}
+    severity: warn
+    objective: 0.99
+    windows: [7d]
+    protects: {use_case: targeting}
+  - id: custom_rule
+    description: A custom rule.
+    dimension: accuracy
+    dataset: raw.orders
+    indicator: {type: custom_sql, sql: "SELECT avg(CASE WHEN amount > 0 THEN 1.0 ELSE 0.0 END) FROM raw.orders"}
+    threshold: {min: 0.5}
+    severity: warn
+    objective: 0.99
+    windows: [7d]
+    protects: {use_case: targeting}
+"""
+
+
+def make_database(path: Path) -> Path:
+    """A small published database and its landing file, with what the minimal spec names."""
+    with connect(path, landing=path.with_name(path.name + ".landing")) as con:
+        con.execute("CREATE SCHEMA product_affinity")
+        con.execute("CREATE TABLE product_affinity.north_star_daily (metric_date DATE, metric VARCHAR, value DOUBLE)")
+        con.execute("INSERT INTO product_affinity.north_star_daily VALUES ('2026-11-26', 'share', 0.7)")
+        con.execute(
+            "CREATE TABLE product_affinity.cross_sell_recommendations"
+            " (customer_key VARCHAR, rank BIGINT, product_id BIGINT, score DOUBLE)"
+        )
+        con.execute("CREATE TABLE raw.orders (order_id BIGINT, order_ts TIMESTAMP, channel VARCHAR, amount DOUBLE)")
+        con.execute("INSERT INTO raw.orders VALUES (1, '2026-11-27 05:00:00', 'web', 12.5)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_database(tmp_path_factory.mktemp("db") / "warehouse.duckdb")
+
+
+def write_spec(folder: Path, text: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "spec.yaml").write_text(text)
+    return folder / "spec.yaml"
+
+
+def at(spec: Path, needle: str) -> str:
+    """'file:line:col' of the first occurrence of `needle` in the spec (where the loader places the issue)."""
+    for number, line in enumerate(spec.read_text().splitlines(), start=1):
+        if needle in line:
+            return f"{spec}:{number}:{line.index(needle) + 1}"
+    raise AssertionError(f"{needle!r} not in {spec}")
+
+
+def slo(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli.main", *args], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_minimal_spec_fits_the_small_database(tmp_path: Path, database: Path) -> None:
+    specs, issues = validate([write_spec(tmp_path, MINIMAL + EXTRA_SLOS)])
+    assert issues == []
+    assert database_issues(specs, database) == []
+
+
+# (text replaced in MINIMAL + EXTRA_SLOS, by what, where the issue is written, its path, its message)
+MISTAKES = {
+    "missing_table": (
+        "dataset: raw.orders\n    indicator: {type: max_age",
+        "dataset: raw.order\n    indicator: {type: max_age",
+        "dataset: raw.order",
+        "slos.0.dataset",
+        "dataset 'raw.order' does not exist",
+    ),
+    "missing_column": (
+        "column: order_ts}",
+        "column: ordered_at}",
+        "column: ordered_at",
+        "slos.0.indicator.column",
+        "column 'ordered_at' does not exist in raw.orders (has amount, channel, order_id, order_ts)",
+    ),
+    "max_age_on_text": (
+        "column: order_ts}",
+        "column: channel}",
+        "column: channel}",
+        "slos.0.indicator.column",
+        "max_age needs a timestamp or date column: raw.orders.channel is VARCHAR",
+    ),
+    "range_on_text": (
+        "column: amount, min: 0",
+        "column: channel, min: 0",
+        "column: channel, min: 0",
+        "slos.2.indicator.column",
+        "in_range needs a numeric column: raw.orders.channel is VARCHAR",
+    ),
+    "custom_sql_missing_column": (
+        "WHEN amount > 0",
+        "WHEN amount_eur > 0",
+        'sql: "SELECT',
+        "slos.3.indicator.sql",
+        'SQL does not run here: Binder Error: Referenced column "amount_eur" not found',
+    ),
+    "custom_sql_text": (
+        "avg(CASE WHEN amount > 0 THEN 1.0 ELSE 0.0 END)",
+        "max(channel)",
+        'sql: "SELECT',
+        "slos.3.indicator.sql",
+        "SQL returns VARCHAR, not a number",
+    ),
+    "measure_misspelt_column": (
+        "expression: avg(value)",
+        "expression: sum(valeu)",
+        "expression: sum(valeu)",
+        "semantic_model.measures.0.expression",
+        'expression does not run on product_affinity.north_star_daily: Binder Error: Referenced column "valeu"',
+    ),
+    "measure_text": (
+        "expression: avg(value)",
+        "expression: max(metric)",
+        "expression: max(metric)",
+        "semantic_model.measures.0.expression",
+        "expression gives VARCHAR, not a number",
+    ),
+    "time_dimension_text": (
+        "column: metric_date",
+        "column: metric",
+        "column: metric",
+        "semantic_model.dimensions.0.column",
+        "the North Star's time dimension needs a timestamp or date column",
+    ),
+    "consumer_query_missing_table": (
+        "sql: SELECT 1",
+        "sql: SELECT * FROM product_affinity.nothing",
+        "sql: SELECT *",
+        "consumer_queries.0.sql",
+        "SQL does not run here: Catalog Error: Table with name nothing does not exist",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+def test_check_reports_a_spec_that_does_not_fit_the_database_at_its_place_and_exits_2(
+    tmp_path: Path, database: Path, mistake: str
+) -> None:
+    old, new, needle, path, message = MISTAKES[mistake]
+    text = MINIMAL + EXTRA_SLOS
+    assert old in text
+    spec = write_spec(tmp_path / "spec", text.replace(old, new, 1))
+    store = tmp_path / "results.sqlite"
+    result = slo("check", "--db", str(database), "--slos", str(spec), "--results", str(store))
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{at(spec, needle)}: {path}: {message}"), lines
+    assert lines[1:] == ["1 problem(s) found; nothing was evaluated"]
+    assert "Traceback" not in result.stderr and not store.exists()  # nothing evaluated, nothing recorded
+    # `slo validate --db` says the same.
+    validated = slo("validate", str(spec), "--db", str(database))
+    assert validated.returncode == 2
+    assert [line for line in validated.stdout.splitlines() if ": warning: " not in line] == lines[:1]
+
+
+def test_check_reports_every_mismatch_at_once_even_for_warn_slos(tmp_path: Path, database: Path) -> None:
+    text = MINIMAL + EXTRA_SLOS
+    for name in ("missing_column", "range_on_text", "custom_sql_missing_column", "measure_misspelt_column"):
+        old, new, *_ = MISTAKES[name]
+        text = text.replace(old, new, 1)
+    spec = write_spec(tmp_path / "spec", text)
+    result = slo("check", "--db", str(database), "--slos", str(spec), "--no-record")
+    assert result.returncode == 2
+    paths = [line.split(": ")[1] for line in result.stderr.splitlines()[:-1]]
+    assert paths == [
+        "semantic_model.measures.0.expression",
+        "slos.0.indicator.column",
+        "slos.2.indicator.column",  # severity warn: still a spec that does not fit
+        "slos.3.indicator.sql",
+    ]
+
+
+def test_an_slo_that_fails_at_run_time_is_recorded_with_its_spec_location(tmp_path: Path, database: Path) -> None:
+    # Prepares (binds) fine, fails only when it runs.
+    text = (MINIMAL + EXTRA_SLOS).replace(
+        "avg(CASE WHEN amount > 0 THEN 1.0 ELSE 0.0 END)", "error('boom at run time')::DOUBLE"
+    )
+    spec = write_spec(tmp_path / "spec", text)
+    store = tmp_path / "results.sqlite"
+    args = ["--slos", str(spec), "--json", "--results", str(store), "--as-of", AS_OF.isoformat()]
+    result = slo("check", "--db", str(database), *args)
+    assert result.returncode == 0, result.stderr  # a warn SLO that could not be evaluated does not block
+    (custom,) = [r for r in json.loads(result.stdout)["results"] if r["slo"] == "custom_rule"]
+    where = at(spec, "- id: custom_rule").rsplit(":", 1)[0]  # file:line
+    assert custom["passed"] is None and custom["error"].startswith(f"{where}: ")
+    assert "boom at run time" in custom["error"]
+    with ResultsStore(store) as kept:
+        (stored,) = [e for e in kept.evaluations() if e.slo_id == "custom_rule"]
+    assert stored.error == custom["error"]
+
+
+def test_check_still_evaluates_a_spec_that_fits(tmp_path: Path, database: Path) -> None:
+    spec = write_spec(tmp_path / "spec", MINIMAL + EXTRA_SLOS)
+    args = ["--slos", str(spec), "--json", "--no-record", "--as-of", AS_OF.isoformat()]
+    result = slo("check", "--db", str(database), *args)
+    assert result.returncode == 0, result.stderr
+    assert {r["slo"]: r["passed"] for r in json.loads(result.stdout)["results"]} == {
+        "orders_fresh": True,
+        "channels_known": True,
+        "amounts_in_range": True,
+        "custom_rule": True,
+    }
