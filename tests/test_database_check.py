@@ -243,3 +243,42 @@ def test_check_still_evaluates_a_spec_that_fits(tmp_path: Path, database: Path) 
         "amounts_in_range": True,
         "custom_rule": True,
     }
+
+
+def test_a_column_a_schema_slo_promises_is_data_to_record_not_a_spec_mistake(tmp_path: Path) -> None:
+    # The source's export renamed order_ts: the schema SLO that promises it fails and is recorded, the SLO reading
+    # it records an error - exit 1 as for any failing error SLO, not exit 2 with nothing recorded.
+    db = tmp_path / "warehouse.duckdb"
+    with connect(db, landing=db.with_name(db.name + ".landing")) as con:
+        con.execute("CREATE SCHEMA product_affinity")
+        con.execute("CREATE TABLE product_affinity.north_star_daily (metric_date DATE, metric VARCHAR, value DOUBLE)")
+        con.execute(
+            "CREATE TABLE product_affinity.cross_sell_recommendations"
+            " (customer_key VARCHAR, rank BIGINT, product_id BIGINT, score DOUBLE)"
+        )
+        con.execute("CREATE TABLE raw.orders (order_id BIGINT, ordered_at TIMESTAMP, channel VARCHAR, amount DOUBLE)")
+    schema_slo = """\
+  - id: orders_schema
+    description: The orders export keeps its columns.
+    dimension: schema
+    dataset: raw.orders
+    indicator: {type: schema, columns: {order_id: BIGINT, order_ts: TIMESTAMP}}
+    threshold: {min: 1.0}
+    severity: error
+    objective: 0.99
+    windows: [7d]
+    protects: {use_case: targeting}
+"""
+    spec = write_spec(tmp_path / "spec", MINIMAL + schema_slo)
+    store = tmp_path / "results.sqlite"
+    result = slo("check", "--db", str(db), "--slos", str(spec), "--results", str(store), "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    by_slo = {r["slo"]: r for r in json.loads(result.stdout)["results"]}
+    assert by_slo["orders_schema"]["passed"] is False and "order_ts" in (by_slo["orders_schema"]["detail"] or "")
+    assert by_slo["orders_fresh"]["passed"] is None and by_slo["orders_fresh"]["error"]
+    with ResultsStore(store) as kept:
+        assert kept.count() == 2
+    # Without the schema SLO the same database is a spec mistake, reported before anything runs.
+    bare = write_spec(tmp_path / "bare", MINIMAL)
+    refused = slo("check", "--db", str(db), "--slos", str(bare), "--results", str(tmp_path / "other.sqlite"))
+    assert refused.returncode == 2 and "column 'order_ts' does not exist in raw.orders" in refused.stderr

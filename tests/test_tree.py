@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from dagster_project.errors import EXIT_USAGE
 from dagster_project.results.store import record
 from tests.conftest import REPO
@@ -56,7 +58,9 @@ def test_statuses_come_from_the_latest_evaluation(tmp_path: Path) -> None:
     record(store, "r0", datetime(2026, 11, 27, 4, tzinfo=UTC), [_result("order_item_prices_valid", True)])
     text = slo("tree", "--results", str(store)).stdout
     assert "raw.order_items\n" in text and "[FAIL order_item_prices_valid; 5 not evaluated]" in text
-    explained = slo("explain", "order_item_prices_valid", "--results", str(store), "--json")
+    explained = slo(
+        "explain", "order_item_prices_valid", "--results", str(store), "--json", "--as-of", "2026-11-27T07:00:00Z"
+    )
     payload = json.loads(explained.stdout)
     assert payload["latest"]["status"] == "FAIL" and payload["latest"]["run_id"] == "r2"
     paths = [[f"{n['kind']}:{n['id']}" for n in path] for path in payload["paths"]]
@@ -70,8 +74,13 @@ def test_statuses_come_from_the_latest_evaluation(tmp_path: Path) -> None:
         "dataset:raw.order_items",
     ) in ends
     assert all(p[0] == "north_star:cross_sell_revenue_share" for p in paths)
-    human = slo("explain", "order_item_prices_valid", "--results", str(store)).stdout
+    # Budgets as the exporter computes them: known 04:00-07:00, bad from the failure at 06:00 - a third of the time.
+    week = payload["windows"][0]
+    assert week["window"] == "7d" and week["time_sli"] == pytest.approx(2 / 3) and week["objective_met"] is False
+    assert week["budget_remaining"] == pytest.approx(1 - (1 / 3) / 0.01) and week["evaluations"] == 3
+    human = slo("explain", "order_item_prices_valid", "--results", str(store), "--as-of", "2026-11-27T07:00:00Z").stdout
     assert "latest: FAIL - 0.9000 (>= 0.9900) at 2026-11-27T06:00:00+00:00" in human
+    assert "7d: SLI 66.67% against 99.00% (NOT met), error budget left -3233%; 2 of 3 evaluations good" in human
     assert "   <- raw.order_items" in human
 
 

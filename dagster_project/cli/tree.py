@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dagster_project.cli.specs import add_slos_option, load_specs
 from dagster_project.errors import EXIT_OK, UsageError
-from dagster_project.settings import DEFAULT_STATE_DIR
+from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp
 
 TREE_EPILOG = """\
 examples:
@@ -24,6 +25,10 @@ EXPLAIN_EPILOG = """\
 examples:
   slo explain orders_fresh
   slo explain pair_affinity_unique --json
+  slo explain orders_fresh --as-of 2026-11-27T06:00:00Z
+
+The attainment and error budget of each window are the numbers `slo serve` exports and `slo report` shows (one
+computation, slo/attainment.py), over the windows ending at --as-of (default now).
 """
 
 
@@ -55,6 +60,7 @@ def register(sub: Any) -> None:
         epilog=EXPLAIN_EPILOG,
     )
     explain.add_argument("slo", metavar="SLO_ID", help="the SLO's id")
+    explain.add_argument("--as-of", help="windows end at this time, ISO 8601 (default: now)")
     _common(explain)
     explain.set_defaults(handler=handle_explain)
 
@@ -110,6 +116,7 @@ def handle_explain(args: argparse.Namespace) -> int:
     else:
         raise UsageError(f"unknown SLO {args.slo!r}; `slo tree` lists them all")
     paths = paths_to(tree(spec, table_deps(), _status(latest), expand_once=False), slo)
+    windows = _windows(args, slo)
     last = latest.get(slo.id)
     result = None
     if last is not None:
@@ -132,6 +139,7 @@ def handle_explain(args: argparse.Namespace) -> int:
             "protects": {"kind": slo.protects[0], "id": slo.protects[1]},
             "paths": [[{"kind": n.kind, "id": n.id} for n in path] for path in paths],
             "latest": result,
+            "windows": windows,
         }
         print(json.dumps(payload, indent=2))
         return EXIT_OK
@@ -147,7 +155,41 @@ def handle_explain(args: argparse.Namespace) -> int:
             f"latest: {result['status']} - {result['observed_text']} ({result['threshold']}) at "
             f"{result['evaluated_at']}" + (f"; {result['detail']}" if result["detail"] else "")
         )
+    for w in windows:
+        if w["time_sli"] is None:
+            print(f"{w['window']}: no time known yet ({w['evaluations']} evaluations)")
+            continue
+        print(
+            f"{w['window']}: SLI {w['time_sli']:.2%} against {slo.objective:.2%} "
+            f"({'met' if w['objective_met'] else 'NOT met'}), error budget left {w['budget_remaining']:.0%}; "
+            f"{w['good_evaluations']} of {w['evaluations']} evaluations good"
+        )
     for i, path in enumerate(paths, start=1):
         print(f"\npath {i}:")
         print("\n".join(("   <- " if k else "   ") + node.label for k, node in enumerate(path)))
     return EXIT_OK
+
+
+def _windows(args: argparse.Namespace, slo: Any) -> list[dict[str, Any]]:
+    """The SLO's figures per window from the results store: the same objects the exporter and the report render."""
+    from dagster_project.exporter.history import History
+    from dagster_project.exporter.names import window_label
+    from dagster_project.slo.attainment import slo_figures
+
+    as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
+    history = History(args.results, {slo.id: slo.kind})
+    if args.results.is_file():
+        history.refresh()
+    figures = slo_figures(slo, history.slos.get(slo.id), as_of.timestamp())
+    return [
+        {
+            "window": window_label(w.window_s),
+            "time_sli": w.time_sli,
+            "occurrence_sli": w.occurrence_sli,
+            "good_evaluations": w.good_evaluations,
+            "evaluations": w.evaluations,
+            "budget_remaining": None if w.budget is None else w.budget.remaining,
+            "objective_met": None if w.budget is None else w.budget.met,
+        }
+        for w in figures.windows
+    ]

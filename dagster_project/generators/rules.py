@@ -264,7 +264,8 @@ def rules_document(specs: Sequence[SpecFile]) -> dict[str, Any]:
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # every rule spelled out: no &id001 / *id001 anchors for a reader to chase
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:

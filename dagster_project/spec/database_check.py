@@ -23,7 +23,7 @@ from dagster_project.engines.native_sql import scan_expression, single_query, ta
 from dagster_project.slo.domain import slos_from_spec
 from dagster_project.slo.plan import SCAN_KINDS
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
-from dagster_project.spec.models import CustomSql, Reconciliation, ReferentialIntegrity
+from dagster_project.spec.models import CustomSql, Reconciliation, ReferentialIntegrity, SchemaMatch
 from dagster_project.spec.validate import LoadedSpec, SpecIssue
 from dagster_project.spec.yaml_source import Path_
 from dagster_project.warehouse.connection import resolve
@@ -66,6 +66,14 @@ class _Checker:
         for catalog, schema, table, column, type_ in rows:
             self.tables.setdefault((catalog, schema, table), {})[column] = type_
         self.issues: list[SpecIssue] = []
+        # Columns a schema SLO of the spec promises, per dataset: when one is missing or of another type, the
+        # database broke a promise the spec already watches - the schema SLO fails and records it (and the SLOs
+        # reading the column record errors), which is data to monitor, not a mistake in the spec.
+        self.promised: dict[str, dict[str, str]] = {}
+        self.broken_promises = 0
+
+    def _promised(self, dataset: str, col: str) -> str | None:
+        return self.promised.get(dataset, {}).get(col)
 
     def table(self, s: LoadedSpec, name: str, loc: Path_) -> dict[str, str] | None:
         known = self.tables.get(resolve(name))
@@ -74,8 +82,11 @@ class _Checker:
         return known
 
     def column(self, s: LoadedSpec, dataset: str, known: dict[str, str], col: str, loc: Path_) -> str | None:
-        """The column's type, or None (and an issue) when it does not exist."""
+        """The column's type, or None (and an issue, unless a schema SLO promises it) when it does not exist."""
         if col not in known:
+            if self._promised(dataset, col) is not None:
+                self.broken_promises += 1
+                return None
             has = ", ".join(sorted(known))
             self.issues.append(s.issue(loc, f"column {col!r} does not exist in {dataset} (has {has})"))
             return None
@@ -89,6 +100,10 @@ class _Checker:
         if type_ is None:
             return False
         if family(type_) != need:
+            promised = self._promised(dataset, col)
+            if promised is not None and family(promised) == need:
+                self.broken_promises += 1
+                return False
             self.issues.append(s.issue(loc, f"{why} needs {_NEEDS[need]}: {dataset}.{col} is {type_}"))
             return False
         return True
@@ -103,6 +118,10 @@ class _Checker:
             return [], _first_line(exc)
 
     def check(self, s: LoadedSpec) -> None:
+        self.promised = {}
+        for slo in s.spec.slos:
+            if isinstance(slo.indicator, SchemaMatch):
+                self.promised.setdefault(slo.dataset, {}).update(slo.indicator.columns)
         self.semantic_model(s)
         for i, u in enumerate(s.spec.data_product.use_cases):
             for j, ds in enumerate(u.datasets):
@@ -112,9 +131,9 @@ class _Checker:
             if error is not None:
                 self.issues.append(s.issue(("consumer_queries", i, "sql"), f"SQL does not run here: {error}"))
         for i, slo in enumerate(slos_from_spec(s.spec)):
-            before = len(self.issues)
+            before, broken = len(self.issues), self.broken_promises
             self.slo(s, i)
-            if len(self.issues) == before and slo.kind in SCAN_KINDS | {"row_volume", "reconciliation"}:
+            if len(self.issues) == before and self.broken_promises == broken and slo.kind in SCAN_KINDS | {"row_volume", "reconciliation"}:
                 # What the engine will run, prepared: anything the rules above do not know about.
                 known = self.tables[resolve(slo.dataset)]
                 text_columns = [c for c, t in known.items() if t == "VARCHAR"]
