@@ -6,7 +6,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test bench bench-eval bench-metrics lint dev clean venv
+.PHONY: run test test-fast bench bench-eval bench-metrics lint dev clean venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
@@ -32,6 +32,13 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The daily lane: lint, type-check and the tests not marked slow (no month-long replays, no reliability runs).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 ## Large-scale benchmarks (minutes); results go to BENCHMARKS.md by hand.
 ## ARGS go to the build benchmark (e.g. --skip-mlxtend), EVAL_ARGS to the evaluation one (e.g. --skip-gx),

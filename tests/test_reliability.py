@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from dagster_project.exporter import names as n
 from dagster_project.results.store import ResultsStore
 from dagster_project.settings import Settings
@@ -47,6 +49,7 @@ def _counter_total(url: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines() if line.startswith(prefix))
 
 
+@pytest.mark.slow
 def test_twenty_runs_while_metrics_are_scraped_fifty_times_a_second(tmp_path: Path, built_product: Settings) -> None:
     store = tmp_path / "results.sqlite"
     port = free_port()
