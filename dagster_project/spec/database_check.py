@@ -133,7 +133,8 @@ class _Checker:
         for i, slo in enumerate(slos_from_spec(s.spec)):
             before, broken = len(self.issues), self.broken_promises
             self.slo(s, i)
-            if len(self.issues) == before and self.broken_promises == broken and slo.kind in SCAN_KINDS | {"row_volume", "reconciliation"}:
+            prepared = slo.kind in SCAN_KINDS | {"row_volume", "reconciliation"}
+            if prepared and len(self.issues) == before and self.broken_promises == broken:
                 # What the engine will run, prepared: anything the rules above do not know about.
                 known = self.tables[resolve(slo.dataset)]
                 text_columns = [c for c, t in known.items() if t == "VARCHAR"]
