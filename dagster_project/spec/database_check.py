@@ -119,9 +119,9 @@ class _Checker:
 
     def check(self, s: LoadedSpec) -> None:
         self.promised = {}
-        for slo in s.spec.slos:
-            if isinstance(slo.indicator, SchemaMatch):
-                self.promised.setdefault(slo.dataset, {}).update(slo.indicator.columns)
+        for written in s.spec.slos:
+            if isinstance(written.indicator, SchemaMatch):
+                self.promised.setdefault(written.dataset, {}).update(written.indicator.columns)
         self.semantic_model(s)
         for i, u in enumerate(s.spec.data_product.use_cases):
             for j, ds in enumerate(u.datasets):
