@@ -72,7 +72,7 @@ def test_definitions_carry_the_schedules_and_freshness_policies(built_product: S
     graph = defs.resolve_asset_graph()
     policy = graph.get(dg.AssetKey(["product_affinity", "customer_metrics"])).freshness_policy
     assert isinstance(policy, dg.FreshnessPolicy)
-    assert policy.fail_window.to_timedelta() == timedelta(hours=24)  # type: ignore[attr-defined]
+    assert policy.fail_window.to_timedelta() == timedelta(hours=26)  # type: ignore[attr-defined]
     assert graph.get(dg.AssetKey(["raw", "customers"])).freshness_policy is None  # nothing promises its age
 
 
