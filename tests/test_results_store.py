@@ -1,10 +1,13 @@
 """The results store keeps every evaluation: exact round trips, errors kept as errors, one run all-or-nothing even
-when its writer is killed, concurrent writers all counted, and a file that is not a store refused clearly."""
+when its writer is killed, concurrent writers all counted, a file that is not a store refused clearly and left as it
+is, a damaged store refused for appends and named by its readers, and `slo store check|backup`."""
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,7 +20,11 @@ from typing import Any
 
 import pytest
 
-from dagster_project.results.store import SCHEMA_VERSION, ResultsStore, ResultsStoreError, record
+from dagster_project.errors import EXIT_RUNTIME, EXIT_USAGE
+from dagster_project.results import store as store_module
+from dagster_project.results.store import APPLICATION_ID, SCHEMA_VERSION, ResultsStore, ResultsStoreError, record
+from tests.conftest import REPO
+from tests.test_cli import slo
 
 WHEN = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 
@@ -75,6 +82,7 @@ def test_a_file_that_is_not_a_store_is_refused_with_its_name(tmp_path: Path) -> 
 def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "r.sqlite"
     con = sqlite3.connect(path)
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     con.close()
     with pytest.raises(ResultsStoreError, match="is newer than this tool's"):
@@ -156,12 +164,14 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> Non
     with ResultsStore(path) as store:
         assert [(e.run_id, e.detail) for e in store.evaluations()] == [("old", None), ("new", "missing x")]
         assert store.con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
 
 
 def test_a_version_2_store_is_upgraded_and_new_rows_keep_their_indicator_and_objective(tmp_path: Path) -> None:
     path = tmp_path / "r.sqlite"
     record(path, "old", WHEN, [result("a", True)])
-    con = sqlite3.connect(path)  # make it a version 2 store: no indicator, no objective
+    con = sqlite3.connect(path)  # make it a version 2 store: no indicator, no objective, no application id
+    con.execute("PRAGMA application_id = 0")
     con.execute("ALTER TABLE evaluations DROP COLUMN indicator")
     con.execute("ALTER TABLE evaluations DROP COLUMN objective")
     con.execute("PRAGMA user_version = 2")
@@ -172,6 +182,7 @@ def test_a_version_2_store_is_upgraded_and_new_rows_keep_their_indicator_and_obj
         rows = [(e.run_id, e.indicator, e.objective) for e in store.evaluations()]
         assert rows == [("old", None, None), ("new", "in_range", 0.995)]
         assert store.con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert store.con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
 
 
 def test_a_store_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -197,3 +208,291 @@ def test_processes_creating_a_store_at_once_all_succeed(tmp_path: Path) -> None:
             assert pool.map(_first_open, [path] * 8) == ["ok"] * 8
             with ResultsStore(Path(path)) as store:
                 assert store.count() == 8
+
+
+# --- Identity: only a path that does not exist gets a new store; anything else there is refused and left as it is.
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_error_line(result: subprocess.CompletedProcess[str], path: Path) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: "), result.stderr
+    assert "unexpected" not in lines[0] and "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_a_new_store_carries_the_application_id_and_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    record(path, "run-1", WHEN, [result("a", True)])
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.sqlite"]
+
+
+def test_a_zero_byte_store_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "results.sqlite"
+    path.touch()
+    with pytest.raises(ResultsStoreError, match=r"results\.sqlite: cannot open the results store: the file is empty"):
+        record(path, "run-1", WHEN, [result("a", True)])
+    assert path.stat().st_size == 0
+    for command in ("check", "backup"):
+        run = slo(
+            "store", command, "--results", str(path), *(["-o", str(tmp_path / "b.sqlite")] * (command == "backup"))
+        )
+        assert run.returncode == EXIT_RUNTIME and "empty (0 bytes)" in one_error_line(run, path)
+    assert path.stat().st_size == 0 and not (tmp_path / "b.sqlite").exists()
+
+
+@pytest.mark.parametrize("keep", ["50 bytes", "the first page", "half"])
+def test_a_truncated_store_is_refused_and_left_as_it_is(tmp_path: Path, keep: str) -> None:
+    """A guard (today's code refused these too): the new open path must not take a cut store for a new one."""
+    path = tmp_path / "r.sqlite"
+    for i in range(40):
+        record(path, f"run-{i}", WHEN, [result(f"s{j}", True) for j in range(100)])
+    data = path.read_bytes()
+    cut = {"50 bytes": 50, "the first page": 4096, "half": len(data) // 2}[keep]
+    path.write_bytes(data[:cut])
+    with pytest.raises(ResultsStoreError, match=r"r\.sqlite: the results store is damaged"):
+        record(path, "run-x", WHEN, [result("a", True)])
+    assert path.read_bytes() == data[:cut]
+
+
+def _foreign(path: Path, kind: str) -> None:
+    con = sqlite3.connect(path, isolation_level=None)
+    if kind == "wal, its own application id":
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA application_id = 252006674")  # Fossil's
+    if kind == "no tables":
+        con.execute("PRAGMA journal_mode = WAL")  # writes the header: a valid, empty SQLite database
+    elif kind == "an evaluations table of its own":
+        con.execute("CREATE TABLE evaluations (id INTEGER PRIMARY KEY, grade TEXT)")
+        con.execute("PRAGMA user_version = 3")
+    else:
+        con.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        con.executemany("INSERT INTO notes (body) VALUES (?)", [(f"note {i}",) for i in range(500)])
+    con.close()
+
+
+@pytest.mark.parametrize("kind", ["no application id", "wal, its own application id", "no tables",
+                                  "an evaluations table of its own"])  # fmt: skip
+def test_another_applications_sqlite_file_is_refused_and_unchanged(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "app.db"
+    _foreign(path, kind)
+    before = digest(path)
+    con = sqlite3.connect(path)
+    schema = con.execute("SELECT * FROM sqlite_schema").fetchall()
+    con.close()
+    with pytest.raises(ResultsStoreError, match=r"app\.db: not a results store: an SQLite database of another app"):
+        record(path, "run-1", WHEN, [result("a", True)])
+    run = slo("store", "check", "--results", str(path))
+    assert run.returncode == EXIT_RUNTIME and "another application" in one_error_line(run, path)
+    assert digest(path) == before
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT * FROM sqlite_schema").fetchall() == schema
+    con.close()
+
+
+def test_an_unlabelled_version_3_store_of_ours_is_adopted_and_keeps_its_rows(tmp_path: Path) -> None:
+    """Stores written before the application id (id 0) are recognised by their columns and get the id."""
+    path = tmp_path / "r.sqlite"
+    record(path, "old", WHEN, [result("a", True)])
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA application_id = 0")
+    con.commit()
+    con.close()
+    record(path, "new", WHEN, [result("a", False)])
+    with ResultsStore(path) as store:
+        assert [e.run_id for e in store.evaluations()] == ["old", "new"]
+        assert store.con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+# --- Integrity: a damaged store is refused for appends, and its readers say so in one line naming it.
+
+
+@pytest.fixture
+def damaged_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real store of 4,000 evaluations with garbage written over one of its table's leaf pages (mid-history:
+    the pages an append writes are intact, so only a check can tell)."""
+    path = tmp_path / "r.sqlite"
+    for i in range(40):
+        record(path, f"run-{i}", WHEN, [result(f"s{j}", True) for j in range(100)])
+    assert not path.with_name("r.sqlite-wal").exists()  # everything is in the main file
+    data = bytearray(path.read_bytes())
+    size = int.from_bytes(data[16:18], "big")
+    leaves = [n for n in range(1, len(data) // size) if data[n * size] == 0x0D]  # table b-tree leaf pages
+    page = leaves[len(leaves) // 2]
+    data[page * size : (page + 1) * size] = b"\xde\xad\xbe\xef" * (size // 4)
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(store_module, "_intact", {})  # as a new process finds it
+    return path
+
+
+def test_appending_to_a_store_with_a_damaged_page_is_refused_with_its_name(damaged_store: Path) -> None:
+    before = digest(damaged_store)
+    with pytest.raises(ResultsStoreError, match=r"r\.sqlite: the results store is damaged .*nothing was recorded"):
+        record(damaged_store, "run-x", WHEN, [result("a", True)])
+    assert digest(damaged_store) == before
+
+
+def test_serve_and_report_name_a_damaged_store_in_one_line(damaged_store: Path, tmp_path: Path) -> None:
+    db = tmp_path / "none.duckdb"
+    for args in (
+        ("serve", "--results", str(damaged_store), "--db", str(db), "--port", "0"),
+        ("report", "--results", str(damaged_store), "--db", str(db), "-o", str(tmp_path / "report")),
+    ):
+        run = slo(*args)
+        assert run.returncode == EXIT_RUNTIME, args
+        assert "the results store is damaged" in one_error_line(run, damaged_store)
+
+
+def test_integrity_is_checked_once_per_process_and_again_after_the_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[int] = []
+
+    def counted(con: sqlite3.Connection) -> list[str]:
+        checks.append(1)
+        return []
+
+    monkeypatch.setattr(store_module, "_intact", {})
+    monkeypatch.setattr(store_module, "quick_check", counted)
+    path = tmp_path / "r.sqlite"
+    for i in range(3):
+        record(path, f"run-{i}", WHEN, [result("a", True)])
+    assert len(checks) == 1
+    monkeypatch.setattr(store_module, "INTEGRITY_EVERY_S", 0.0)  # the interval has passed
+    record(path, "run-3", WHEN, [result("a", True)])
+    assert len(checks) == 2
+
+
+# --- Recovery: slo store check and slo store backup.
+
+
+def test_store_check_reports_an_intact_store_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    record(path, "run-1", WHEN, [result(f"s{j}", True) for j in range(25)])
+    record(path, "run-2", WHEN, [result(f"s{j}", True) for j in range(25)])
+    before = digest(path)
+    run = slo("store", "check", "--results", str(path))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        f"store        {path}",
+        f"identity     results store (application_id {APPLICATION_ID:#x})",
+        f"version      {SCHEMA_VERSION}",
+        "integrity    ok",
+        "evaluations  50 in 2 runs",
+    ]
+    assert digest(path) == before
+
+
+def test_store_check_fails_on_a_damaged_store(damaged_store: Path) -> None:
+    run = slo("store", "check", "--results", str(damaged_store))
+    assert run.returncode == EXIT_RUNTIME
+    assert "integrity    ok" not in run.stdout and f"store        {damaged_store}" in run.stdout
+    assert "the results store is damaged" in one_error_line(run, damaged_store)
+
+
+def test_store_check_on_a_missing_store_says_so(tmp_path: Path) -> None:
+    run = slo("store", "check", "--results", str(tmp_path / "none.sqlite"))
+    assert run.returncode == EXIT_RUNTIME and "no such results store" in one_error_line(run, tmp_path / "none.sqlite")
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def _start_writer(path: Path) -> subprocess.Popen[str]:
+    """A process appending runs of 1,000 evaluations back to back, printing each run's number once written."""
+    script = textwrap.dedent(
+        f"""
+        from datetime import UTC, datetime
+        from pathlib import Path
+        from dagster_project.results.store import record
+        from tests.test_results_store import result
+        i = 0
+        while True:
+            record(Path({str(path)!r}), f"run-{{i}}", datetime.now(UTC), [result(f"s{{j}}", True) for j in range(1000)])
+            print(i, flush=True)
+            i += 1
+        """
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent
+    )
+
+
+def test_a_backup_taken_while_a_writer_appends_holds_whole_runs_and_passes_check(tmp_path: Path) -> None:
+    path, copy = tmp_path / "r.sqlite", tmp_path / "backup" / "r.sqlite"
+    writer = _start_writer(path)
+    assert writer.stdout is not None
+    try:
+        for _ in range(3):
+            assert writer.stdout.readline() != ""
+        run = slo("store", "backup", "--results", str(path), "-o", str(copy))
+        assert writer.stdout.readline() != ""  # the writer kept writing: the backup did not stop it
+    finally:
+        writer.kill()
+        writer.wait()
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"backed up {path} to {copy}: ")
+    check = slo("store", "check", "--results", str(copy))
+    assert check.returncode == 0, check.stdout + check.stderr
+    con = sqlite3.connect(copy)
+    count = con.execute("SELECT count(*) FROM evaluations").fetchone()[0]
+    per_run = {n for (n,) in con.execute("SELECT count(*) FROM evaluations GROUP BY run_id")}
+    con.close()
+    assert count >= 3000 and per_run == {1000}
+    assert f"evaluations  {count:,} in {count // 1000:,} runs" in check.stdout
+    assert f"{count:,} evaluations" in run.stdout
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["r.sqlite"]
+
+
+def test_a_backup_replaces_an_earlier_backup_but_never_another_file(tmp_path: Path) -> None:
+    path, copy, notes = tmp_path / "r.sqlite", tmp_path / "b.sqlite", tmp_path / "notes.txt"
+    record(path, "run-1", WHEN, [result("a", True)])
+    assert slo("store", "backup", "--results", str(path), "-o", str(copy)).returncode == 0
+    record(path, "run-2", WHEN, [result("a", True)])
+    again = slo("store", "backup", "--results", str(path), "-o", str(copy))
+    assert again.returncode == 0 and ": 2 evaluations" in again.stdout
+    notes.write_text("not a store\n")
+    refused = slo("store", "backup", "--results", str(path), "-o", str(notes))
+    assert refused.returncode == EXIT_RUNTIME and "will not overwrite" in one_error_line(refused, notes)
+    assert notes.read_text() == "not a store\n"
+    itself = slo("store", "backup", "--results", str(path), "-o", str(path))
+    assert itself.returncode == EXIT_USAGE and "is the results store itself" in one_error_line(itself, path)
+
+
+def test_a_backup_of_a_damaged_store_is_refused_and_writes_nothing(damaged_store: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "backup" / "r.sqlite"
+    run = slo("store", "backup", "--results", str(damaged_store), "-o", str(copy))
+    assert run.returncode == EXIT_RUNTIME
+    assert "no backup written" in one_error_line(run, damaged_store)
+    assert list(copy.parent.iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="needs the sqlite3 command-line tool")
+def test_the_readmes_dump_recipe_salvages_a_damaged_store_that_passes_check(
+    damaged_store: Path, tmp_path: Path
+) -> None:
+    readme = (REPO / "README.md").read_text()
+    at = readme.index("sqlite3 results.damaged.sqlite .dump")
+    recipe = readme[readme.rindex("```\n", 0, at) + 4 : readme.index("```", at)]
+    salvaged = tmp_path / "salvaged.sqlite"
+    script = recipe.replace("results.damaged.sqlite", str(damaged_store)).replace(
+        ".slo_state/results.sqlite", str(salvaged)
+    )
+    subprocess.run(["bash", "-c", script], check=True, capture_output=True)
+    check = slo("store", "check", "--results", str(salvaged))
+    assert check.returncode == 0, check.stdout + check.stderr
+    con = sqlite3.connect(salvaged)
+    count = con.execute("SELECT count(*) FROM evaluations").fetchone()[0]
+    con.close()
+    assert 3000 < count < 4000  # what the damaged page held is lost, the rest is kept
+
+
+def test_every_store_command_has_help_with_examples() -> None:
+    for command in (["store"], ["store", "check"], ["store", "backup"]):
+        run = slo(*command, "--help")
+        assert run.returncode == 0 and "examples:" in run.stdout, command

@@ -7,23 +7,47 @@ leaves either all of its evaluations or none.
 
 Rows are never updated or deleted. `evaluated_at` is the time the evaluation speaks for (the run's as-of, which is
 "now" unless a run asks otherwise); `recorded_at` is when it was written.
+
+A store knows itself: SQLite's application id (APPLICATION_ID) and the schema version (user_version). Anything else
+at the path (an empty or truncated file, another application's database, not SQLite at all) is refused with its name
+and left as it is: only a path that does not exist gets a new store, built beside it and linked into place whole, so
+no process ever sees (or adopts) a half-made one. Stores written before the application id (versions 1 to 3, id 0)
+are recognised by their `evaluations` columns and labelled when upgraded. Before appending, a process runs SQLite's
+`quick_check` once per store file and again after INTEGRITY_EVERY_S (0.65 s on a store of a million evaluations,
+264 MB): a damaged store is refused for appends, and a reader that meets damage says so in one line naming the file.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from dagster_project.errors import SloError
 
 SCHEMA_VERSION = 3
+APPLICATION_ID = 0x534C4F72  # b"SLOr": PRAGMA application_id of every results store (offset 68 of SQLite's header)
 BUSY_TIMEOUT_MS = 30_000
+INTEGRITY_EVERY_S = 3600.0  # a process appending for longer than this checks the store's integrity again
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+# The columns of `evaluations` in each version: a store written before stores carried the application id is
+# recognised by its version and exactly these columns.
+_V1_COLUMNS = (
+    "seq", "run_id", "slo_id", "product", "dimension", "dataset", "evaluated_at", "recorded_at", "observed", "bound",
+    "threshold", "passed", "severity", "engine", "error",
+)  # fmt: skip
+COLUMNS = {1: _V1_COLUMNS, 2: (*_V1_COLUMNS, "detail"), 3: (*_V1_COLUMNS, "detail", "indicator", "objective")}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evaluations (
@@ -59,7 +83,77 @@ _UPGRADES = {
 
 
 class ResultsStoreError(SloError):
-    """The results store cannot be opened or written (not a store, a newer version, a full disk)."""
+    """The results store cannot be opened or written (not a store, a newer version, damaged, a full disk)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What identify() found at a path: a results store of this version, labelled with our application id or
+    written before stores carried one (labelled when next opened)."""
+
+    version: int
+    labelled: bool
+
+
+def identify(path: Path) -> Identity:
+    """Recognise a results store without changing the file (its header, then a read-only connection); raises
+    ResultsStoreError, naming the file, for anything else."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(100)
+    except OSError as exc:
+        raise ResultsStoreError(f"{path}: cannot open the results store: {exc.strerror or exc}") from None
+    if not header:
+        raise ResultsStoreError(
+            f"{path}: cannot open the results store: the file is empty (0 bytes), not a results store; left as it"
+            " is (restore a backup; only a path that does not exist gets a new store)"
+        )
+    if not header.startswith(_SQLITE_MAGIC):
+        raise ResultsStoreError(f"{path}: cannot open the results store: not an SQLite database")
+    if len(header) < 100:
+        raise ResultsStoreError(damaged(path, f"{len(header)} bytes, shorter than an SQLite header"))
+    con = connect_existing(path, "ro")
+    try:
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        columns = tuple(row[1] for row in con.execute("PRAGMA table_info(evaluations)"))
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise  # ResultsStore tries again
+        raise ResultsStoreError(unreadable(path, exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise ResultsStoreError(unreadable(path, exc)) from None
+    finally:
+        con.close()
+    if app_id == APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            raise ResultsStoreError(
+                f"{path}: results store version {version} is newer than this tool's ({SCHEMA_VERSION})"
+            )
+        return Identity(version, labelled=True)
+    if app_id == 0 and columns and columns == COLUMNS.get(version):
+        return Identity(version, labelled=False)
+    if not columns:
+        table = "no evaluations table"
+    elif columns in COLUMNS.values():
+        table = "an evaluations table like a store's, but not its version"
+    else:
+        table = "an evaluations table of other columns"
+    raise ResultsStoreError(
+        f"{path}: not a results store: an SQLite database of another application (application_id {app_id},"
+        f" user_version {version}, {table}); left as it is"
+    )
+
+
+def damaged(path: Path, reason: object) -> str:
+    return f"{path}: the results store is damaged ({reason}); see `slo store check` and restore a backup"
+
+
+def unreadable(path: Path, exc: sqlite3.Error) -> str:
+    """One line for an SQLite error met on the store: damage said as such, anything else as it is."""
+    if _is_damage(exc):
+        return damaged(path, exc)
+    return f"{path}: cannot read the results store: {exc}"
 
 
 @dataclass(frozen=True)
@@ -111,17 +205,22 @@ def _row(record: Mapping[str, Any], run_id: str, evaluated_at: float, recorded_a
     )
 
 
+# (device, inode) of each store this process has found intact -> when (time.monotonic()).
+_intact: dict[tuple[int, int], float] = {}
+
+
 class ResultsStore:
-    """Open per use (`with ResultsStore(path) as store:`); connections are cheap and not shared across threads."""
+    """Open per use (`with ResultsStore(path) as store:`); connections are cheap and not shared across threads.
+    An SQLite error inside the block leaves it as a ResultsStoreError naming the file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._con: sqlite3.Connection | None = None
 
     def __enter__(self) -> ResultsStore:
-        # Switching a new store to WAL takes an exclusive lock that SQLite's busy handler does not wait for: when
-        # several processes open a store that does not exist yet, the losers get "database is locked" at once.
-        # They try again, within the same budget the busy timeout gives every other statement.
+        # Some locks are not waited for by SQLite's busy handler (switching a store to WAL, recovering a WAL left by
+        # a killed process): whoever meets "database is locked" there tries again, within the same budget the
+        # busy timeout gives every other statement.
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         while True:
             try:
@@ -135,19 +234,15 @@ class ResultsStore:
     def _open(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise ResultsStoreError(
-                    f"{self.path}: results store version {version} is newer than this tool's ({SCHEMA_VERSION})"
-                )
+            if not os.path.lexists(self.path):
+                _create(self.path)
+            identity = identify(self.path)
+            con = connect_existing(self.path, "rw")
             if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
-            if version < SCHEMA_VERSION:
-                _create_or_upgrade(con)
+            if identity.version < SCHEMA_VERSION or not identity.labelled:
+                _upgrade(con)
             return con
         except sqlite3.OperationalError:
             if con is not None:
@@ -158,13 +253,19 @@ class ResultsStore:
                 con.close()
             if isinstance(exc, ResultsStoreError):
                 raise
+            if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc):
+                raise ResultsStoreError(damaged(self.path, exc)) from None
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise ResultsStoreError(f"{self.path}: cannot open the results store: {reason}") from None
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._con is not None:
             self._con.close()
             self._con = None
+        if isinstance(exc, sqlite3.DatabaseError):  # a reader that met damage (or a full disk): one line, the file
+            raise ResultsStoreError(unreadable(self.path, exc)) from None
 
     @property
     def con(self) -> sqlite3.Connection:
@@ -176,6 +277,7 @@ class ResultsStore:
         """Append one run's result records (slo/report.py's shape) in one transaction; returns how many."""
         recorded_at = time.time()
         rows = [_row(r, run_id, _epoch(evaluated_at), recorded_at) for r in records]
+        self._check_integrity()
         try:
             with _transaction(self.con):
                 self.con.executemany(
@@ -185,8 +287,23 @@ class ResultsStore:
                     rows,
                 )
         except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise ResultsStoreError(f"{damaged(self.path, exc)}; nothing was recorded") from None
             raise ResultsStoreError(f"{self.path}: cannot record {len(rows)} results: {exc}") from None
         return len(rows)
+
+    def _check_integrity(self) -> None:
+        """Refuse to append to a damaged store. quick_check reads the whole file (0.65 s for a million
+        evaluations), so a process does it once per store and again after INTEGRITY_EVERY_S, not per append."""
+        stat = os.stat(self.path)
+        key, now = (stat.st_dev, stat.st_ino), time.monotonic()
+        checked = _intact.get(key)
+        if checked is not None and now - checked < INTEGRITY_EVERY_S:
+            return
+        problems = quick_check(self.con)
+        if problems:
+            raise ResultsStoreError(f"{damaged(self.path, problems[0])}; nothing was recorded")
+        _intact[key] = now
 
     def latest(self) -> dict[str, StoredEvaluation]:
         """Each SLO's latest evaluation (by evaluated-at, then by when it was written)."""
@@ -239,18 +356,74 @@ def _stored(row: tuple[Any, ...]) -> StoredEvaluation:
     )
 
 
-def _create_or_upgrade(con: sqlite3.Connection) -> None:
-    """In one write transaction, re-reading the version inside it: two processes creating or upgrading the same
-    store at once both succeed, and the second finds the work done."""
+def quick_check(con: sqlite3.Connection) -> list[str]:
+    """SQLite's quick_check (structure, not index contents): [] when the store is intact, else its first problem."""
+    return integrity_problems(con, "quick_check(1)")
+
+
+def integrity_problems(con: sqlite3.Connection, pragma: str) -> list[str]:
+    """The problems a `PRAGMA quick_check|integrity_check` reports, one line each ([] when it says ok)."""
+    try:
+        rows = [str(row[0]) for row in con.execute(f"PRAGMA {pragma}")]
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    if rows == ["ok"]:
+        return []
+    lines = [line.strip() for row in rows for line in row.splitlines()]
+    return [line for line in lines if line and not line.startswith("***")] or rows  # "*** in database main ***"
+
+
+def _is_damage(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+def connect_existing(path: Path, mode: str) -> sqlite3.Connection:
+    """Never creates the file (mode=ro or rw): a store that vanished is an error, not a new empty file."""
+    uri = f"{path.absolute().as_uri()}?mode={mode}"
+    con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return con
+
+
+def _create(path: Path) -> None:
+    """A new store, made whole beside `path` and hard-linked into place: linking fails if the path exists, so when
+    several processes create the same store at once one wins and the others use it, and nobody ever sees an
+    empty or half-made file at the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    try:
+        con = sqlite3.connect(new, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode = WAL")
+            with _transaction(con):
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        finally:
+            con.close()
+        with suppress(FileExistsError):  # another process created it first: that one is used
+            os.link(new, path)
+    finally:
+        for leftover in (new, new.with_name(new.name + "-wal"), new.with_name(new.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _upgrade(con: sqlite3.Connection) -> None:
+    """To this version, labelled, in one write transaction that re-reads the version inside it: two processes
+    upgrading the same store at once both succeed, and the second finds the work done."""
     with _transaction(con):
         version = con.execute("PRAGMA user_version").fetchone()[0]
-        if version >= SCHEMA_VERSION:
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        if version >= SCHEMA_VERSION and app_id == APPLICATION_ID:
             return
         statements = [s for v in sorted(_UPGRADES) if v >= version > 0 for s in _UPGRADES[v]]
         statements += [s for s in _SCHEMA.split(";") if s.strip()]
         for statement in statements:
             con.execute(statement)
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
 @contextmanager
