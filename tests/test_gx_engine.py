@@ -226,6 +226,7 @@ MOVED_BY = {
     Fault.DUPLICATES.value: {"orders_unique"},
     Fault.NULLS.value: {"order_items_keys_present", "orders_customer_present"},
     Fault.OUT_OF_RANGE.value: {"order_item_prices_valid", "order_item_quantities_valid"},
+    Fault.MISSING_VALUES.value: {"order_items_values_present"},  # the range checks leave the nulls to it
 }
 
 
