@@ -9,12 +9,16 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from dagster_project.datagen.catalog import PLANTED_PAIRS
 from dagster_project.defs.factory import BUILD_JOB, build_definitions
-from dagster_project.product.tables import PRODUCT_TABLES
+from dagster_project.product.tables import BUILT_TABLES, PRODUCT_TABLES
 from dagster_project.settings import Settings
 from dagster_project.sources import SOURCE_TABLES
+from dagster_project.spec.models import NoPii
+from dagster_project.spec.validate import validate
+from dagster_project.warehouse.build_log import BUILD_LOG_SCHEMA
 from dagster_project.warehouse.connection import connect
 from tests.conftest import REPO, make_settings, make_sources
 
@@ -113,6 +117,67 @@ def test_no_pii_column_or_value_reaches_the_published_database(built_product: Se
         assert not any(email.search(v) for v in values if v), (schema, table, column)
         if column == "customer_key":
             assert all(re.fullmatch(r"[0-9a-f]{16}", v) for v in values)
+
+
+def test_every_published_table_with_text_is_watched_by_exactly_one_blocking_pii_slo(built_product: Settings) -> None:
+    """What a consumer may read is the published file: the product tables and the staging tables they are built from
+    (the accuracy SLO reconciles against staging, product names come from it). Every one of them with a text column
+    has an error-severity no_pii SLO over all its text columns, and no_pii SLOs watch nothing else."""
+    con = duckdb.connect(str(built_product.database), read_only=True)
+    with_text = {
+        f"{schema}.{table}"
+        for schema, table in con.execute(
+            "SELECT DISTINCT table_schema, table_name FROM information_schema.columns WHERE data_type = 'VARCHAR'"
+        ).fetchall()
+    }
+    built = {t.name for t in BUILT_TABLES}
+    # The build's own bookkeeping (asset names, run ids) holds nothing from the sources.
+    assert {t.split(".")[0] for t in with_text - built} == {BUILD_LOG_SCHEMA}
+    (loaded,), issues = validate([REPO / "slo_definitions"])
+    assert issues == []
+    pii_slos = [(s, s.indicator) for s in loaded.spec.slos if isinstance(s.indicator, NoPii)]
+    assert sorted(s.dataset for s, _ in pii_slos) == sorted(with_text & built)
+    for slo, indicator in pii_slos:
+        assert slo.severity == "error" and slo.threshold.max == 0, slo.id
+        assert indicator.columns is None and {"email", "phone"} <= set(indicator.patterns), slo.id
+
+
+PLANTED_EMAIL = "jane.doe.4711@example.org"
+
+
+def _plant(path: Path, key: str, column: str) -> None:
+    """Rewrite one CSV source with the first row's `column` replaced by an e-mail address (all values kept as text)."""
+    source = f"read_csv('{path}', all_varchar = true)"
+    duckdb.execute(
+        f"""COPY (SELECT * REPLACE (CASE WHEN {key} = (SELECT min({key}) FROM {source})
+                                    THEN '{PLANTED_EMAIL}' ELSE {column} END AS {column}) FROM {source})
+            TO '{path}.new' (HEADER, FORMAT csv)"""
+    )
+    Path(f"{path}.new").replace(path)
+    assert duckdb.execute(f"SELECT count(*) FROM {source} WHERE {column} = '{PLANTED_EMAIL}'").fetchall() == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("source", "key", "column", "caught_by"),
+    [
+        ("orders", "order_id", "channel", "staging_orders_free_of_pii"),
+        ("customers", "customer_id", "country", "staging_customers_free_of_pii"),
+        ("products", "product_id", "product_name", "staging_products_free_of_pii"),
+    ],
+)
+def test_an_email_planted_in_a_source_free_text_column_is_caught_and_never_published(
+    tmp_path: Path, source: str, key: str, column: str, caught_by: str
+) -> None:
+    from dagster_project.defs.runner import run_build
+
+    src = make_sources(tmp_path / "src", orders=1_000)
+    _plant(src / f"{source}.csv", key, column)
+    settings = make_settings(tmp_path, src)
+    build = run_build(settings)
+    failed = {r["slo"]: r for r in build.results if r["passed"] is not True}
+    assert caught_by in failed and failed[caught_by]["observed"] >= 1, sorted(failed)
+    assert failed[caught_by]["severity"] == "error"
+    assert not build.published and not settings.database.exists()
 
 
 def test_materializations_carry_row_counts_and_column_schema(built_product: Settings) -> None:

@@ -70,7 +70,7 @@ def test_run_on_the_snapshot_prints_tables_affinities_and_north_star(tmp_path: P
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "published" in out.splitlines()[0] and "NOT published" not in out
-    assert f"SLOs (23 evaluated, recorded in {tmp_path / 'state' / 'results.sqlite'}):" in out
+    assert f"SLOs (31 evaluated, recorded in {tmp_path / 'state' / 'results.sqlite'}):" in out
     assert " FAIL" not in out and " ERROR" not in out
     assert "product_affinity.product_pair_affinity" in out and "19,318" in out
     assert "Printer + Ink Cartridge" in out
@@ -90,8 +90,8 @@ def test_run_without_data_generates_fresh_sample_and_records_runs_in_the_instanc
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
     with ResultsStore(state / "results.sqlite") as store:  # every SLO of each run, under the Dagster run id
         for run in runs:
-            assert len(store.evaluations(run_id=run.run_id)) == 23
-        assert store.count() == 2 * 23
+            assert len(store.evaluations(run_id=run.run_id)) == 31
+        assert store.count() == 2 * 31
 
 
 def test_run_json_is_one_object_with_the_run_id_the_store_keeps(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_run_json_is_one_object_with_the_run_id_the_store_keeps(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert set(payload) >= {"run_id", "as_of", "results"} and payload["as_of"] == "2026-11-27T00:00:00+00:00"
-    assert len(payload["results"]) == 23 and all(r["passed"] is True for r in payload["results"])
+    assert len(payload["results"]) == 31 and all(r["passed"] is True for r in payload["results"])
     with ResultsStore(state / "results.sqlite") as store:
         kept = store.evaluations(run_id=payload["run_id"])
     assert sorted(e.slo_id for e in kept) == sorted(r["slo"] for r in payload["results"])

@@ -91,7 +91,7 @@ def test_check_jobs_record_every_slo_and_pass_on_clean_data(
     assert result.success
     with ResultsStore(tmp_path / "r.sqlite") as store:
         kept = store.evaluations(run_id=result.run_id)
-    assert len(kept) == 23 and all(e.passed for e in kept)
+    assert len(kept) == 31 and all(e.passed for e in kept)
     assert engine in {e.engine for e in kept}
 
 
@@ -107,4 +107,4 @@ def test_a_check_job_goes_red_when_an_error_slo_fails_and_still_keeps_the_result
     assert "orders_fresh" in str(failure.user_failure_data.metadata["failed"].value)  # type: ignore[union-attr]
     with ResultsStore(tmp_path / "r.sqlite") as store:
         kept = {e.slo_id: e.passed for e in store.evaluations(run_id=result.run_id)}
-    assert len(kept) == 23 and kept["orders_fresh"] is False
+    assert len(kept) == 31 and kept["orders_fresh"] is False

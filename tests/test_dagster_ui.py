@@ -128,7 +128,7 @@ def test_materialize_all_from_the_ui_builds_and_publishes_the_product(dagster_de
     gx_run, status = _launch_and_wait(port, GX_JOB)
     assert status == "SUCCESS"
     with ResultsStore(state / "results.sqlite") as store:
-        assert len(store.evaluations(run_id=build_run)) == 23
+        assert len(store.evaluations(run_id=build_run)) == 31
         assert {e.engine for e in store.evaluations(run_id=gx_run)} == {"gx", "native"}
     assert (state / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
     # The schedules the usage patterns ask for.

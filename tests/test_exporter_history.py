@@ -79,7 +79,7 @@ def test_two_exporters_on_one_store_export_the_same_values(tmp_path: Path) -> No
         return [line for line in body.splitlines() if line and not line.startswith(("#", "dataslo_exporter_"))]
 
     first, second = values(Exporter(config)), values(Exporter(config))
-    assert first == second and len(first) > 23 * 10
+    assert first == second and len(first) > 31 * 10
     assert 'dataslo_evaluations_total{outcome="fail",product="product_affinity",slo="orders_fresh"} 1.0' in first
 
 

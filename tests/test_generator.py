@@ -104,6 +104,11 @@ FAULT_EFFECTS: dict[Fault, str] = {
     Fault.VOLUME_DROP: f"""SELECT count(*) FILTER (WHERE order_ts > {_AS_OF} - INTERVAL 1 DAY)
                            < 0.3 * count(*) FILTER (WHERE order_ts BETWEEN {_AS_OF}
                            - INTERVAL 2 DAY AND {_AS_OF} - INTERVAL 1 DAY) FROM orders""",
+    Fault.FUTURE_TS: f"""SELECT count(*) FILTER (WHERE order_ts > {_AS_OF}) = 1
+                         AND max(order_ts) = {_AS_OF} + INTERVAL {F.FUTURE_DAYS} DAY FROM orders""",
+    Fault.MISSING_VALUES: """SELECT count(*) FILTER (WHERE quantity IS NULL AND unit_price IS NULL) > 0.04 * count(*)
+                             AND count(*) FILTER (WHERE (quantity IS NULL) <> (unit_price IS NULL)) = 0
+                             FROM order_items""",
 }
 
 

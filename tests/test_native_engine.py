@@ -53,9 +53,11 @@ FAULT_FAILURES: dict[Fault, set[str]] = {
     Fault.DUPLICATES: {"orders_unique"},
     Fault.OUT_OF_RANGE: {"order_item_prices_valid"},
     Fault.ORPHANS: {"order_items_products_known"},
-    Fault.PII_LEAK: {"category_affinity_free_of_pii"},
+    Fault.PII_LEAK: {"staging_products_free_of_pii"},  # caught in staging, before a product table is built
     Fault.VOLUME_DROP: {"orders_daily_volume"},
     Fault.SCHEMA_DRIFT: {"order_items_schema", "order_item_prices_valid"},  # the second cannot run: an error
+    Fault.FUTURE_TS: {"orders_not_in_future"},
+    Fault.MISSING_VALUES: {"order_items_values_present"},
 }
 FAULT_DIMENSION = {
     Fault.STALE: "freshness",
@@ -66,6 +68,8 @@ FAULT_DIMENSION = {
     Fault.PII_LEAK: "governance",
     Fault.VOLUME_DROP: "completeness",
     Fault.SCHEMA_DRIFT: "schema",
+    Fault.FUTURE_TS: "validity",
+    Fault.MISSING_VALUES: "completeness",
 }
 
 
@@ -95,6 +99,19 @@ def test_each_fault_fails_the_slos_of_its_dimension_and_a_blocking_failure_stops
                 assert instance.get_latest_materialization_event(key) is None, key
             run = instance.get_run_by_id(build.run_id)
             assert run is not None and run.status == dg.DagsterRunStatus.FAILURE
+
+
+def test_a_future_dated_order_fails_its_own_slo_and_does_not_hide_stale_data(tmp_path: Path) -> None:
+    """Three-day-old data with one order dated a month ahead: freshness ignores the future order (and fails), the
+    validity SLO fails on it, and both block the publish."""
+    faults = frozenset({Fault.STALE, Fault.FUTURE_TS})
+    settings = make_settings(tmp_path, make_sources(tmp_path / "src", orders=2_000, faults=faults))
+    build = run_build(settings)
+    failed = {r["slo"]: r for r in build.results if r["passed"] is not True}
+    assert {"orders_fresh", "orders_not_in_future"} <= set(failed)
+    assert failed["orders_fresh"]["observed"] >= 3 * 86400  # the age of the newest order at or before --as-of
+    assert failed["orders_not_in_future"]["observed"] == pytest.approx(1 - 1 / 2_000)
+    assert not build.published and not settings.database.exists()
 
 
 def test_check_results_carry_the_slo_record(built_product: Settings) -> None:
@@ -217,7 +234,7 @@ def test_slo_check_json_and_exit_codes(tmp_path: Path, built_product: Settings) 
     ok = _slo_check("--db", str(built_product.database), "--json", "--as-of", as_of, "--results", str(store))
     assert ok.returncode == 0, ok.stderr
     payload = json.loads(ok.stdout)
-    assert set(payload) == {"run_id", "as_of", "results"} and len(payload["results"]) == 23
+    assert set(payload) == {"run_id", "as_of", "results"} and len(payload["results"]) == 31
     assert {"slo", "dimension", "dataset", "passed", "observed", "threshold", "severity"} <= set(payload["results"][0])
     assert all(r["passed"] is True for r in payload["results"])
     with ResultsStore(store) as kept:
@@ -232,7 +249,7 @@ def test_slo_check_json_and_exit_codes(tmp_path: Path, built_product: Settings) 
     assert stale.returncode == 1
     assert "orders_fresh" in stale.stdout and "FAIL" in stale.stdout
     with ResultsStore(store) as kept:
-        assert kept.count() == 23
+        assert kept.count() == 31
 
     bad_spec = _slo_check(
         "--db", str(built_product.database), "--slos", str(REPO / "tests/specs/bad/unknown_goal.yaml")

@@ -186,3 +186,40 @@ def test_max_age_reads_only_rows_at_or_before_the_evaluation_time(tmp_path: Path
     assert earlier.observed == 86400.0  # as of the 25th, the newest row is the 24th's
     assert only_future.observed is None and only_future.error is not None
     assert "at or before the evaluation time" in only_future.error
+
+
+def test_not_in_future_counts_timestamps_beyond_the_tolerance_as_invalid(tmp_path: Path) -> None:
+    # A check at 06:00 with 5 minutes' tolerance: 05:00 and 06:04 are fine, 06:06 and next year are not; a null is
+    # completeness's concern and not judged.
+    path = tmp_path / "ts.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA s")
+    con.execute(
+        "CREATE TABLE s.orders AS SELECT * FROM (VALUES (TIMESTAMP '2026-11-27 05:00:00'),"
+        " (TIMESTAMP '2026-11-27 06:04:00'), (TIMESTAMP '2026-11-27 06:06:00'), (TIMESTAMP '2027-01-01 00:00:00'),"
+        " (NULL)) AS v(ts)"
+    )
+    con.close()
+    assert observe(path, make_slo("not_in_future", dataset="s.orders", column="ts", tolerance=300.0)).observed == 0.5
+    assert observe(path, make_slo("not_in_future", dataset="s.orders", column="ts", tolerance=0.0)).observed == 0.25
+    later = make_slo("not_in_future", dataset="s.orders", column="ts", tolerance=300.0)
+    with open_for_checks(path) as con:
+        (evaluation,) = evaluate(con, compile_plan([later]), datetime(2027, 1, 1, 0, 0))
+    assert evaluation.observed == 1.0  # checked later, nothing lies in its future
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "ignored", "failed"),
+    [
+        # amount: 5.0, 5.0, NULL, NULL; txt: 'a', 'b', NULL, 'b'
+        ("in_range", {"column": "amount", "min": 0, "max": 10}, 1.0, 0.5),
+        ("in_set", {"column": "txt", "values": ["a", "b"]}, 1.0, 0.75),
+        ("matches_pattern", {"column": "txt", "regex": "[ab]"}, 1.0, 0.75),
+    ],
+)
+def test_validity_ratios_count_nulls_as_violations_only_when_told(
+    db: Path, kind: str, params: dict[str, Any], ignored: float, failed: float
+) -> None:
+    assert observe(db, make_slo(kind, **params)).observed == ignored
+    assert observe(db, make_slo(kind, **params, nulls="ignore")).observed == ignored
+    assert observe(db, make_slo(kind, **params, nulls="fail")).observed == failed

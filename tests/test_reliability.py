@@ -90,6 +90,6 @@ def test_twenty_runs_while_metrics_are_scraped_fifty_times_a_second(tmp_path: Pa
     assert set(responses) == {200}
     assert "locked" not in log.read_text() and "Traceback" not in log.read_text()
     with ResultsStore(store) as kept:
-        assert kept.count() == RUNS * 23
+        assert kept.count() == RUNS * 31
         assert len({e.run_id for e in kept.evaluations()}) == RUNS
-    assert exported == RUNS * 23
+    assert exported == RUNS * 31

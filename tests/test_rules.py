@@ -143,7 +143,7 @@ def test_every_sloth_series_name_exists_for_the_shipped_28_day_slos() -> None:
         (r["labels"]["sloth_slo"], r["record"]) for g in _shipped()["groups"] for r in g["rules"] if "record" in r
     }
     slos = {slo for slo, _ in records}
-    assert len(slos) == 23
+    assert len(slos) == 31
     for slo in slos:
         for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "28d"):
             assert (slo, f"slo:sli_error:ratio_rate{window}") in records, (slo, window)
@@ -151,7 +151,7 @@ def test_every_sloth_series_name_exists_for_the_shipped_28_day_slos() -> None:
 
 def test_sloth_slo_info_carries_sloth_spec_and_sloth_version() -> None:
     infos = [r for g in _shipped()["groups"] for r in g["rules"] if r.get("record") == "sloth_slo_info"]
-    assert len(infos) == 23
+    assert len(infos) == 31
     for info in infos:
         assert info["labels"]["sloth_spec"] == "prometheus/v1"
         assert re.fullmatch(r"dataslo-v\d+\.\d+\.\d+", info["labels"]["sloth_version"])
@@ -177,7 +177,7 @@ def test_a_warn_slo_never_pages() -> None:
         for a in burns
         if a["labels"]["slo_severity"] == "error" and a["labels"]["severity"] == "page"
     ]
-    assert len(error) == 18  # every error SLO pages
+    assert len(error) == 26  # every error SLO pages
 
 
 def test_alert_none_raises_nothing_for_that_slo() -> None:

@@ -12,7 +12,7 @@ from dagster_project.cli.schema import SCHEMA_FILE, render
 from dagster_project.settings import Settings
 from dagster_project.spec.database_check import database_issues
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression
-from dagster_project.spec.models import INDICATOR_UNITS
+from dagster_project.spec.models import INDICATOR_UNITS, NonNullRatio
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
 
@@ -60,6 +60,26 @@ def test_the_shipped_thresholds_are_at_least_as_strict_as_the_reference_targets(
             assert slo.threshold.max == "500ms" and slo.indicator.percentile >= 95
         if slo.indicator.type == "no_pii":
             assert slo.threshold.max == 0
+
+
+# The source columns the product's numbers are computed from (product/staging.py, build_order_lines): the keys that
+# join and deduplicate lines, revenue = quantity x unit_price, baskets by product and category, customers, dates.
+NUMBERS_DEPEND_ON = {
+    "raw.orders": {"order_id", "customer_id", "order_ts"},
+    "raw.order_items": {"order_id", "line_number", "product_id", "quantity", "unit_price"},
+    "raw.products": {"product_id", "category"},
+}
+
+
+def test_the_shipped_spec_blocks_on_missing_values_of_every_column_the_numbers_depend_on() -> None:
+    (loaded,), _ = validate([REPO / "slo_definitions"])
+    covered = {
+        (s.dataset, c)
+        for s in loaded.spec.slos
+        if s.severity == "error" and isinstance(s.indicator, NonNullRatio)
+        for c in s.indicator.columns
+    }
+    assert {(d, c) for d, columns in NUMBERS_DEPEND_ON.items() for c in columns} <= covered
 
 
 def test_the_shipped_spec_names_only_datasets_and_columns_that_exist(built_product: Settings) -> None:
@@ -141,7 +161,7 @@ def test_validate_rejects_duplicate_and_sub_minute_windows_at_their_place_with_e
 def test_validate_accepts_the_shipped_spec_and_exits_0() -> None:
     result = slo("validate")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 spec file(s) valid: 23 SLOs" in result.stdout
+    assert "1 spec file(s) valid: 31 SLOs" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def test_statuses_come_from_the_latest_evaluation(tmp_path: Path) -> None:
     record(store, "r2", datetime(2026, 11, 27, 6, tzinfo=UTC), [_result("order_item_prices_valid", False)])
     record(store, "r0", datetime(2026, 11, 27, 4, tzinfo=UTC), [_result("order_item_prices_valid", True)])
     text = slo("tree", "--results", str(store)).stdout
-    assert "raw.order_items\n" in text and "[FAIL order_item_prices_valid; 5 not evaluated]" in text
+    assert "raw.order_items\n" in text and "[FAIL order_item_prices_valid; 6 not evaluated]" in text
     explained = slo(
         "explain", "order_item_prices_valid", "--results", str(store), "--json", "--as-of", "2026-11-27T07:00:00Z"
     )

@@ -18,6 +18,8 @@ class Fault(StrEnum):
     PII_LEAK = "pii_leak"
     SCHEMA_DRIFT = "schema_drift"
     VOLUME_DROP = "volume_drop"
+    FUTURE_TS = "future_ts"
+    MISSING_VALUES = "missing_values"
 
 
 STALE_DAYS = 3
@@ -32,6 +34,8 @@ ORPHAN_PRODUCT_ID = 9_999_999
 ORPHAN_ORDER_ID_OFFSET = 1_000_000_000_000
 VOLUME_DROP_KEEP_SHARE = 0.10
 SCHEMA_DRIFT_RENAME = ("order_items", "unit_price", "price")
+FUTURE_DAYS = 30
+MISSING_VALUES_SHARE = 0.05
 
 FAULT_DESCRIPTIONS: dict[Fault, str] = {
     Fault.STALE: f"every timestamp ends {STALE_DAYS} days before --as-of: no orders in the last {STALE_DAYS} days",
@@ -48,4 +52,6 @@ FAULT_DESCRIPTIONS: dict[Fault, str] = {
     Fault.PII_LEAK: "the most popular product's category holds a customer's e-mail address",
     Fault.SCHEMA_DRIFT: "order_items.unit_price is renamed to price",
     Fault.VOLUME_DROP: f"only {VOLUME_DROP_KEEP_SHARE:.0%} of the usual orders in the last 24 hours before --as-of",
+    Fault.FUTURE_TS: f"the last order is dated {FUTURE_DAYS} days after --as-of",
+    Fault.MISSING_VALUES: f"{MISSING_VALUES_SHARE:.0%} of order lines have neither quantity nor unit_price",
 }

@@ -187,6 +187,7 @@ class _OrderChunkMaker:
         self.faults = config.faults
         end = config.as_of - timedelta(days=F.STALE_DAYS) if Fault.STALE in self.faults else config.as_of
         self.end_epoch = _epoch(end)
+        self.future_epoch = _epoch(config.as_of + timedelta(days=F.FUTURE_DAYS))
         self.span = config.days * 86_400
         self.start_epoch = self.end_epoch - self.span
         self.weights = _background_weights()
@@ -241,6 +242,11 @@ class _OrderChunkMaker:
             product_id[rng.random(lines) < F.ORPHAN_PRODUCT_SHARE] = F.ORPHAN_PRODUCT_ID
             orphan_order = rng.random(lines) < F.ORPHAN_ORDER_SHARE
             line_order[orphan_order] += F.ORPHAN_ORDER_ID_OFFSET
+        if Fault.FUTURE_TS in self.faults and start + n == cfg.orders:
+            ts[-1] = self.future_epoch
+        no_values = np.zeros(lines, dtype=bool)
+        if Fault.MISSING_VALUES in self.faults:  # a stream of its own: the other faults' draws stay as they were
+            no_values = np.random.default_rng([cfg.seed, chunk, 3]).random(lines) < F.MISSING_VALUES_SHARE
         keep = np.ones(n, dtype=bool)
         if Fault.VOLUME_DROP in self.faults:
             last_day = ts >= self.end_epoch - 86_400
@@ -261,8 +267,8 @@ class _OrderChunkMaker:
             "order_id": pa.array(line_order[line_rows], pa.int64()),
             "line_number": pa.array(line_number[line_rows], pa.int32()),
             "product_id": _masked(product_id[line_rows], no_product[line_rows], pa.int64()),
-            "quantity": pa.array(quantity[line_rows], pa.int32()),
-            "unit_price": pa.array(unit_price[line_rows], pa.float64()),
+            "quantity": _masked(quantity[line_rows], no_values[line_rows], pa.int32()),
+            "unit_price": _masked(unit_price[line_rows], no_values[line_rows], pa.float64()),
         }
         return orders, items
 

@@ -6,8 +6,8 @@ number means, and pure code (slo/decide.py) decides pass or fail for both. Each 
 threshold (`mostly`, `min_value`) so GX's own success and its Data Docs tell the same story.
 
 Not expressible, so native-only:
-- freshness (`max_age`, and `row_volume` against a trailing baseline): relative to the evaluation time; GX has no
-  "now" (its docs suggest a column max between fixed bounds);
+- freshness (`max_age`, and `row_volume` against a trailing baseline) and `not_in_future`: relative to the
+  evaluation time; GX has no "now" (its docs suggest a column max between fixed bounds);
 - performance (`build_duration`, `query_latency`, `query_availability`): about running things, not about rows;
 - governance (`no_pii`): patterns across every text column of a table;
 - `schema`: the expected types are DuckDB types, which a GX batch (a pandas frame) no longer has;
@@ -28,6 +28,7 @@ GX_KINDS = frozenset({"non_null_ratio", "in_range", "in_set", "matches_pattern",
 NATIVE_ONLY_REASONS = {
     "max_age": "freshness is relative to the evaluation time, which GX has no expectation for",
     "row_volume": "volume against a trailing baseline is relative to the evaluation time",
+    "not_in_future": "the bound is relative to the evaluation time, which GX has no expectation for",
     "build_duration": "performance is about running the build, not about rows",
     "query_latency": "performance is about running a consumer query, not about rows",
     "query_availability": "performance is about running a consumer query, not about rows",
@@ -151,9 +152,14 @@ def _count(result: Mapping[str, Any], key: str) -> int:
     return value
 
 
-def _share_met(result: Mapping[str, Any]) -> float:
-    """Share of the non-missing values GX found as expected; 1.0 when there are none (as natively)."""
-    judged = _count(result, "element_count") - _count(result, "missing_count")
+def _share_met(result: Mapping[str, Any], nulls: str = "ignore") -> float:
+    """Share of the non-missing values GX found as expected; 1.0 when there are none (as natively). With
+    nulls="fail", the share of all values (GX skips missing values, so they are counted back as violations); GX's
+    own `mostly` still judges the present values only."""
+    rows, missing = _count(result, "element_count"), _count(result, "missing_count")
+    if nulls == "fail":
+        return (rows - missing - _count(result, "unexpected_count")) / rows if rows else 1.0
+    judged = rows - missing
     return 1.0 - _count(result, "unexpected_count") / judged if judged else 1.0
 
 
@@ -165,7 +171,7 @@ def observed(translation: Translation, results: Sequence[Mapping[str, Any]]) -> 
         first_nulls = sum(_count(r, "unexpected_count") for r in results)
         return 1.0 - first_nulls / rows if rows else 1.0
     if kind in ("in_range", "in_set", "matches_pattern"):
-        return _share_met(results[0])
+        return _share_met(results[0], translation.slo.params.get("nulls", "ignore"))
     if kind == "uniqueness":
         if _count(results[1], "element_count") == _count(results[1], "unexpected_count"):
             return 1.0  # no key present: nothing violates uniqueness

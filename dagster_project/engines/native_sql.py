@@ -2,7 +2,8 @@
 cannot change the shape of a query; the only free SQL (custom indicators, consumer queries) runs on a connection that
 is read-only and has external access switched off.
 
-Ratios count only non-null values where a null is another dimension's concern (completeness). A ratio over no rows
+Ratios count only non-null values where a null is another dimension's concern (completeness), unless the SLO says
+`nulls: fail` (then a null is a violation of a required column). A ratio over no rows
 is 1.0 (nothing violates it): an empty table is the concern of volume and freshness SLOs, and a legitimately empty
 product table (no pair bought together often enough) must not fail uniqueness or validity.
 """
@@ -40,10 +41,12 @@ def timestamp_literal(ts: datetime) -> str:
     return f"TIMESTAMP '{ts.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
 
 
-def _share(condition: str, of: str) -> str:
+def _share(condition: str, of: str, nulls: str = "ignore") -> str:
     """Share of the rows where `of` is not null that meet `condition` (a null condition does not); 1.0 when there
-    are none. count_if rather than avg(CASE ...): DuckDB can answer it from column statistics, several times faster."""
-    return f"coalesce(coalesce(count_if({of} IS NOT NULL AND ({condition})), 0)::DOUBLE / nullif(count({of}), 0), 1.0)"
+    are none. With nulls="fail" the share is of all rows, so a null counts as a violation. count_if rather than
+    avg(CASE ...): DuckDB can answer it from column statistics, several times faster."""
+    judged = "count(*)" if nulls == "fail" else f"count({of})"
+    return f"coalesce(coalesce(count_if({of} IS NOT NULL AND ({condition})), 0)::DOUBLE / nullif({judged}, 0), 1.0)"
 
 
 def scan_expression(slo: Slo, as_of: datetime, text_columns: list[str]) -> str:
@@ -61,17 +64,22 @@ def scan_expression(slo: Slo, as_of: datetime, text_columns: list[str]) -> str:
         c = quote_ident(p["column"])
         bounds = [f"{c} >= {literal(p['min'])}"] if p.get("min") is not None else []
         bounds += [f"{c} <= {literal(p['max'])}"] if p.get("max") is not None else []
-        return _share(" AND ".join(bounds), c)
+        return _share(" AND ".join(bounds), c, p.get("nulls", "ignore"))
     if slo.kind == "in_set":
         c = quote_ident(p["column"])
         if all(isinstance(v, int | float) for v in p["values"]):  # numbers compare as numbers: 1 = 1.0
             # TRY_CAST: a value that is not a number is simply not in the set (a violation), not an error.
-            return _share(f"TRY_CAST({c} AS DOUBLE) IN ({', '.join(literal(float(v)) for v in p['values'])})", c)
+            numbers = ", ".join(literal(float(v)) for v in p["values"])
+            return _share(f"TRY_CAST({c} AS DOUBLE) IN ({numbers})", c, p.get("nulls", "ignore"))
         values = ", ".join(literal(str(v)) for v in p["values"])
-        return _share(f"CAST({c} AS VARCHAR) IN ({values})", c)
+        return _share(f"CAST({c} AS VARCHAR) IN ({values})", c, p.get("nulls", "ignore"))
     if slo.kind == "matches_pattern":
         c = quote_ident(p["column"])
-        return _share(f"regexp_full_match(CAST({c} AS VARCHAR), {literal(p['regex'])})", c)
+        return _share(f"regexp_full_match(CAST({c} AS VARCHAR), {literal(p['regex'])})", c, p.get("nulls", "ignore"))
+    if slo.kind == "not_in_future":
+        # Seconds, not an INTERVAL literal: the tolerance may be fractional. A null is not judged (completeness's).
+        c, now = quote_ident(p["column"]), timestamp_literal(as_of)
+        return _share(f"epoch({c}) <= epoch({now}) + {float(p['tolerance'])!r}", c)
     if slo.kind == "uniqueness":
         # Keys with a null part are left out (a null key is completeness's concern), as for every other ratio.
         cols = ", ".join(quote_ident(c) for c in p["columns"])

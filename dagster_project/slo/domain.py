@@ -75,8 +75,9 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
     out = []
     for s in spec.slos:
         params = s.indicator.model_dump(exclude={"type"})
-        if "period" in params:
-            params["period"] = _seconds(params["period"])
+        for duration in ("period", "tolerance"):
+            if duration in params:
+                params[duration] = _seconds(params[duration])
         if "query" in params:
             params["sql"] = queries[params["query"]]
         bound: Bound = "min" if s.threshold.min is not None else "max"

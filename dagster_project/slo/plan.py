@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from dagster_project.slo.domain import Slo
 
 # Indicators that are one aggregate over their own dataset, so all of a dataset's can share one scan.
-SCAN_KINDS = frozenset({"max_age", "non_null_ratio", "in_range", "in_set", "matches_pattern", "uniqueness", "no_pii"})
+SCAN_KINDS = frozenset(
+    {"max_age", "non_null_ratio", "in_range", "in_set", "matches_pattern", "not_in_future", "uniqueness", "no_pii"}
+)
 
 
 @dataclass(frozen=True)

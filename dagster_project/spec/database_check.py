@@ -191,8 +191,8 @@ class _Checker:
         if known is None:
             return
         why = ind.type
-        if ind.type in ("max_age", "row_volume"):
-            field = "column" if ind.type == "max_age" else "timestamp_column"
+        if ind.type in ("max_age", "row_volume", "not_in_future"):
+            field = "timestamp_column" if ind.type == "row_volume" else "column"
             self.typed(s, slo.dataset, known, getattr(ind, field), (*at, field), "time", why)
         elif ind.type == "in_range":
             self.typed(s, slo.dataset, known, ind.column, (*at, "column"), "number", why)

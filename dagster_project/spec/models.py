@@ -224,11 +224,21 @@ class RowVolume(Strict):
     baseline_periods: int = Field(default=7, ge=1, le=366)
 
 
+# A null in a validity check's column: `ignore` leaves it to a completeness SLO (non_null_ratio) on the column, so
+# one missing value fails one SLO of the right dimension; `fail` counts it as a violation, for a required column
+# that no completeness SLO watches.
+Nulls = Annotated[
+    Literal["ignore", "fail"],
+    Field(description="ignore: nulls are not judged (a non_null_ratio SLO watches them); fail: a null is a violation."),
+]
+
+
 class InRange(Strict):
     type: Literal["in_range"]
     column: SqlName
     min: float | None = None
     max: float | None = None
+    nulls: Nulls = "ignore"
 
     @model_validator(mode="after")
     def _a_bound(self) -> InRange:
@@ -243,12 +253,23 @@ class InSet(Strict):
     type: Literal["in_set"]
     column: SqlName
     values: list[str | int | float] = Field(min_length=1)
+    nulls: Nulls = "ignore"
 
 
 class MatchesPattern(Strict):
     type: Literal["matches_pattern"]
     column: SqlName
     regex: str = Field(min_length=1)
+    nulls: Nulls = "ignore"
+
+
+class NotInFuture(Strict):
+    """Share of rows whose `column` is at most `tolerance` after the evaluation time (nulls are not judged): a row
+    dated in the future is invalid, and freshness (max_age) leaves it out rather than count it as fresh."""
+
+    type: Literal["not_in_future"]
+    column: SqlName
+    tolerance: Duration = Field(default="5m", description="Clock skew allowed between the sources and the checker.")
 
 
 class ReferentialIntegrity(Strict):
@@ -314,6 +335,7 @@ Indicator = Annotated[
     | InRange
     | InSet
     | MatchesPattern
+    | NotInFuture
     | ReferentialIntegrity
     | Reconciliation
     | Uniqueness
@@ -334,6 +356,7 @@ INDICATOR_UNITS: dict[str, Unit] = {
     "in_range": "ratio",
     "in_set": "ratio",
     "matches_pattern": "ratio",
+    "not_in_future": "ratio",
     "referential_integrity": "ratio",
     "reconciliation": "ratio",
     "uniqueness": "ratio",
