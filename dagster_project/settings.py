@@ -66,8 +66,15 @@ class Settings:
 
     @property
     def landing_database(self) -> Path:
-        """The raw source tables, personal data included: read by the build, never published."""
+        """The raw source tables of the published build, personal data included: what `slo check` attaches as raw
+        beside the published database; never part of the published file itself."""
         return self.database.with_name(self.database.name + ".landing")
+
+    @property
+    def build_landing_database(self) -> Path:
+        """Where the next build loads the sources: beside the build, published with it (as `landing_database`), so a
+        build that is stopped leaves the published pair as it was."""
+        return self.build_database.with_name(self.build_database.name + ".landing")
 
     @property
     def sources_dir(self) -> Path:

@@ -28,7 +28,8 @@ from dagster_project.warehouse.publish import discard_unsafe_build_file
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The DuckDB build database and the published database it replaces when a build succeeds."""
+    """The DuckDB build database (and the landing file the build loads the sources into) and the published database
+    it replaces when a build succeeds (the landing file then replaces the published one, `<published>.landing`)."""
 
     build_database: str
     landing_database: str
