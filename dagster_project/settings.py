@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dagster_project.errors import UsageError
 
@@ -65,8 +66,15 @@ class Settings:
 
     @property
     def landing_database(self) -> Path:
-        """The raw source tables, personal data included: read by the build, never published."""
+        """The raw source tables of the published build, personal data included: what `slo check` attaches as raw
+        beside the published database; never part of the published file itself."""
         return self.database.with_name(self.database.name + ".landing")
+
+    @property
+    def build_landing_database(self) -> Path:
+        """Where the next build loads the sources: beside the build, published with it (as `landing_database`), so a
+        build that is stopped leaves the published pair as it was."""
+        return self.build_database.with_name(self.build_database.name + ".landing")
 
     @property
     def sources_dir(self) -> Path:
@@ -96,6 +104,42 @@ def parse_timestamp(text: str, what: str = "--as-of") -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def parse_pushgateway(text: str, what: str = "--pushgateway") -> str:
+    """A Pushgateway address as the push will use it (http:// added when no scheme is given, as prometheus_client
+    does), or "" for none; a UsageError saying what is wrong otherwise - checked before anything runs, so a typo
+    cannot fail a build half-way or be found only when the first push is tried."""
+    text = text.strip()
+    if not text:
+        return ""
+    url = text if "://" in text else f"http://{text}"
+    problem = None
+    try:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            problem = f"scheme {parts.scheme!r} is not http or https"
+        elif not parts.hostname:
+            problem = "no host"
+        elif parts.netloc.endswith(":"):
+            problem = "no port after ':'"
+        elif parts.query or parts.fragment or any(c.isspace() for c in url):
+            problem = "a query, fragment or space has no place in it"
+        else:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+    except ValueError as exc:
+        problem = str(exc)
+    if problem is not None:
+        raise UsageError(f"{what}: {text!r} is not a Pushgateway URL ({problem}); use e.g. http://pushgateway:9091")
+    return url.rstrip("/")
+
+
+def pushgateway_setting(option: str | None, env: Mapping[str, str] | None = None) -> str:
+    """The CLI's --pushgateway when given, else SLO_PUSHGATEWAY; checked, and named as given when malformed."""
+    if option is not None:
+        return parse_pushgateway(option, "--pushgateway")
+    env = os.environ if env is None else env
+    return parse_pushgateway(env.get("SLO_PUSHGATEWAY", ""), "SLO_PUSHGATEWAY")
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Settings for `dagster dev`: SLO_STATE_DIR, SLO_DATA_DIR, SLO_DB, SLO_SPECS, SLO_AS_OF, SLO_CUSTOMER_SALT,
     SLO_RESULTS, SLO_PUSHGATEWAY."""
@@ -111,5 +155,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ),
         build=BuildParams(as_of=as_of, customer_salt=env.get("SLO_CUSTOMER_SALT", DEFAULT_SALT)),
         results_db=Path(env["SLO_RESULTS"]) if env.get("SLO_RESULTS") else None,
-        pushgateway=env.get("SLO_PUSHGATEWAY", ""),
+        pushgateway=parse_pushgateway(env.get("SLO_PUSHGATEWAY", ""), "SLO_PUSHGATEWAY"),
     )

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from dagster_project.results.store import ResultsStore
@@ -282,3 +284,118 @@ def test_a_column_a_schema_slo_promises_is_data_to_record_not_a_spec_mistake(tmp
     bare = write_spec(tmp_path / "bare", MINIMAL)
     refused = slo("check", "--db", str(db), "--slos", str(bare), "--results", str(tmp_path / "other.sqlite"))
     assert refused.returncode == 2 and "column 'order_ts' does not exist in raw.orders" in refused.stderr
+
+
+# A query that would run for hours: ten billion rows crossed with themselves.
+RUNAWAY = "SELECT count(*)::DOUBLE FROM range(10000000000) a, range(10000000000) b WHERE a.range = b.range"
+
+
+def test_runaway_custom_sql_times_out_as_an_error_of_its_slo_and_the_others_still_run(
+    tmp_path: Path, database: Path
+) -> None:
+    runaway = f"""\
+  - id: runaway
+    description: Never finishes.
+    dimension: accuracy
+    dataset: raw.orders
+    indicator: {{type: custom_sql, sql: "{RUNAWAY}"}}
+    threshold: {{min: 0.5}}
+    severity: error
+    objective: 0.99
+    windows: [7d]
+    protects: {{use_case: targeting}}
+    timeout: 1s
+"""
+    spec = write_spec(tmp_path / "spec", MINIMAL + runaway + EXTRA_SLOS)
+    store = tmp_path / "results.sqlite"
+    args = ["--slos", str(spec), "--json", "--results", str(store), "--as-of", AS_OF.isoformat()]
+    result = slo("check", "--db", str(database), *args)
+    assert result.returncode == 1, result.stderr  # an error SLO that could not be evaluated blocks
+    assert "Traceback" not in result.stderr
+    by_slo = {r["slo"]: r for r in json.loads(result.stdout)["results"]}
+    where = at(spec, "- id: runaway").rsplit(":", 1)[0]
+    assert by_slo["runaway"]["passed"] is None
+    assert by_slo["runaway"]["error"] == f"{where}: timed out after 1s"
+    others = {slo_id: r["passed"] for slo_id, r in by_slo.items() if slo_id != "runaway"}
+    assert others == {"orders_fresh": True, "channels_known": True, "amounts_in_range": True, "custom_rule": True}
+    with ResultsStore(store) as kept:
+        (stored,) = [e for e in kept.evaluations() if e.slo_id == "runaway"]
+    assert stored.error == by_slo["runaway"]["error"]
+
+
+def test_a_runaway_consumer_query_times_out_as_an_error_of_its_latency_slo(tmp_path: Path, database: Path) -> None:
+    latency = """\
+  - id: lookup_fast
+    description: The lookup answers quickly.
+    dimension: performance
+    dataset: raw.orders
+    indicator: {type: query_latency, query: lookup, runs: 3}
+    threshold: {max: 10m}
+    severity: warn
+    objective: 0.99
+    windows: [7d]
+    protects: {use_case: targeting}
+    timeout: 500ms
+"""
+    text = (MINIMAL + latency).replace("sql: SELECT 1", f'sql: "{RUNAWAY}"')
+    spec = write_spec(tmp_path / "spec", text)
+    args = ["--slos", str(spec), "--json", "--no-record", "--as-of", AS_OF.isoformat()]
+    result = slo("check", "--db", str(database), *args)
+    assert result.returncode == 0, result.stderr  # a warn SLO
+    by_slo = {r["slo"]: r for r in json.loads(result.stdout)["results"]}
+    assert by_slo["lookup_fast"]["passed"] is None and by_slo["lookup_fast"]["error"].endswith(
+        ": timed out after 500ms"
+    )
+    assert by_slo["orders_fresh"]["passed"] is True
+
+
+def test_a_runaway_measure_times_out_as_a_measure_without_a_value(database: Path) -> None:
+    from dagster_project.engines.measures import measure_values
+    from dagster_project.engines.native import open_for_checks
+
+    text = MINIMAL.replace("expression: avg(value)", f"expression: avg(value) + ({RUNAWAY})")
+    (runaway,), issues = validate([write_spec(database.parent / "runaway_measure", text)])
+    (plain,), more = validate([write_spec(database.parent / "plain_measure", MINIMAL)])
+    assert issues == more == []
+    with open_for_checks(database) as con:
+        values = measure_values(con, runaway.spec, AS_OF.replace(tzinfo=None), timeout_s=0.5)
+        assert values["share"].value is None and values["share"].error == "timed out after 500ms"
+        # The connection is usable afterwards: the interrupt does not reach the next query.
+        assert measure_values(con, plain.spec, AS_OF.replace(tzinfo=None), timeout_s=60)["share"].value == 0.7
+
+
+class _SlowToBind:
+    """A connection whose binding never ends until it is interrupted (as DuckDB's own would, for SQL that runs while
+    it is bound); everything else goes to the real connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.interrupted = con, threading.Event()
+
+    def execute(self, *args: object) -> object:
+        return self.con.execute(*args)  # type: ignore[arg-type]
+
+    def sql(self, _query: str) -> object:
+        if self.interrupted.wait(timeout=60):
+            raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+        return self.con.sql("SELECT 1.0")  # never interrupted: prepared "fine" after a minute
+
+    def interrupt(self) -> None:
+        self.interrupted.set()
+
+
+def test_preparing_sql_is_bounded_by_the_timeout_of_its_slo(tmp_path: Path, database: Path) -> None:
+    from dagster_project.engines.native import open_for_checks
+    from dagster_project.spec.database_check import _Checker
+
+    with_timeout = MINIMAL + EXTRA_SLOS.replace(
+        "protects: {use_case: targeting}\n", "protects: {use_case: targeting}\n    timeout: 200ms\n"
+    )
+    specs, issues = validate([write_spec(tmp_path / "spec", with_timeout)])
+    assert issues == []
+    with open_for_checks(database) as con:
+        checker = _Checker(con, database)
+        checker.con = _SlowToBind(con)  # type: ignore[assignment]
+        checker.slo(specs[0], 3)  # custom_rule: its SQL is prepared
+    assert [(i.path, i.message) for i in checker.issues] == [
+        ("slos.3.indicator.sql", "SQL does not run here: timed out after 200ms")
+    ]

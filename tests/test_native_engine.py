@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -258,3 +259,32 @@ def test_slo_check_json_and_exit_codes(tmp_path: Path, built_product: Settings) 
 
     no_db = _slo_check("--db", str(tmp_path / "missing.duckdb"))
     assert no_db.returncode == 2 and "Traceback" not in no_db.stderr
+
+
+def test_a_runaway_custom_sql_check_in_a_build_times_out_and_blocks_the_publish(tmp_path: Path) -> None:
+    runaway = """  - id: runaway_check
+    description: Never finishes.
+    dimension: accuracy
+    dataset: raw.orders
+    indicator:
+      type: custom_sql
+      sql: SELECT count(*)::DOUBLE FROM range(10000000000) a, range(10000000000) b WHERE a.range = b.range
+    threshold: {min: 0.5}
+    severity: error
+    objective: 0.99
+    windows: [7d]
+    protects: {use_case: campaign_targeting}
+    timeout: 1s
+"""
+    (tmp_path / "spec").mkdir()
+    (tmp_path / "spec" / "s.yaml").write_text(
+        (REPO / "slo_definitions" / "product_affinity.yaml").read_text() + runaway
+    )
+    settings = replace(
+        make_settings(tmp_path, make_sources(tmp_path / "src", orders=1_000)), spec_paths=(tmp_path / "spec",)
+    )
+    build = run_build(settings)
+    assert not build.published and not settings.database.exists()
+    by_slo = {r["slo"]: r for r in build.results}
+    assert by_slo["runaway_check"]["passed"] is None and by_slo["runaway_check"]["error"] == "timed out after 1s"
+    assert by_slo["orders_fresh"]["passed"] is True  # the others on raw.orders still evaluated

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
+from dagster_project.datagen.faults import Fault
 from dagster_project.defs.assets import PUBLISH_KEY
 from dagster_project.defs.factory import BUILD_JOB, build_definitions
 from dagster_project.defs.resources import WarehouseResource
@@ -21,7 +24,7 @@ from dagster_project.errors import SloError
 from dagster_project.settings import Settings
 from dagster_project.warehouse.lock import BuildBusy
 from dagster_project.warehouse.publish import PublishError
-from tests.conftest import make_settings, make_sources
+from tests.conftest import AS_OF, REPO, make_settings, make_sources
 
 _HOLD_LOCK = (
     "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
@@ -149,3 +152,29 @@ def test_a_build_file_from_before_the_landing_file_is_discarded(tmp_path: Path) 
     run_build(settings)
     assert b"someone@example.com" not in settings.database.read_bytes()
     assert b"someone@example.com" not in settings.build_database.read_bytes()
+
+
+def test_a_blocked_build_leaves_the_published_landing_file_and_slo_check_judges_the_published_data(
+    built: tuple[Settings, str],
+) -> None:
+    settings, digest = built
+    landing = _digest(settings.landing_database)
+    stale = replace(
+        settings,
+        data_dir=make_sources(settings.state_dir.parent / "stale", orders=600, faults=frozenset({Fault.STALE})),
+    )
+    blocked = run_build(stale)
+    assert not blocked.published
+    assert {r["slo"] for r in blocked.results if r["passed"] is False} >= {"orders_fresh"}
+    assert _digest(settings.database) == digest and _digest(settings.landing_database) == landing
+    args = ["check", "--db", str(settings.database), "--json", "--no-record", "--as-of", AS_OF.isoformat()]
+    check = subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli.main", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    results = {r["slo"]: r["passed"] for r in json.loads(check.stdout)["results"]}
+    assert results["orders_fresh"] is True and set(results.values()) == {True}

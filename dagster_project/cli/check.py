@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from dagster_project.checking import ENGINES
 from dagster_project.cli.table import print_slo_results
 from dagster_project.cli.validate import DEFAULT_SPEC_DIR
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, EXIT_USAGE, UsageError
-from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp
+from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp, pushgateway_setting
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -57,7 +56,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-record", action="store_true", help="do not append the results to the store")
     p.add_argument(
         "--pushgateway",
-        default=os.environ.get("SLO_PUSHGATEWAY", ""),
+        default=None,
         help="also push every result to this Prometheus Pushgateway URL (default $SLO_PUSHGATEWAY)",
     )
     p.add_argument(
@@ -92,6 +91,7 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.spec.database_check import database_issues
     from dagster_project.spec.validate import validate
 
+    pushgateway = pushgateway_setting(args.pushgateway)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
     specs, issues = validate(args.slos or [DEFAULT_SPEC_DIR])
     if not issues:
@@ -109,7 +109,7 @@ def handle(args: argparse.Namespace) -> int:
     )
     results = located(checked.results, specs)
     run_id = str(uuid.uuid4())
-    warning = keep(None if args.no_record else args.results, args.pushgateway, run_id, as_of, results)
+    warning = keep(None if args.no_record else args.results, pushgateway, run_id, as_of, results)
     if warning is not None:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import replace
@@ -15,7 +14,7 @@ from typing import Any
 from dagster_project.cli.progress import ProgressBar
 from dagster_project.cli.table import print_slo_results
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED
-from dagster_project.settings import DEFAULT_STATE_DIR, BuildParams, Settings, parse_timestamp
+from dagster_project.settings import DEFAULT_STATE_DIR, BuildParams, Settings, parse_timestamp, pushgateway_setting
 from dagster_project.warehouse.lock import BuildLock, lock_path
 
 EPILOG = """\
@@ -46,7 +45,7 @@ def register(sub: Any) -> None:
     p.add_argument("--results", type=Path, help="results store (default <state-dir>/results.sqlite)")
     p.add_argument(
         "--pushgateway",
-        default=os.environ.get("SLO_PUSHGATEWAY", ""),
+        default=None,
         help="also push every result to this Prometheus Pushgateway URL (default $SLO_PUSHGATEWAY)",
     )
     p.add_argument(
@@ -61,6 +60,7 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.datagen.generator import GeneratorConfig, generate
     from dagster_project.slo.report import blocking_failures
 
+    pushgateway = pushgateway_setting(args.pushgateway)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC).replace(microsecond=0)
     settings = Settings(
         state_dir=args.state_dir,
@@ -68,7 +68,7 @@ def handle(args: argparse.Namespace) -> int:
         db_path=args.db,
         build=BuildParams(as_of=as_of),
         results_db=args.results,
-        pushgateway=args.pushgateway,
+        pushgateway=pushgateway,
     )
     if args.slos:
         settings = replace(settings, spec_paths=tuple(args.slos))

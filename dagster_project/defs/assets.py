@@ -134,7 +134,9 @@ def published_database(context: AssetExecutionContext, warehouse: WarehouseResou
             f"not publishing: {', '.join(missing)} were not built in this run; materialize all assets together "
             f"(job {BUILD_JOB}) so the published database comes from one complete build"
         )
-    size = publish(Path(warehouse.build_database), Path(warehouse.published_database))
+    size = publish(
+        Path(warehouse.build_database), Path(warehouse.published_database), landing=Path(warehouse.landing_database)
+    )
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(warehouse.published_database), "size_bytes": size}
     )

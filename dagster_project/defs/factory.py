@@ -83,7 +83,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         resources={
             "warehouse": WarehouseResource(
                 build_database=str(settings.build_database),
-                landing_database=str(settings.landing_database),
+                landing_database=str(settings.build_landing_database),
                 published_database=str(settings.database),
                 memory_limit=settings.duckdb_memory_limit,
                 threads=settings.duckdb_threads,

@@ -13,11 +13,13 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
-from dagster_project.exporter.push import keep
+from dagster_project.exporter.push import push
+from dagster_project.results.store import record
 from dagster_project.settings import (
     DEFAULT_DUCKDB_MEMORY_LIMIT,
     DEFAULT_DUCKDB_THREADS,
     BuildParams,
+    parse_pushgateway,
     parse_timestamp,
 )
 from dagster_project.warehouse.connection import connect
@@ -26,7 +28,8 @@ from dagster_project.warehouse.publish import discard_unsafe_build_file
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The DuckDB build database and the published database it replaces when a build succeeds."""
+    """The DuckDB build database (and the landing file the build loads the sources into) and the published database
+    it replaces when a build succeeds (the landing file then replaces the published one, `<published>.landing`)."""
 
     build_database: str
     landing_database: str
@@ -94,12 +97,27 @@ class BuildParamsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 class ResultsStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The append-only store every check writes its evaluations to (SQLite; see results/store.py), and the
-    Pushgateway each batch of results is also pushed to, when one is configured."""
+    Pushgateway each batch of results is also pushed to, when one is configured.
+
+    Results are kept in the store as they come; they are pushed when the run is over (the resource's teardown: the
+    jobs run in one process), so in a build the push comes after publishing and a slow gateway cannot delay it."""
 
     path: str
     pushgateway: str = ""
+    _unpushed: list[tuple[datetime, list[Mapping[str, Any]]]] = PrivateAttr(default_factory=list)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        parse_pushgateway(self.pushgateway, "results_store.pushgateway")  # a malformed URL: before any step runs
 
     def record(self, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]) -> None:
-        warning = keep(Path(self.path), self.pushgateway, run_id, evaluated_at, records)
-        if warning is not None:
-            logging.getLogger(__name__).warning(warning)
+        record(Path(self.path), run_id, evaluated_at, records)
+        if self.pushgateway:
+            self._unpushed.append((evaluated_at, list(records)))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        batches, self._unpushed = self._unpushed, []
+        for evaluated_at, records in batches:
+            warning = push(parse_pushgateway(self.pushgateway), evaluated_at, records)
+            if warning is not None:  # the store has them; the rest would fail the same way
+                logging.getLogger(__name__).warning(warning)
+                return

@@ -4,7 +4,8 @@ its table has the North Star's time dimension, it is taken over the North Star w
 goal on the North Star measure reads the same number.
 
 Expressions come from the spec, so each runs as one SELECT (checked) on the engines' read-only connection with
-external access off; a measure that cannot be computed is None with its reason, never an exception.
+external access off, within a time limit (the default SLO timeout: a measure belongs to no SLO); a measure that
+cannot be computed, or takes longer, is None with its reason, never an exception.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from dagster_project.engines.native_sql import table_ref, timestamp_literal
+from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut, time_limit
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
 from dagster_project.spec.models import Measure, SpecFile
@@ -40,28 +42,36 @@ def measure_query(spec: SpecFile, measure: Measure, as_of: datetime) -> str:
     return f"SELECT ({measure.expression}) FROM {table_ref(measure.table)}{where}"
 
 
-def measure_values(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: datetime) -> dict[str, MeasureValue]:
-    """Every measure of the spec (as_of naive UTC)."""
+def measure_values(
+    con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: datetime, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> dict[str, MeasureValue]:
+    """Every measure of the spec (as_of naive UTC), each query within `timeout_s`."""
     out = {}
     for measure in spec.semantic_model.measures:
         sql = measure_query(spec, measure, as_of)
         try:
             require_expression(measure.expression)
             require_single_select(sql)
-            rows = con.execute(sql).fetchall()
+            with time_limit(con, timeout_s):
+                rows = con.execute(sql).fetchall()
             value = rows[0][0] if rows else None
             out[measure.name] = MeasureValue(measure.name, None if value is None else float(value))
-        except (FreeSqlRejected, duckdb.Error, TypeError, ValueError) as exc:
+        except (FreeSqlRejected, QueryTimedOut, duckdb.Error, TypeError, ValueError) as exc:
             text = str(exc).strip()
             out[measure.name] = MeasureValue(measure.name, None, text.splitlines()[0] if text else type(exc).__name__)
     return out
 
 
 def daily_values(
-    con: duckdb.DuckDBPyConnection, spec: SpecFile, measure_name: str, since: datetime, until: datetime
+    con: duckdb.DuckDBPyConnection,
+    spec: SpecFile,
+    measure_name: str,
+    since: datetime,
+    until: datetime,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> list[tuple[str, float | None]]:
     """A measure per day of the North Star's time dimension in (since, until] - the North Star's trend. Empty when
-    the measure's table has no such dimension or the query fails."""
+    the measure's table has no such dimension or the query fails or runs past `timeout_s`."""
     measure = next((m for m in spec.semantic_model.measures if m.name == measure_name), None)
     time_dim = next((d for d in spec.semantic_model.dimensions if d.name == spec.north_star.time_dimension), None)
     if measure is None or time_dim is None or time_dim.table != measure.table:
@@ -75,7 +85,8 @@ def daily_values(
     try:
         require_expression(measure.expression)
         require_single_select(sql)
-        rows = con.execute(sql).fetchall()
-    except (FreeSqlRejected, duckdb.Error):
+        with time_limit(con, timeout_s):
+            rows = con.execute(sql).fetchall()
+    except (FreeSqlRejected, QueryTimedOut, duckdb.Error):
         return []
     return [(str(d), None if v is None else float(v)) for d, v in rows]

@@ -1,8 +1,9 @@
 """The native DuckDB engine: computes the observed value of every planned SLO.
 
 Each dataset's scan indicators run as one SELECT (one pass over the table). If that query fails (a missing column,
-a bad regex), each of its SLOs is retried alone, so one broken check is recorded as an error and the others still
-produce values. Nothing here decides pass or fail.
+a bad regex, or it runs past the longest of their time limits), each of its SLOs is retried alone, so one broken or
+runaway check is recorded as an error and the others still produce values. Every query runs under its SLO's time
+limit (spec: timeout; engines/time_limit.py). Nothing here decides pass or fail.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.engines.native_sql import scan_expression, single_query, table_ref
+from dagster_project.engines.time_limit import QueryTimedOut, time_limit
 from dagster_project.slo.domain import Slo
 from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import CheckPlan
@@ -87,15 +89,19 @@ def _scan(
     expressions = [scan_expression(s, as_of, text_columns) for s in slos]
     select = ", ".join(f"({e}) AS m{i}" for i, e in enumerate(expressions))
     try:
-        row = con.execute(f"SELECT {select} FROM {table_ref(dataset)}").fetchall()[0]
+        with time_limit(con, max(s.timeout_s for s in slos)):
+            row = con.execute(f"SELECT {select} FROM {table_ref(dataset)}").fetchall()[0]
         return [_judgeable(s, v) for s, v in zip(slos, row, strict=True)]
-    except duckdb.Error:
+    except (duckdb.Error, QueryTimedOut):
         pass  # find which one: each alone
     out = []
     for slo, expression in zip(slos, expressions, strict=True):
         try:
-            value = con.execute(f"SELECT {expression} FROM {table_ref(dataset)}").fetchall()[0][0]
+            with time_limit(con, slo.timeout_s):
+                value = con.execute(f"SELECT {expression} FROM {table_ref(dataset)}").fetchall()[0][0]
             out.append(_judgeable(slo, value))
+        except QueryTimedOut as exc:
+            out.append(Evaluation(slo, None, str(exc)))
         except duckdb.Error as exc:
             out.append(Evaluation(slo, None, _error(exc)))
     return out
@@ -156,13 +162,16 @@ def _schema(con: duckdb.DuckDBPyConnection, catalog: _Catalog, slo: Slo) -> Eval
     return Evaluation(slo, matched / len(expected), detail="; ".join(problems) or None)
 
 
-def _timed_runs(con: duckdb.DuckDBPyConnection, sql: str, runs: int) -> tuple[list[float], int]:
+def _timed_runs(con: duckdb.DuckDBPyConnection, sql: str, runs: int, timeout_s: float) -> tuple[list[float], int]:
+    """Timings of the runs that succeeded and the number that failed; a run past the time limit ends them all
+    (QueryTimedOut): how slow is not known, only that it is slower than the SLO allows any query to be."""
     timings, failures = [], 0
     for _ in range(runs):
-        started = time.perf_counter()
         try:
-            con.execute(sql).fetchall()
-            timings.append(time.perf_counter() - started)
+            with time_limit(con, timeout_s):
+                started = time.perf_counter()  # the timer's thread is started: only the query is timed
+                con.execute(sql).fetchall()
+                timings.append(time.perf_counter() - started)
         except duckdb.Error:
             failures += 1
     return timings, failures
@@ -177,7 +186,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 def _query(con: duckdb.DuckDBPyConnection, slo: Slo) -> Evaluation:
     require_single_select(slo.params["sql"])
-    timings, failures = _timed_runs(con, slo.params["sql"], int(slo.params["runs"]))
+    timings, failures = _timed_runs(con, slo.params["sql"], int(slo.params["runs"]), slo.timeout_s)
     if slo.kind == "query_availability":
         return Evaluation(slo, len(timings) / (len(timings) + failures))
     if not timings:
@@ -196,16 +205,19 @@ def _build_duration(con: duckdb.DuckDBPyConnection, catalog: _Catalog, slo: Slo)
 
 def _single(con: duckdb.DuckDBPyConnection, catalog: _Catalog, slo: Slo, as_of: datetime) -> Evaluation:
     try:
-        if slo.kind == "schema":
-            return _schema(con, catalog, slo)
         if slo.kind in ("query_latency", "query_availability"):
-            return _query(con, slo)
-        if slo.kind == "build_duration":
-            return _build_duration(con, catalog, slo)
-        missing = _missing_reference(catalog, slo)
-        if missing is not None:
-            return Evaluation(slo, None, missing)
-        return _scalar_query(con, slo, as_of)
+            return _query(con, slo)  # a time limit per run
+        with time_limit(con, slo.timeout_s):
+            if slo.kind == "schema":
+                return _schema(con, catalog, slo)
+            if slo.kind == "build_duration":
+                return _build_duration(con, catalog, slo)
+            missing = _missing_reference(catalog, slo)
+            if missing is not None:
+                return Evaluation(slo, None, missing)
+            return _scalar_query(con, slo, as_of)
+    except QueryTimedOut as exc:
+        return Evaluation(slo, None, str(exc))
     except FreeSqlRejected as exc:
         return Evaluation(slo, None, f"free SQL {exc}")
     except duckdb.Error as exc:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.models import INDICATOR_UNITS, AlertLevel, SpecFile, Unit
+from dagster_project.spec.models import DEFAULT_QUERY_TIMEOUT, INDICATOR_UNITS, AlertLevel, SpecFile, Unit
 
 Bound = Literal["min", "max"]
 Severity = Literal["warn", "error"]
+DEFAULT_TIMEOUT_S = parse_duration(DEFAULT_QUERY_TIMEOUT).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Slo:
     owner: str = ""
     labels: tuple[tuple[str, str], ...] = ()
     runbook_url: str | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S  # the longest any one query evaluating it may run (spec: timeout)
 
 
 def format_value(value: float | None, unit: Unit) -> str:
@@ -101,6 +103,7 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 owner=card.owner,
                 labels=tuple(sorted({**card.labels, **s.labels}.items())),
                 runbook_url=s.runbook_url or card.runbook_url,
+                timeout_s=_seconds(s.timeout),
             )
         )
     return out

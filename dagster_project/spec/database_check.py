@@ -7,6 +7,9 @@ is evaluated - `slo validate --db` and the first step of `slo check`.
 - the SQL a spec writes (custom indicators, consumer queries, measure expressions) is prepared against the database:
   bound and typed, never run;
 - the query each SLO's indicator compiles to is prepared too, so what is left to fail at run time is the data.
+
+Preparing binds a query without running it, but binding can run part of it (a PIVOT reads its distinct values), so
+each preparation has the time limit of the SLO it is for (the default one for consumer queries and measures).
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import duckdb
 from dagster_project.engines.measures import measure_query
 from dagster_project.engines.native import open_for_checks
 from dagster_project.engines.native_sql import scan_expression, single_query, table_ref
+from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut, time_limit
 from dagster_project.slo.domain import slos_from_spec
 from dagster_project.slo.plan import SCAN_KINDS
+from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
 from dagster_project.spec.models import CustomSql, Reconciliation, ReferentialIntegrity, SchemaMatch
 from dagster_project.spec.validate import LoadedSpec, SpecIssue
@@ -108,13 +113,14 @@ class _Checker:
             return False
         return True
 
-    def prepare(self, sql: str) -> tuple[list[str], str | None]:
-        """Bind `sql` without running it: its column types, or the error."""
+    def prepare(self, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[list[str], str | None]:
+        """Bind `sql` without running it: its column types, or the error (a timeout too)."""
         try:
             require_single_select(sql)
-            relation = self.con.sql(sql)
-            return [str(t) for t in relation.types], None
-        except (FreeSqlRejected, duckdb.Error) as exc:
+            with time_limit(self.con, timeout_s):
+                relation = self.con.sql(sql)
+                return [str(t) for t in relation.types], None
+        except (FreeSqlRejected, QueryTimedOut, duckdb.Error) as exc:
             return [], _first_line(exc)
 
     def check(self, s: LoadedSpec) -> None:
@@ -143,7 +149,7 @@ class _Checker:
                     if slo.kind in SCAN_KINDS
                     else single_query(slo, _PREPARE_AS_OF)
                 )
-                _types, error = self.prepare(sql)
+                _types, error = self.prepare(sql, slo.timeout_s)
                 if error is not None:
                     self.issues.append(s.issue(("slos", i, "indicator"), f"cannot be evaluated here: {error}"))
 
@@ -216,7 +222,7 @@ class _Checker:
                     )
                 )
         elif isinstance(ind, CustomSql):
-            types, error = self.prepare(ind.sql)
+            types, error = self.prepare(ind.sql, parse_duration(slo.timeout).total_seconds())
             if error is not None:
                 self.issues.append(s.issue((*at, "sql"), f"SQL does not run here: {error}"))
             elif len(types) != 1:

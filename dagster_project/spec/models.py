@@ -69,6 +69,10 @@ def _check_duration(text: str) -> str:
 
 
 Duration = Annotated[str, AfterValidator(_check_duration), Field(description="e.g. 500ms, 30s, 15m, 24h, 7d, 4w")]
+# How long any one query run for an SLO may take (its indicator's query, each run of a consumer query) before it is
+# interrupted and recorded as an error; also the limit on measures (North Star, goals), which belong to no SLO.
+DEFAULT_QUERY_TIMEOUT = "5m"
+
 Dimension = Literal[
     "freshness", "completeness", "accuracy", "validity", "uniqueness", "schema", "performance", "governance"
 ]
@@ -422,6 +426,11 @@ class Slo(Strict):
     )
     labels: Labels = Field(default_factory=dict)
     runbook_url: RunbookUrl | None = None
+    timeout: Duration = Field(
+        default=DEFAULT_QUERY_TIMEOUT,
+        description="How long each query evaluating this SLO may run (each run of a consumer query too); past it "
+        "the query is interrupted and the SLO recorded as an error ('timed out after 30s').",
+    )
 
 
 class SpecFile(Strict):

@@ -1,6 +1,8 @@
 """Build aside, swap at the end: the published database changes only by an atomic rename of a complete file.
 
-Readers that have the old file open keep reading the old inode; a failed build never touches it.
+Readers that have the old file open keep reading the old inode; a failed build never touches it. The build's
+landing file (its raw tables, beside the build) is published the same way right after, as `<published>.landing`:
+a build that is stopped changes neither, so `slo check` reads the raw tables of the data it publishes.
 """
 
 from __future__ import annotations
@@ -54,22 +56,35 @@ def _assert_no_writer(target: Path) -> None:
         raise PublishError(f"{target} exists and is not a DuckDB database this version can open ({reason})") from None
 
 
-def publish(build: Path, target: Path) -> int:
-    """Copy the finished build database over `target` atomically; returns the published size in bytes."""
-    _assert_no_writer(target)
-    con = duckdb.connect(str(build))
+def _replace(source: Path, target: Path) -> None:
+    """Copy the DuckDB file `source` (checkpointed first) over `target` by one atomic rename."""
+    con = duckdb.connect(str(source))
     try:
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".publishing")
-    shutil.copyfile(build, tmp)
+    shutil.copyfile(source, tmp)
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
     # Nothing writes to the published file, so a WAL beside it is left from a crash and must not replay on the new one.
     target.with_name(target.name + ".wal").unlink(missing_ok=True)
     os.replace(tmp, target)
+
+
+def publish(build: Path, target: Path, landing: Path | None = None) -> int:
+    """Copy the finished build database over `target` atomically, then the build's `landing` file (when given and
+    not already the published one) over `<target>.landing`; returns the published size in bytes."""
+    published_landing = target.with_name(target.name + ".landing")
+    _assert_no_writer(target)
+    if landing is not None and landing != published_landing and landing.exists():
+        _assert_no_writer(published_landing)
+    else:
+        landing = None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _replace(build, target)
+    if landing is not None:
+        _replace(landing, published_landing)
     dir_fd = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
