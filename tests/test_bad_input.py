@@ -64,7 +64,6 @@ BREAKAGES: dict[str, tuple[Callable[[Path], object], str]] = {
         lambda d: _replace_line(d / "products.csv", 0, "a,b,c,d,e,f,g,h"[: 2 * len(_header(d / "products.csv")) - 1]),
         "products.csv: has none of the columns",
     ),
-    "two drifted files": (_drift_two, "products.csv: missing column(s) category"),
     "unparsable value": (
         lambda d: _replace_line(d / "order_items.csv", 5, "1,9,1001,lots,2.5"),
         "order_items.csv: line 6, column quantity: cannot read 'lots' as a whole number",
@@ -123,6 +122,29 @@ def test_bad_source_file_fails_clearly_and_keeps_the_published_product(
     assert len(error_lines) == 1, result.stderr
     assert expected in error_lines[0]
     assert str(broken) in error_lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+
+
+def test_two_drifted_files_are_stopped_by_the_slos_watching_them(
+    good_build: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    # Both raw tables are watched by blocking SLOs (products' category completeness since the shipped spec covers
+    # every column the numbers depend on): the build stops before staging, each SLO naming the missing column.
+    tmp, src, digest = good_build
+    broken = tmp_path / "src"
+    shutil.copytree(src, broken)
+    _drift_two(broken)
+    db = tmp / "product.duckdb"
+    result = slo(
+        "run", "--data-dir", str(broken), "--db", str(db), "--state-dir", str(tmp / "state"), "--as-of", AS_OF, cwd=tmp
+    )
+    assert result.returncode == EXIT_SLO_FAILED, result.stdout + result.stderr
+    assert "NOT published: a blocking SLO failed" in result.stdout
+    assert 'orders_fresh (raw.orders): Binder Error: Referenced column "order_ts" not found' in result.stdout
+    assert 'products_category_present (raw.products): Binder Error: Referenced column "category" not found' in (
+        result.stdout
+    )
     assert "Traceback" not in result.stderr + result.stdout
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
 
