@@ -165,12 +165,12 @@ MISTAKES = {
         "semantic_model.dimensions.0.column",
         "the North Star's time dimension needs a timestamp or date column",
     ),
-    "consumer_query_missing_table": (
+    "consumer_query_missing_column": (
         "sql: SELECT 1",
-        "sql: SELECT * FROM product_affinity.nothing",
-        "sql: SELECT *",
+        "sql: SELECT nothing FROM product_affinity.cross_sell_recommendations",
+        "sql: SELECT nothing",
         "consumer_queries.0.sql",
-        "SQL does not run here: Catalog Error: Table with name nothing does not exist",
+        'SQL does not run here: Binder Error: Referenced column "nothing" not found',
     ),
 }
 

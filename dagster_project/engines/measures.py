@@ -16,7 +16,7 @@ import duckdb
 
 from dagster_project.engines.native_sql import table_ref, timestamp_literal
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
+from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query
 from dagster_project.spec.models import Measure, SpecFile
 from dagster_project.warehouse.connection import quote_ident
 
@@ -46,8 +46,7 @@ def measure_values(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: dateti
     for measure in spec.semantic_model.measures:
         sql = measure_query(spec, measure, as_of)
         try:
-            require_expression(measure.expression)
-            require_single_select(sql)
+            require_measure_query(sql, measure.expression)
             rows = con.execute(sql).fetchall()
             value = rows[0][0] if rows else None
             out[measure.name] = MeasureValue(measure.name, None if value is None else float(value))
@@ -73,8 +72,8 @@ def daily_values(
         f" AND {quote_ident(time_dim.column)} <= {timestamp_literal(until)} GROUP BY day ORDER BY day"
     )
     try:
-        require_expression(measure.expression)
-        require_single_select(sql)
+        # The expression is checked where measure_query places it; this query only groups it by day.
+        require_measure_query(measure_query(spec, measure, until), measure.expression)
         rows = con.execute(sql).fetchall()
     except (FreeSqlRejected, duckdb.Error):
         return []
