@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
+from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native_sql import table_ref, timestamp_literal
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query
@@ -51,8 +52,7 @@ def measure_values(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: dateti
             value = rows[0][0] if rows else None
             out[measure.name] = MeasureValue(measure.name, None if value is None else float(value))
         except (FreeSqlRejected, duckdb.Error, TypeError, ValueError) as exc:
-            text = str(exc).strip()
-            out[measure.name] = MeasureValue(measure.name, None, text.splitlines()[0] if text else type(exc).__name__)
+            out[measure.name] = MeasureValue(measure.name, None, safe_error(exc))
     return out
 
 
