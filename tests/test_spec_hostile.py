@@ -59,6 +59,17 @@ def test_too_many_aliases_are_refused_even_when_each_is_small(tmp_path: Path) ->
         load_yaml(path)
 
 
+@pytest.mark.parametrize("text", ["a: &a [*a]\n", "a: &a {b: [1, {c: *a}]}\n"])
+def test_an_alias_inside_the_value_it_names_is_refused_not_a_recursion_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "cycle.yaml"
+    path.write_text(text)
+    result = slo("validate", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stdout.splitlines()
+    assert line.startswith(f"{path}:1:") and "alias *a is inside the value it names" in line, line
+    assert "RecursionError" not in result.stderr
+
+
 @pytest.mark.parametrize("style", ["flow", "block"])
 def test_deep_nesting_is_refused_at_its_line_not_a_recursion_error(tmp_path: Path, style: str) -> None:
     path = tmp_path / "deep.yaml"

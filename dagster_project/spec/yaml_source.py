@@ -9,7 +9,8 @@ error at the place it is exceeded, exit 2):
 
 - MAX_SPEC_BYTES: the file's size (checked before parsing; a 50 MB file is refused without being read).
 - MAX_DEPTH: how deeply mappings and sequences nest (deeper would exhaust Python's stack).
-- MAX_ALIASES: how many aliases (`*name`) a file uses.
+- MAX_ALIASES: how many aliases (`*name`) a file uses; an alias inside the value it names (`a: &a [*a]`, an
+  endless value) is refused too.
 - MAX_NODES: how many nodes the document has with every alias expanded (an alias bomb - "billion laughs" - is a
   few aliases that expand to billions of nodes; it is refused while it is composed, before anything is built).
 
@@ -77,22 +78,32 @@ class _Composing(Composer):
         self.aliases = 0
         self.expanded = 0  # nodes, each alias counting as the whole node it names
         self.sizes: dict[int, int] = {}  # id(node) -> its expanded size
+        self.open_anchors: set[str] = set()  # anchors of the values being composed (an alias to one is a cycle)
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[attr-defined]
         if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self.open_anchors:
+                raise _LimitExceeded(
+                    event.start_mark,
+                    f"invalid YAML: alias *{event.anchor} is inside the value it names (an endless value)",
+                )
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
-                raise _LimitExceeded(event.start_mark, f"more than {MAX_ALIASES} aliases")
+                raise _LimitExceeded(event.start_mark, f"too large: more than {MAX_ALIASES} aliases")
             node = super().compose_node(parent, index)
             self._grow(self.sizes.get(id(node), 1), event.start_mark)
             return node
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise _LimitExceeded(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+            raise _LimitExceeded(event.start_mark, f"too large: nested more than {MAX_DEPTH} levels deep")
         before = self.expanded
         self._grow(1, event.start_mark)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self.open_anchors.add(anchor)
         node = super().compose_node(parent, index)
+        self.open_anchors.discard(anchor)
         self.sizes[id(node)] = self.expanded - before
         self.depth -= 1
         return node
@@ -100,7 +111,9 @@ class _Composing(Composer):
     def _grow(self, nodes: int, mark: Any) -> None:
         self.expanded += nodes
         if self.expanded > MAX_NODES:
-            raise _LimitExceeded(mark, f"more than {MAX_NODES} values with aliases expanded (an alias bomb?)")
+            raise _LimitExceeded(
+                mark, f"too large: more than {MAX_NODES} values with aliases expanded (an alias bomb?)"
+            )
 
 
 if yaml.__with_libyaml__:
@@ -182,7 +195,7 @@ def load_yaml(path: Path) -> YamlDocument:
         raise YamlError(path, position, f"invalid YAML: {exc.problem or exc.context}{context}") from None
     except _LimitExceeded as exc:
         position = Position(exc.mark.line + 1, exc.mark.column + 1) if exc.mark else Position(1, 1)
-        raise YamlError(path, position, f"too large: {exc.message}") from None
+        raise YamlError(path, position, exc.message) from None
     except yaml.YAMLError as exc:  # libyaml's few errors without a mark (e.g. a reader error)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise YamlError(path, Position(1, 1), f"invalid YAML: {first}") from None
