@@ -214,3 +214,15 @@ def test_a_price_cut_mid_number_without_a_final_newline_is_not_loaded(tmp_path: 
         pytest.raises(SourceDataError, match="line 2: the file ends without a line break"),
     ):
         load_source(con, tmp_path, ORDER_ITEMS)
+
+
+def test_a_quote_left_open_in_the_header_is_refused_without_quoting_the_rows(tmp_path: Path) -> None:
+    # Found by the fuzz test: the open quote swallowed every row into one "column name", and the message listed it.
+    (tmp_path / "orders.csv").write_text('order_id,"customer_id,order_ts,channel\n1,secret@example.com,x,web\n')
+    with pytest.raises(SourceDataError) as caught:
+        _load(tmp_path)
+    message = str(caught.value)
+    assert message.endswith(
+        "line 1: the header has a column name with a line break or control character (a quote left open?)"
+    )
+    assert "secret@example.com" not in message and "\n" not in message

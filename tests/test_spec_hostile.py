@@ -197,3 +197,13 @@ def test_a_measure_cannot_leave_its_table_and_window(expression: str) -> None:
 )
 def test_a_measure_expression_over_its_table_passes(expression: str) -> None:
     require_measure_query(_measure_sql(expression), expression, SPEC_TABLES)
+
+
+def test_a_key_with_a_line_break_is_reported_on_one_line(tmp_path: Path) -> None:
+    # Found by the fuzz test: an unknown key "\r" printed as is split the issue over two lines.
+    path = tmp_path / "spec.yaml"
+    path.write_text(GOOD + '"bad\\rkey\\n": 1\n')
+    result = slo("validate", str(path))
+    assert result.returncode == 2
+    (line,) = [x for x in result.stdout.splitlines() if ": warning: " not in x]
+    assert line.endswith(r": bad\rkey\n: unknown field 'bad\rkey\n'"), line

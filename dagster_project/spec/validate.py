@@ -41,7 +41,12 @@ class SpecIssue:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+        return f"{self.file}:{self.line}:{self.column}: {one_line(self.path)}: {one_line(self.message)}"
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other unprintable characters escaped (a key may be "\\r"): one issue, one line."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True)

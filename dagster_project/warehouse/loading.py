@@ -67,6 +67,10 @@ def _header(path: Path) -> list[str]:
     if not first:
         raise SourceDataError(path, "has no header row")
     names = [c.strip() for c in first]
+    if any(not name.isprintable() for name in names):  # a quote left open swallows the lines after it
+        raise SourceDataError(
+            path, "line 1: the header has a column name with a line break or control character (a quote left open?)"
+        )
     if "" in names:
         raise SourceDataError(path, f"header has an empty column name (column {names.index('') + 1})")
     duplicates = sorted({n for n in names if names.count(n) > 1})
