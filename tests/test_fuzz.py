@@ -158,7 +158,7 @@ def _run_validate(path: Path) -> tuple[int, str, str]:
 def _assert_clean(path: Path, code: int, out: str, err: str) -> None:
     assert "unexpected" not in err and "Traceback" not in err + out, err
     assert code in (EXIT_OK, EXIT_USAGE), (code, out, err)
-    located = re.compile(rf"^{re.escape(str(path))}:[1-9][0-9]*:[1-9][0-9]*: \S")
+    located = re.compile(rf"^{re.escape(str(path))}:[1-9][0-9]*:[1-9][0-9]*: .*: \S")
     problems = [line for line in out.splitlines() if ": warning: " not in line and not line.endswith("SLOs")]
     if code == EXIT_USAGE:
         assert problems, (out, err)
