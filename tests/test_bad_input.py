@@ -87,7 +87,7 @@ BREAKAGES: dict[str, tuple[Callable[[Path], object], str]] = {
     "directory instead of file": (_dir_instead_of_file, "orders.csv: is a directory, not a file"),
     "binary garbage": (
         lambda d: (d / "orders.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 50),
-        "orders.csv: is not UTF-8 text",
+        "orders.csv: line 1: is not UTF-8 text (byte 0x89)",
     ),
 }
 

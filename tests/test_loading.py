@@ -169,3 +169,60 @@ def test_prices_must_be_finite(tmp_path: Path) -> None:
             pytest.raises(SourceDataError, match=f"column unit_price: cannot read '{value}' as DOUBLE"),
         ):
             load_source(con, tmp_path, ORDER_ITEMS)
+
+
+@pytest.mark.parametrize("bad_line", [2, 3, 40])
+def test_a_non_utf8_byte_is_reported_with_its_line_not_as_a_header_problem(tmp_path: Path, bad_line: int) -> None:
+    rows = [f"{i},7,2026-11-27 06:00:00,web\n".encode() for i in range(1, 60)]
+    rows[bad_line - 2] = f"{bad_line - 1},7,2026-11-27 06:00:00,".encode() + b"caf\xe9\n"  # Latin-1, not UTF-8
+    (tmp_path / "orders.csv").write_bytes(HEADER.encode() + b"".join(rows))
+    with pytest.raises(SourceDataError) as caught:
+        _load(tmp_path)
+    assert str(caught.value).endswith(
+        f"orders.csv: line {bad_line}: is not UTF-8 text (byte 0xe9); save the file as UTF-8"
+    )
+
+
+def test_a_non_utf8_byte_across_a_read_chunk_boundary_keeps_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dagster_project.warehouse.loading as loading
+
+    monkeypatch.setattr(loading, "_CHUNK", 7)  # many chunks, multi-byte characters split between them
+    (tmp_path / "orders.csv").write_bytes(
+        HEADER.encode() + "1,7,2026-11-27 06:00:00,wéb\n2,7,2026-11-27 06:00:00,wé".encode() + b"\xe9b\n"
+    )
+    with pytest.raises(SourceDataError, match="line 3: is not UTF-8 text"):
+        _load(tmp_path)
+
+
+@pytest.mark.parametrize("cut", ["3,7,2026-11-27 06:00:00,we", "3,7,2026-11-27 06:00", "3,1", "3"])
+def test_a_file_cut_off_mid_line_is_refused_as_truncated(tmp_path: Path, cut: str) -> None:
+    good = "1,7,2026-11-27 06:00:00,web\n2,7,2026-11-27 06:00:00,web\n"
+    (tmp_path / "orders.csv").write_text(HEADER + good + cut)
+    with pytest.raises(SourceDataError, match=r"line 4: the file ends without a line break .* truncated file"):
+        _load(tmp_path)
+
+
+def test_a_price_cut_mid_number_without_a_final_newline_is_not_loaded(tmp_path: Path) -> None:
+    from dagster_project.sources import ORDER_ITEMS
+
+    # The last price was 12.5; cut after "1" it would still be a valid number.
+    (tmp_path / "order_items.csv").write_text("order_id,line_number,product_id,quantity,unit_price\n1,1,5,1,1")
+    with (
+        connect(tmp_path / "w.duckdb", landing=tmp_path / "l.duckdb") as con,
+        pytest.raises(SourceDataError, match="line 2: the file ends without a line break"),
+    ):
+        load_source(con, tmp_path, ORDER_ITEMS)
+
+
+def test_a_quote_left_open_in_the_header_is_refused_without_quoting_the_rows(tmp_path: Path) -> None:
+    # Found by the fuzz test: the open quote swallowed every row into one "column name", and the message listed it.
+    (tmp_path / "orders.csv").write_text('order_id,"customer_id,order_ts,channel\n1,secret@example.com,x,web\n')
+    with pytest.raises(SourceDataError) as caught:
+        _load(tmp_path)
+    message = str(caught.value)
+    assert message.endswith(
+        "line 1: the header has a column name with a line break or control character (a quote left open?)"
+    )
+    assert "secret@example.com" not in message and "\n" not in message

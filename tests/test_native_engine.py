@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from dagster_project.datagen.faults import Fault
@@ -179,12 +180,16 @@ def test_custom_sql_cannot_write_or_read_files(tmp_path: Path, built_product: Se
 """,
     )
     _, issues = validate([spec])
-    if issues:  # refused when the spec is validated: not a single SELECT
-        assert [i.path for i in issues] == ["slos.1.indicator.sql"] and "must be a SELECT" in issues[0].message
-    else:  # a SELECT that reads a file: refused by the connection when it runs
-        by_id = {e.slo.id: e for e in shipped_evaluations(built_product.database, spec)}
-        assert by_id["sneaky"].observed is None and "disabled" in str(by_id["sneaky"].error)
+    # Refused when the spec is validated, on the parse tree: not a SELECT, or a SELECT that reads a file.
+    assert [i.path for i in issues] == ["slos.1.indicator.sql"]
+    assert "must be a SELECT" in issues[0].message or "table function" in issues[0].message
     assert not Path("/tmp/slo_exfiltrate.csv").exists()
+
+
+def test_the_check_connection_still_refuses_a_file_read_the_parse_check_would_catch(built_product: Settings) -> None:
+    """The second line of defence, on its own: the read-only connection with external access off."""
+    with open_for_checks(built_product.database) as con, pytest.raises(duckdb.Error, match="disabled"):
+        con.execute("SELECT count(*) FROM read_csv('/etc/passwd')").fetchall()
 
 
 def test_scan_indicators_of_a_dataset_share_one_plan_entry() -> None:
@@ -268,7 +273,9 @@ def test_a_runaway_custom_sql_check_in_a_build_times_out_and_blocks_the_publish(
     dataset: raw.orders
     indicator:
       type: custom_sql
-      sql: SELECT count(*)::DOUBLE FROM range(10000000000) a, range(10000000000) b WHERE a.range = b.range
+      sql: >-
+        WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10000000000)
+        SELECT count(*)::DOUBLE FROM r
     threshold: {min: 0.5}
     severity: error
     objective: 0.99

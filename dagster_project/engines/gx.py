@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from dagster_project.engines import gx_suite
+from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native import evaluate as native_evaluate
 from dagster_project.engines.native_sql import table_ref
 from dagster_project.slo.domain import Slo
@@ -134,8 +135,7 @@ def _error_text(exception_info: Any) -> str | None:
     )
     for info in infos:
         if isinstance(info, Mapping) and info.get("raised_exception"):
-            message = str(info.get("exception_message") or "GX raised an exception").strip()
-            return message.splitlines()[0] if message else "GX raised an exception"
+            return safe_error(str(info.get("exception_message") or "").strip() or "GX raised an exception")
     return None
 
 
@@ -173,8 +173,7 @@ def _dataset_error(con: duckdb.DuckDBPyConnection, dataset: str, columns: Sequen
     try:
         con.execute(f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM {table_ref(dataset)} LIMIT 0")
     except duckdb.Error as exc:
-        text = str(exc).strip()
-        return text.splitlines()[0] if text else type(exc).__name__
+        return safe_error(exc)
     return None
 
 

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 
 import duckdb
 
+from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native_sql import table_ref, timestamp_literal
 from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut, time_limit
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
+from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query
 from dagster_project.spec.models import Measure, SpecFile
 from dagster_project.warehouse.connection import quote_ident
 
@@ -50,15 +51,13 @@ def measure_values(
     for measure in spec.semantic_model.measures:
         sql = measure_query(spec, measure, as_of)
         try:
-            require_expression(measure.expression)
-            require_single_select(sql)
+            require_measure_query(sql, measure.expression)
             with time_limit(con, timeout_s):
                 rows = con.execute(sql).fetchall()
             value = rows[0][0] if rows else None
             out[measure.name] = MeasureValue(measure.name, None if value is None else float(value))
         except (FreeSqlRejected, QueryTimedOut, duckdb.Error, TypeError, ValueError) as exc:
-            text = str(exc).strip()
-            out[measure.name] = MeasureValue(measure.name, None, text.splitlines()[0] if text else type(exc).__name__)
+            out[measure.name] = MeasureValue(measure.name, None, safe_error(exc))
     return out
 
 
@@ -83,8 +82,8 @@ def daily_values(
         f" AND {quote_ident(time_dim.column)} <= {timestamp_literal(until)} GROUP BY day ORDER BY day"
     )
     try:
-        require_expression(measure.expression)
-        require_single_select(sql)
+        # The expression is checked where measure_query places it; this query only groups it by day.
+        require_measure_query(measure_query(spec, measure, until), measure.expression)
         with time_limit(con, timeout_s):
             rows = con.execute(sql).fetchall()
     except (FreeSqlRejected, QueryTimedOut, duckdb.Error):

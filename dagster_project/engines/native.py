@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native_sql import scan_expression, single_query, table_ref
 from dagster_project.engines.time_limit import QueryTimedOut, time_limit
 from dagster_project.slo.domain import Slo
@@ -42,7 +43,8 @@ def open_for_checks(db: Path, landing: Path | None = None) -> Iterator[duckdb.Du
 
 
 def _error(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """What is kept of a failed query: never a data value (error_text.py)."""
+    return safe_error(exc)
 
 
 def _number(value: object, what: str) -> float | None:
@@ -51,7 +53,7 @@ def _number(value: object, what: str) -> float | None:
     if isinstance(value, Decimal):
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{what} returned {value!r}, not a number")
+        raise TypeError(f"{what} returned a value of type {type(value).__name__}, not a number")  # not the value
     number = float(value)
     if math.isnan(number):
         return None

@@ -1,29 +1,148 @@
-"""The one rule for SQL written in a spec (custom indicators, consumer queries): exactly one SELECT statement.
+"""The rules for SQL written in a spec, checked on its parse tree (sqlglot, DuckDB dialect), never on its text.
+
+- Free SQL (custom indicators, consumer queries) is exactly one read-only query: a SELECT (or a UNION etc. of
+  SELECTs), with no statement anywhere inside it that writes or changes the session (a writing CTE
+  `WITH d AS (DELETE ... RETURNING *)`, DDL, PRAGMA, ATTACH, COPY, INSTALL, LOAD, SET ...), no table function in
+  FROM (read_csv, read_parquet, glob, range ...: they read files or make data out of nothing) and no function that
+  reads the environment or files. Every table it names is written schema.table and, where the spec is known, is
+  one of the spec's datasets (a CTE's own name is fine).
+- A measure expression is one SQL expression (no statement, no comment), over those same tables; placed in
+  `SELECT (<expression>) FROM <table> [WHERE <window>]` it must leave that query's FROM and WHERE exactly as they
+  were built - checked on both sqlglot's and DuckDB's own parse of the query (json_serialize_sql), so a quoting
+  trick one parser reads differently from the other cannot widen the query either.
 
 A read-only connection with external access off still accepts statements that change the session - a temporary
 macro shadowing a built-in function, DETACH and ATTACH ':memory:' replacing a catalogue - and those would change
-what every later check on the connection computes. One SELECT cannot. The engine also runs free SQL after every
-other check, as a second line of defence.
+what every later check on the connection computes. One read-only query cannot. The engine also runs free SQL after
+every other check on that read-only connection, as the second line of defence.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Collection
+from typing import Any
 
 import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+DIALECT = "duckdb"
 
 
 class FreeSqlRejected(ValueError):
     pass
 
 
-@functools.cache
-def _parser() -> duckdb.DuckDBPyConnection:
-    """One in-memory connection, only ever used to parse: opening one per call cost ~20 ms each."""
-    return duckdb.connect()
+# Statements and clauses that write, change the session or leave the query: refused wherever they appear.
+_FORBIDDEN_NODES: tuple[type[exp.Expr], ...] = (
+    exp.DML,  # INSERT, UPDATE, DELETE, MERGE (also inside a CTE)
+    exp.DDL,  # CREATE, DROP, ...
+    exp.Alter,
+    exp.Attach,
+    exp.Detach,
+    exp.Cache,
+    exp.Command,  # what sqlglot does not know (LOAD, CALL, CHECKPOINT, ...): never a plain read
+    exp.Commit,
+    exp.Copy,
+    exp.Describe,
+    exp.Export,
+    exp.Grant,
+    exp.Install,
+    exp.Into,  # SELECT ... INTO
+    exp.Kill,
+    exp.LoadData,
+    exp.Pragma,
+    exp.Refresh,
+    exp.Revoke,
+    exp.Rollback,
+    exp.Set,
+    exp.Show,
+    exp.Summarize,
+    exp.Transaction,
+    exp.TruncateTable,
+    exp.Uncache,
+    exp.Use,
+)
+
+# Functions that read files, other databases or the environment, or change state (lower case).
+_FORBIDDEN_FUNCTIONS = frozenset(
+    {
+        "getenv",
+        "current_setting",
+        "read_text",
+        "read_blob",
+        "read_csv",
+        "read_csv_auto",
+        "read_parquet",
+        "parquet_scan",
+        "read_json",
+        "read_json_auto",
+        "read_ndjson",
+        "read_json_objects",
+        "glob",
+        "query",
+        "query_table",
+        "sniff_csv",
+        "nextval",
+        "setseed",
+    }
+)
 
 
-def require_single_select(sql: str) -> None:
+def _parse(sql: str) -> list[exp.Expr]:
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
+    except SqlglotError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FreeSqlRejected(f"does not parse: {first}") from None
+    return statements
+
+
+def _function_name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    if isinstance(node, exp.Func):
+        return node.sql_name().lower()
+    return ""
+
+
+def _cte_names(tree: exp.Expr) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+
+def _check_tree(tree: exp.Expr, allowed_tables: Collection[str] | None) -> None:
+    """Only reads, only plain schema.table tables (the allowed ones, when given)."""
+    ctes = _cte_names(tree)
+    allowed = None if allowed_tables is None else {t.lower() for t in allowed_tables}
+    for node in tree.walk():
+        if isinstance(node, _FORBIDDEN_NODES):
+            what = node.key.upper() if not isinstance(node, exp.Command) else str(node.this).upper()
+            raise FreeSqlRejected(f"must only read: {what} is not allowed")
+        name = _function_name(node)
+        if name in _FORBIDDEN_FUNCTIONS:
+            raise FreeSqlRejected(f"must only read tables: function {name}() is not allowed")
+        if isinstance(node, exp.Table):
+            _check_table(node, ctes, allowed)
+
+
+def _check_table(table: exp.Table, ctes: set[str], allowed: set[str] | None) -> None:
+    if not isinstance(table.this, exp.Identifier):
+        raise FreeSqlRejected(f"must only read tables: table function {table.this.sql(DIALECT)} is not allowed")
+    if table.catalog:
+        raise FreeSqlRejected(f"must name tables as schema.table: {table.sql(DIALECT)} names a database")
+    if not table.db:
+        if table.name.lower() in ctes:
+            return
+        raise FreeSqlRejected(f"must name tables as schema.table: {table.sql(DIALECT)} has no schema")
+    name = f"{table.db}.{table.name}"
+    if allowed is not None and name.lower() not in allowed:
+        raise FreeSqlRejected(f"reads {name}, which is not one of the spec's datasets")
+
+
+def _duckdb_statements(sql: str) -> None:
     try:
         statements = _parser().cursor().extract_statements(sql)
     except duckdb.Error as exc:
@@ -34,23 +153,79 @@ def require_single_select(sql: str) -> None:
         raise FreeSqlRejected(f"must be a SELECT, found {statements[0].type.name}")
 
 
-def require_expression(expression: str) -> None:
-    """A measure's expression is pasted into `SELECT (<expression>) FROM <table> WHERE <window>`: it must stay one
-    expression - no statement separator, no comment that would cut off the window, parentheses balanced outside
-    string literals - so it cannot widen the query it is placed in."""
-    depth, quoted = 0, False
-    for i, char in enumerate(expression):
-        if char == "'":
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif char == ";" or expression.startswith(("--", "/*"), i):
-            raise FreeSqlRejected(f"must be one expression: {expression[i : i + 2]!r} is not allowed")
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise FreeSqlRejected("must be one expression: a ')' closes more than was opened")
-    if quoted or depth:
-        raise FreeSqlRejected("must be one expression: unbalanced quotes or parentheses")
+@functools.cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    """One in-memory connection, only ever used to parse: opening one per call cost ~20 ms each."""
+    return duckdb.connect()
+
+
+def require_single_select(sql: str, allowed_tables: Collection[str] | None = None) -> None:
+    """One read-only query (see the module docstring); `allowed_tables` (schema.table) when the spec is known."""
+    _duckdb_statements(sql)  # as DuckDB itself will read it
+    statements = _parse(sql)
+    if len(statements) != 1:
+        raise FreeSqlRejected(f"must be exactly one statement, found {len(statements)}")
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        raise FreeSqlRejected(f"must be a SELECT, found {tree.key.upper()}")
+    _check_tree(tree, allowed_tables)
+
+
+def require_expression(expression: str, allowed_tables: Collection[str] | None = None) -> exp.Expr:
+    """A measure's expression on its own: exactly one SQL expression (not a statement), without comments (which
+    would cut off the window of the query it is placed in), only reading; its parse tree."""
+    statements = _parse(expression)
+    if len(statements) != 1:
+        raise FreeSqlRejected(f"must be one expression, found {len(statements)} statements")
+    tree = statements[0]
+    if isinstance(tree, (exp.Query, *_FORBIDDEN_NODES)):
+        raise FreeSqlRejected(f"must be one expression, not a query or statement ({tree.key.upper()})")
+    if any(node.comments for node in tree.walk()):
+        raise FreeSqlRejected("must be one expression: comments are not allowed")
+    _check_tree(tree, allowed_tables)
+    return tree
+
+
+def _without_locations(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_locations(v) for k, v in node.items() if not k.startswith("query_location")}
+    if isinstance(node, list):
+        return [_without_locations(v) for v in node]
+    return node
+
+
+def _duckdb_tree(sql: str) -> dict[str, Any]:
+    row = _parser().cursor().execute("SELECT json_serialize_sql(?::VARCHAR)", [sql]).fetchone()
+    parsed: dict[str, Any] = json.loads(row[0]) if row else {"error": True}
+    if parsed.get("error") or len(parsed.get("statements", [])) != 1:
+        raise FreeSqlRejected("must be one expression: DuckDB does not read the query it is placed in as one SELECT")
+    node: dict[str, Any] = parsed["statements"][0]["node"]
+    return node
+
+
+def require_measure_query(sql: str, expression: str, allowed_tables: Collection[str] | None = None) -> None:
+    """`sql` is `SELECT (<expression>) FROM <table>...` as built by the engine: the expression is one expression over
+    the allowed tables, and everything around it parses - in sqlglot and in DuckDB - exactly as the same query with
+    `1` in its place (same FROM, same WHERE, nothing added)."""
+    prefix = f"SELECT ({expression}) FROM "
+    if not sql.startswith(prefix):
+        raise ValueError("a measure query starts with SELECT (<expression>) FROM")
+    skeleton = f"SELECT (1) FROM {sql[len(prefix) :]}"
+    _duckdb_statements(sql)  # DuckDB's own word first: it names a misspelt keyword
+    inner = require_expression(expression, allowed_tables)
+    require_single_select(sql, allowed_tables)
+    built, reference = _parse(sql)[0], _parse(skeleton)[0]
+    projections = built.expressions if isinstance(built, exp.Select) else []
+    if len(projections) != 1 or not isinstance(projections[0], exp.Paren) or projections[0].this != inner:
+        raise FreeSqlRejected("must be one expression: it does not stay inside the query it is placed in")
+    built_rest, reference_rest = built.copy(), reference.copy()
+    built_rest.set("expressions", [])
+    reference_rest.set("expressions", [])
+    if built_rest != reference_rest:
+        raise FreeSqlRejected("must be one expression: it changes the table or window of the query it is placed in")
+    duck_built, duck_reference = _duckdb_tree(sql), _duckdb_tree(skeleton)
+    if len(duck_built.get("select_list", [])) != 1:
+        raise FreeSqlRejected("must be one expression: it does not stay inside the query it is placed in")
+    duck_built.pop("select_list"), duck_reference.pop("select_list", None)
+    if _without_locations(duck_built) != _without_locations(duck_reference):
+        raise FreeSqlRejected("must be one expression: it changes the table or window of the query it is placed in")

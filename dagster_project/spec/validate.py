@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from pydantic import ValidationError
 
+from dagster_project.engines.measures import measure_query
 from dagster_project.exporter.names import RESERVED_LABELS
 from dagster_project.spec.cron import CronError
 from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
+from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query, require_single_select
 from dagster_project.spec.models import INDICATOR_UNITS, CustomSql, MatchesPattern, SpecFile
 from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
 
@@ -39,7 +41,12 @@ class SpecIssue:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+        return f"{self.file}:{self.line}:{self.column}: {one_line(self.path)}: {one_line(self.message)}"
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other unprintable characters escaped (a key may be "\\r"): one issue, one line."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True)
@@ -257,9 +264,27 @@ def _alerting_issues(s: LoadedSpec) -> list[SpecIssue]:
 UNBOUNDED_RATIOS = frozenset({"row_volume", "reconciliation"})
 
 
+def spec_datasets(spec: SpecFile) -> set[str]:
+    """The tables a spec names (use cases, semantic model, SLOs): the only ones its SQL and measures may read."""
+    names = {d for u in spec.data_product.use_cases for d in u.datasets}
+    names |= {m.table for m in spec.semantic_model.measures} | {d.table for d in spec.semantic_model.dimensions}
+    for slo in spec.slos:
+        names.add(slo.dataset)
+        reference = getattr(slo.indicator, "reference_dataset", None)
+        if reference is not None:
+            names.add(reference)
+    return names
+
+
+# Any fixed time: validation checks the shape of a measure's query, not its numbers.
+_MEASURE_AS_OF = datetime(2000, 1, 1)
+
+
 def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
-    """Free SQL must be one SELECT; regexes must compile (DuckDB's RE2 dialect)."""
+    """Free SQL must be one read-only SELECT over the spec's datasets, a measure one expression over its table
+    (free_sql.py, on the parse tree); regexes must compile (DuckDB's RE2 dialect)."""
     issues = []
+    allowed = spec_datasets(s.spec)
     checks: list[tuple[Path_, str]] = [
         (("consumer_queries", i, "sql"), q.sql) for i, q in enumerate(s.spec.consumer_queries)
     ]
@@ -270,15 +295,15 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
     ]
     for loc, sql in checks:
         try:
-            require_single_select(sql)
+            require_single_select(sql, allowed)
         except FreeSqlRejected as exc:
             issues.append(s.issue(loc, f"SQL {exc}"))
     for i, measure in enumerate(s.spec.semantic_model.measures):
         try:
-            require_expression(measure.expression)
-            # Parsed as DuckDB will, in the query it is placed in: a misspelt keyword (FILTR) fails here already;
-            # a misspelt column (valeu) only against a database (database_check.py).
-            require_single_select(f"SELECT ({measure.expression}) FROM t")
+            # Parsed as it is placed in its query: a misspelt keyword (FILTR) fails here already; a misspelt
+            # column (valeu) only against a database (database_check.py).
+            sql = measure_query(s.spec, measure, _MEASURE_AS_OF)
+            require_measure_query(sql, measure.expression, allowed)
         except FreeSqlRejected as exc:
             issues.append(s.issue(("semantic_model", "measures", i, "expression"), f"expression {exc}"))
     for i, slo in enumerate(s.spec.slos):

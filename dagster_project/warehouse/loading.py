@@ -10,10 +10,15 @@ reader drops the offset of '2026-11-27T06:00:00+02:00', both silently. An intege
 a timestamp with an offset is converted to UTC, one without is taken as UTC. When a cast fails, a second, ordered
 pass finds the first bad value and its line, so the message names file, line, column and value.
 Parquet columns must already have a type that converts without loss (checked against the file's schema).
+
+Before a CSV file is parsed, one pass over its bytes checks that it is UTF-8 (a bad byte is reported with its line,
+wherever it is) and that it ends with a line break: a file cut off mid-write ends mid-line, and its last value - a
+price cut from 12.5 to 1 - would otherwise load as a valid, wrong number. So a CSV file must end with a newline.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from collections.abc import Callable
@@ -62,12 +67,57 @@ def _header(path: Path) -> list[str]:
     if not first:
         raise SourceDataError(path, "has no header row")
     names = [c.strip() for c in first]
+    if any(not name.isprintable() for name in names):  # a quote left open swallows the lines after it
+        raise SourceDataError(
+            path, "line 1: the header has a column name with a line break or control character (a quote left open?)"
+        )
     if "" in names:
         raise SourceDataError(path, f"header has an empty column name (column {names.index('') + 1})")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise SourceDataError(path, f"header names a column twice: {', '.join(duplicates)}")
     return names
+
+
+_CHUNK = 1 << 20
+
+
+def _check_csv_bytes(path: Path) -> None:
+    """UTF-8 throughout, ending with a line break (see the module docstring); SourceDataError with the line."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines_before, last = 0, b""
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    # exc.start is within what the decoder held back (at most 3 bytes) plus this chunk.
+                    held = len(exc.object) - len(chunk)
+                    offset = max(exc.start - held, 0)
+                    line = lines_before + chunk.count(b"\n", 0, offset) + 1
+                    byte = exc.object[exc.start]
+                    raise SourceDataError(
+                        path, f"line {line}: is not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"
+                    ) from None
+                lines_before += chunk.count(b"\n")
+                last = chunk[-1:]
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise SourceDataError(
+                    path, f"line {lines_before + 1}: is not UTF-8 text (cut off mid-character)"
+                ) from None
+    except IsADirectoryError:
+        raise SourceDataError(path, "is a directory, not a file") from None
+    except PermissionError:
+        raise SourceDataError(path, "cannot be read (permission denied)") from None
+    if last and last != b"\n":
+        raise SourceDataError(
+            path,
+            f"line {lines_before + 1}: the file ends without a line break after its last line: "
+            "cut off (a truncated file)? A CSV file must end with a newline",
+        )
 
 
 # What DuckDB's casts accept beyond plain values, and the contract does not: '1.7', '1e3', '0x1F', '1_000' as integers
@@ -228,6 +278,8 @@ def load_source(con: duckdb.DuckDBPyConnection, data_dir: Path, table: SourceTab
         raise SourceDataError(data_dir / f"{table.name}.csv", "file not found (expected .csv or .parquet)")
     if path.is_file() and path.stat().st_size == 0:
         raise SourceDataError(path, "file is empty")
+    if path.suffix == ".csv":
+        _check_csv_bytes(path)
     header = _header(path)
     missing = tuple(c for c in table.column_names if c not in header)
     if len(missing) == len(table.column_names):
