@@ -31,6 +31,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## The daily lane: lint, type-check and the tests not marked slow (no month-long replays, no reliability runs).
@@ -38,6 +39,7 @@ test-fast: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 ## Large-scale benchmarks (minutes); results go to BENCHMARKS.md by hand.
@@ -63,4 +65,4 @@ dev: $(STAMP)
 	DAGSTER_HOME=$(CURDIR)/.slo_state/dagster $(BIN)/dagster dev
 
 clean:
-	rm -rf .slo_state .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .slo_state .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 from dagster_project.results.store import ResultsStore
-from dagster_project.spec.database_check import database_issues
 from dagster_project.spec.validate import validate
+from dagster_project.verify.database import database_issues
 from dagster_project.warehouse.connection import connect
 from tests.conftest import AS_OF, REPO
 
@@ -389,7 +389,7 @@ class _SlowToBind:
 
 def test_preparing_sql_is_bounded_by_the_timeout_of_its_slo(tmp_path: Path, database: Path) -> None:
     from dagster_project.engines.native import open_for_checks
-    from dagster_project.spec.database_check import _Checker
+    from dagster_project.verify.database import _Checker
 
     with_timeout = MINIMAL + EXTRA_SLOS.replace(
         "protects: {use_case: targeting}\n", "protects: {use_case: targeting}\n    timeout: 200ms\n"

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster_project.results.store import record
-from dagster_project.spec.slack import DEFAULT_BUILD_MARGIN_S, measured_build_seconds, slack_warnings
 from dagster_project.spec.validate import validate
+from dagster_project.verify.slack import DEFAULT_BUILD_MARGIN_S, measured_build_seconds, slack_warnings
 from tests.conftest import REPO
 
 MINIMAL = (REPO / "tests" / "specs" / "good" / "minimal.yaml").read_text()

@@ -10,10 +10,10 @@ import pytest
 
 from dagster_project.cli.schema import SCHEMA_FILE, render
 from dagster_project.settings import Settings
-from dagster_project.spec.database_check import database_issues
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression
 from dagster_project.spec.models import INDICATOR_UNITS, NonNullRatio
 from dagster_project.spec.validate import validate
+from dagster_project.verify.database import database_issues
 from tests.conftest import REPO
 
 SPECS = REPO / "tests" / "specs"

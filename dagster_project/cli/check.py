@@ -88,8 +88,8 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.exporter.push import keep
     from dagster_project.slo.domain import all_slos
     from dagster_project.slo.report import blocking_failures
-    from dagster_project.spec.database_check import database_issues
     from dagster_project.spec.validate import validate
+    from dagster_project.verify.database import database_issues
 
     pushgateway = pushgateway_setting(args.pushgateway)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)

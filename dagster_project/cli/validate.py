@@ -47,15 +47,15 @@ def register(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from dagster_project.spec.slack import measured_build_seconds, slack_warnings
     from dagster_project.spec.validate import validate
+    from dagster_project.verify.slack import measured_build_seconds, slack_warnings
 
     specs, issues = validate(args.paths or [DEFAULT_SPEC_DIR])
     if not issues and args.db is not None:
         if not args.db.exists():
             print(f"{args.db}: no such database", file=sys.stderr)
             return EXIT_USAGE
-        from dagster_project.spec.database_check import database_issues
+        from dagster_project.verify.database import database_issues
 
         issues = database_issues(specs, args.db)
     results = args.results or (DEFAULT_RESULTS if DEFAULT_RESULTS.is_file() else None)

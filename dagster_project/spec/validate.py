@@ -3,7 +3,7 @@
 1. YAML: syntax, duplicate keys (yaml_source).
 2. Structure: the pydantic models (unknown fields rejected, types, local rules).
 3. Semantics across all files: ids unique, references resolve, thresholds fit their indicator's unit.
-4. With a database (database_check.py): datasets and columns exist with the types their indicators need; the
+4. With a database (verify/database.py): datasets and columns exist with the types their indicators need; the
    spec's SQL and measure expressions prepare. Warnings, which never fail validation: slack.py.
 
 All problems of a layer are collected before stopping, so one run shows everything to fix.
@@ -301,7 +301,7 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
     for i, measure in enumerate(s.spec.semantic_model.measures):
         try:
             # Parsed as it is placed in its query: a misspelt keyword (FILTR) fails here already; a misspelt
-            # column (valeu) only against a database (database_check.py).
+            # column (valeu) only against a database (verify/database.py).
             sql = measure_query(s.spec, measure, _MEASURE_AS_OF)
             require_measure_query(sql, measure.expression, allowed)
         except FreeSqlRejected as exc:

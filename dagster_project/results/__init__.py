@@ -1,0 +1,1 @@
+"""The results store: every evaluation of every SLO, appended."""
