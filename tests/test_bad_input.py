@@ -104,26 +104,35 @@ def good_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, st
     return tmp, src, hashlib.sha256(db.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
-def test_bad_source_file_fails_clearly_and_keeps_the_published_product(
-    good_build: tuple[Path, Path, str], tmp_path: Path, breakage: str
-) -> None:
-    tmp, src, digest = good_build
+def _build_from_broken(
+    good_build: tuple[Path, Path, str], tmp_path: Path, damage: Callable[[Path], object]
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`slo run` over a damaged copy of the good build's sources, onto the good build's database."""
+    tmp, src, _digest = good_build
     broken = tmp_path / "src"
     shutil.copytree(src, broken)
-    damage, expected = BREAKAGES[breakage]
     damage(broken)
     db = tmp / "product.duckdb"
     result = slo(
         "run", "--data-dir", str(broken), "--db", str(db), "--state-dir", str(tmp / "state"), "--as-of", AS_OF, cwd=tmp
     )
+    return result, broken
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_bad_source_file_fails_clearly_and_keeps_the_published_product(
+    good_build: tuple[Path, Path, str], tmp_path: Path, breakage: str
+) -> None:
+    damage, expected = BREAKAGES[breakage]
+    result, broken = _build_from_broken(good_build, tmp_path, damage)
     assert result.returncode == EXIT_RUNTIME
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1, result.stderr
     assert expected in error_lines[0]
     assert str(broken) in error_lines[0]
     assert "Traceback" not in result.stderr + result.stdout
-    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+    tmp, _src, digest = good_build
+    assert hashlib.sha256((tmp / "product.duckdb").read_bytes()).hexdigest() == digest
 
 
 def test_two_drifted_files_are_stopped_by_the_slos_watching_them(
@@ -131,14 +140,7 @@ def test_two_drifted_files_are_stopped_by_the_slos_watching_them(
 ) -> None:
     # Both raw tables are watched by blocking SLOs (products' category completeness since the shipped spec covers
     # every column the numbers depend on): the build stops before staging, each SLO naming the missing column.
-    tmp, src, digest = good_build
-    broken = tmp_path / "src"
-    shutil.copytree(src, broken)
-    _drift_two(broken)
-    db = tmp / "product.duckdb"
-    result = slo(
-        "run", "--data-dir", str(broken), "--db", str(db), "--state-dir", str(tmp / "state"), "--as-of", AS_OF, cwd=tmp
-    )
+    result, _broken = _build_from_broken(good_build, tmp_path, _drift_two)
     assert result.returncode == EXIT_SLO_FAILED, result.stdout + result.stderr
     assert "NOT published: a blocking SLO failed" in result.stdout
     assert 'orders_fresh (raw.orders): Binder Error: Referenced column "order_ts" not found' in result.stdout
@@ -146,7 +148,8 @@ def test_two_drifted_files_are_stopped_by_the_slos_watching_them(
         result.stdout
     )
     assert "Traceback" not in result.stderr + result.stdout
-    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+    tmp, _src, digest = good_build
+    assert hashlib.sha256((tmp / "product.duckdb").read_bytes()).hexdigest() == digest
 
 
 def test_damaged_parquet_file_is_reported(tmp_path: Path) -> None:
@@ -168,17 +171,14 @@ def test_missing_data_directory_is_reported(tmp_path: Path) -> None:
 def test_a_drifted_source_a_blocking_schema_slo_watches_stops_the_build_with_the_slo(
     good_build: tuple[Path, Path, str], tmp_path: Path
 ) -> None:
-    tmp, src, digest = good_build
-    broken = tmp_path / "src"
-    shutil.copytree(src, broken)
-    _replace_line(broken / "order_items.csv", 0, "order_id,line_number,product_id,quantity,price")
-    db = tmp / "product.duckdb"
-    result = slo(
-        "run", "--data-dir", str(broken), "--db", str(db), "--state-dir", str(tmp / "state"), "--as-of", AS_OF, cwd=tmp
-    )
+    def rename_unit_price(broken: Path) -> None:
+        _replace_line(broken / "order_items.csv", 0, "order_id,line_number,product_id,quantity,price")
+
+    result, _broken = _build_from_broken(good_build, tmp_path, rename_unit_price)
     assert result.returncode == EXIT_SLO_FAILED, result.stderr
     assert "NOT published: a blocking SLO failed" in result.stdout
     assert re.search(r"order_items_schema +schema +raw\.order_items +0\.8000 +>= 1\.0000 +FAIL", result.stdout)
     assert "order_items_schema (raw.order_items): missing unit_price" in result.stdout
     assert "Traceback" not in result.stderr + result.stdout
-    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+    tmp, _src, digest = good_build
+    assert hashlib.sha256((tmp / "product.duckdb").read_bytes()).hexdigest() == digest

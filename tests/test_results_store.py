@@ -110,22 +110,7 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
 def test_a_writer_killed_mid_run_leaves_whole_runs_only(tmp_path: Path) -> None:
     """Runs of 1,000 evaluations written back to back; SIGKILL lands wherever it lands."""
     path = tmp_path / "r.sqlite"
-    script = textwrap.dedent(
-        f"""
-        from datetime import UTC, datetime
-        from pathlib import Path
-        from dagster_project.results.store import record
-        from tests.test_results_store import result
-        i = 0
-        while True:
-            record(Path({str(path)!r}), f"run-{{i}}", datetime.now(UTC), [result(f"s{{j}}", True) for j in range(1000)])
-            print(i, flush=True)
-            i += 1
-        """
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent
-    )
+    proc = _start_writer(path)
     assert proc.stdout is not None
     for _ in range(3):  # at least three whole runs written, then kill it while it writes more
         assert proc.stdout.readline() != ""
