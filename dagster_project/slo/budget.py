@@ -21,9 +21,8 @@ class Budget:
 
 
 def budget(sli: float, objective: float) -> Budget:
-    allowed = 1.0 - objective
-    consumed = (1.0 - sli) / allowed if allowed > 0 else (0.0 if sli >= 1.0 else float("inf"))
-    return Budget(sli, objective, sli >= objective, allowed, consumed, 1.0 - consumed)
+    consumed = burn_rate(sli, objective)  # over the whole window, the share of the budget spent
+    return Budget(sli, objective, sli >= objective, 1.0 - objective, consumed, 1.0 - consumed)
 
 
 def burn_rate(sli: float, objective: float) -> float:
