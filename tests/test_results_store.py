@@ -185,8 +185,11 @@ def _first_open(path: str) -> str:
 
 
 def test_processes_creating_a_store_at_once_all_succeed(tmp_path: Path) -> None:
-    """Switching a new store to WAL is not covered by the busy timeout: losers of that race must try again."""
-    ctx = multiprocessing.get_context("fork")
+    """Switching a new store to WAL is not covered by the busy timeout: losers of that race must try again.
+
+    Spawned, not forked: a fork copies locks held by the test process's other threads (loggers, servers of earlier
+    tests), and a worker that inherits a held lock never returns (CI hung here for over an hour)."""
+    ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(8) as pool:
         for i in range(20):
             path = str(tmp_path / f"r{i}.sqlite")
