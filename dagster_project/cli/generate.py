@@ -10,7 +10,6 @@ from typing import Any
 from dagster_project.cli.progress import ProgressBar
 from dagster_project.cli.table import render_table
 from dagster_project.datagen.faults import FAULT_DESCRIPTIONS, Fault
-from dagster_project.datagen.generator import GeneratorConfig, generate
 from dagster_project.errors import UsageError
 from dagster_project.settings import parse_timestamp
 
@@ -61,6 +60,8 @@ def parse_faults(names: list[str]) -> frozenset[Fault]:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from dagster_project.datagen.generator import GeneratorConfig, generate  # numpy and pyarrow: only when generating
+
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC).replace(microsecond=0)
     config = GeneratorConfig(
         out_dir=args.out,

@@ -16,9 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge
-from prometheus_client.exposition import push_to_gateway
-
 from dagster_project.exporter import names as n
 from dagster_project.results.store import record
 
@@ -35,6 +32,10 @@ def push_results(
 ) -> int:
     """Push each result, all within `timeout_s`; returns how many groups were pushed. Raises what the first failing
     push raised (OSError for an unreachable or silent gateway, an HTTP error status, ...), or PushGaveUp."""
+    # Imported only when pushing: `slo check` without a gateway need not pay for prometheus_client's start-up.
+    from prometheus_client import CollectorRegistry, Gauge
+    from prometheus_client.exposition import push_to_gateway
+
     deadline = time.monotonic() + timeout_s
     for pushed, r in enumerate(results):
         left = deadline - time.monotonic()

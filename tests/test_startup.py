@@ -1,0 +1,71 @@
+"""What each command loads: heavy dependencies (numpy, pyarrow, pandas, GX, Dagster, ...) only on the paths that use
+them, so that `slo check` and `slo validate` stay sub-second in a CI pipeline or a sensor that calls them thousands of
+times a day. Modules are read from `python -X importtime` of the real command, never timed here (see `make
+bench-quick` for the times)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagster_project.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Each costs from tens of milliseconds (prometheus_client) to seconds (great_expectations, dagster).
+HEAVY = {
+    "numpy",
+    "pyarrow",
+    "pandas",
+    "great_expectations",
+    "dagster",
+    "prometheus_client",
+    "jinja2",
+    "mlxtend",
+    "psycopg",
+    "pyspark",
+    "ruamel",
+    "scipy",
+    "sqlalchemy",
+}
+
+
+def imported_by(*args: str, cwd: Path = REPO) -> set[str]:
+    """The top-level packages a whole `slo` command imports, from the interpreter's own import log."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "dagster_project.cli.main", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode in (0, 1), run.stderr[-2000:]
+    lines = [line.split("|")[-1] for line in run.stderr.splitlines() if line.startswith("import time:")]
+    assert lines, "python -X importtime printed nothing"
+    return {line.strip().split(".")[0] for line in lines}
+
+
+def test_help_loads_only_the_standard_library_and_the_command_line() -> None:
+    loaded = imported_by("--help")
+    assert not loaded & (HEAVY | {"pydantic", "duckdb", "sqlglot", "yaml"}), loaded
+
+
+def test_validate_loads_no_heavy_dependency() -> None:
+    loaded = imported_by("validate")
+    assert not loaded & HEAVY, loaded & HEAVY
+    assert {"pydantic", "yaml"} <= loaded  # and the check is real: the spec was read
+
+
+def test_check_loads_no_heavy_dependency(built_product: Settings, tmp_path: Path) -> None:
+    loaded = imported_by("check", "--db", str(built_product.database), "--results", str(tmp_path / "r.sqlite"))
+    assert not loaded & HEAVY, loaded & HEAVY
+    assert {"duckdb", "sqlite3"} <= loaded  # it did evaluate and record
+
+
+@pytest.mark.parametrize("command", ["generate-data", "run", "serve", "report", "rules", "dashboards", "tree", "store"])
+def test_every_command_help_loads_no_heavy_dependency(command: str) -> None:
+    loaded = imported_by(command, "--help")
+    assert not loaded & HEAVY, loaded & HEAVY
