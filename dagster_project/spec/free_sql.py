@@ -159,6 +159,15 @@ def _parser() -> duckdb.DuckDBPyConnection:
     return duckdb.connect()
 
 
+def regex_error(regex: str) -> str | None:
+    """What DuckDB (RE2) says of `regex` when it does not compile, else None; on the one parsing connection."""
+    try:
+        _parser().cursor().execute("SELECT regexp_matches('', ?)", [regex]).fetchall()
+    except duckdb.Error as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
 def require_single_select(sql: str, allowed_tables: Collection[str] | None = None) -> None:
     """One read-only query (see the module docstring); `allowed_tables` (schema.table) when the spec is known."""
     _duckdb_statements(sql)  # as DuckDB itself will read it

@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from pydantic import ValidationError
 
 from dagster_project.engines.measures import measure_query
@@ -25,7 +24,7 @@ from dagster_project.exporter.names import RESERVED_LABELS
 from dagster_project.spec.cron import CronError
 from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query, require_single_select
+from dagster_project.spec.free_sql import FreeSqlRejected, regex_error, require_measure_query, require_single_select
 from dagster_project.spec.models import INDICATOR_UNITS, CustomSql, MatchesPattern, SpecFile
 from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
 
@@ -307,11 +306,8 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
         except FreeSqlRejected as exc:
             issues.append(s.issue(("semantic_model", "measures", i, "expression"), f"expression {exc}"))
     for i, slo in enumerate(s.spec.slos):
-        if isinstance(slo.indicator, MatchesPattern):
-            try:
-                duckdb.connect().execute("SELECT regexp_matches('', ?)", [slo.indicator.regex]).fetchall()
-            except duckdb.Error as exc:
-                issues.append(s.issue(("slos", i, "indicator", "regex"), f"invalid regex: {str(exc).splitlines()[0]}"))
+        if isinstance(slo.indicator, MatchesPattern) and (error := regex_error(slo.indicator.regex)) is not None:
+            issues.append(s.issue(("slos", i, "indicator", "regex"), f"invalid regex: {error}"))
     return issues
 
 
