@@ -6,7 +6,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test test-fast bench bench-eval bench-metrics lint dev clean venv
+.PHONY: run test test-fast bench bench-quick bench-eval bench-metrics lint dev clean venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
@@ -49,6 +49,11 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.build_bench $(ARGS)
 	$(BIN)/python -m benchmarks.eval_bench $(EVAL_ARGS)
 	$(BIN)/python -m benchmarks.metrics_bench $(METRICS_ARGS)
+
+## A few minutes: start-up, evaluation, pair step and the 1M build as ratios against baselines of the same run,
+## compared with the ratios recorded in BENCHMARKS.md (moves over 20% are printed). QUICK_ARGS: --record, --strict.
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.quick_bench $(QUICK_ARGS)
 
 ## Only the exporter benchmark: /metrics latency and memory with 1,000 SLOs and 10k..1M stored evaluations.
 bench-metrics: $(BENCH_STAMP)

@@ -170,14 +170,27 @@ def regex_error(regex: str) -> str | None:
 
 def require_single_select(sql: str, allowed_tables: Collection[str] | None = None) -> None:
     """One read-only query (see the module docstring); `allowed_tables` (schema.table) when the spec is known."""
-    _duckdb_statements(sql)  # as DuckDB itself will read it
-    statements = _parse(sql)
-    if len(statements) != 1:
-        raise FreeSqlRejected(f"must be exactly one statement, found {len(statements)}")
-    tree = statements[0]
-    if not isinstance(tree, exp.Query):
-        raise FreeSqlRejected(f"must be a SELECT, found {tree.key.upper()}")
-    _check_tree(tree, allowed_tables)
+    verdict = _single_select_verdict(sql, None if allowed_tables is None else frozenset(allowed_tables))
+    if verdict is not None:
+        raise FreeSqlRejected(verdict)
+
+
+@functools.lru_cache(maxsize=512)
+def _single_select_verdict(sql: str, allowed_tables: frozenset[str] | None) -> str | None:
+    """Why `sql` is refused, or None. Remembered: `slo check` asks for the same queries when it validates the spec,
+    checks it against the database and runs it, and each answer costs two parses."""
+    try:
+        _duckdb_statements(sql)  # as DuckDB itself will read it
+        statements = _parse(sql)
+        if len(statements) != 1:
+            raise FreeSqlRejected(f"must be exactly one statement, found {len(statements)}")
+        tree = statements[0]
+        if not isinstance(tree, exp.Query):
+            raise FreeSqlRejected(f"must be a SELECT, found {tree.key.upper()}")
+        _check_tree(tree, allowed_tables)
+    except FreeSqlRejected as exc:
+        return str(exc)
+    return None
 
 
 def require_expression(expression: str, allowed_tables: Collection[str] | None = None) -> exp.Expr:
