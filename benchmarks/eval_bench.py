@@ -10,16 +10,19 @@ the engines open it (`open_for_checks`: same memory cap, threads and settings fo
    the consumer queries (run as many times as their SLOs say, 20).
 2. floor: the same numbers computed by hand - for every table one SELECT computing all of that table's metrics in a
    single pass (its scan SLOs, and the single-table parts of the others: the row-volume windows, the custom lift
-   rule, each side's reconciliation sum), the two referential-integrity checks as hand-written semi-joins, one
-   information_schema query for both schema SLOs, the build-duration lookup, and the same consumer queries the same
-   number of times. The floor is checked to give the native engine's numbers (1e-9; the latency SLO's value is a
-   timing, so only checked positive) and the run stops loudly if it does not.
+   rule, each side's reconciliation sum; the windows end at the newest order at or before the evaluation time, so
+   that query also reads order_ts once more for that anchor), the two referential-integrity checks as hand-written
+   semi-joins, one information_schema query for both schema SLOs, the build-duration lookup, and the same consumer
+   queries the same number of times. The floor is checked to give the native engine's numbers (1e-9; the latency
+   SLO's value is a timing, so only checked positive) and the run stops loudly if it does not.
 3. the scan-only part on its own: the native engine with only the plan's scans against, for each of those
    datasets, one hand-written single-scan query of just those metrics.
 4. GX (`engines.gx.evaluate`, build_docs=False) on the same connection, after one warm-up call that pays for
    importing Great Expectations (~6 s); then one run with Data Docs. Its numbers are compared with the native ones.
 
 Timed runs alternate (floor, native, floor scans, native scans, GX) for `--repeats` rounds; medians are reported.
+With `--without ID,...` each round also times the native engine on the plan without those SLOs, right after the
+whole plan: the difference is what those SLOs cost.
 Ratios against the floor measured in the same invocation are the results: the machine is shared and noisy.
 Peak RSS is each engine's own: a fresh Python process opens the database and evaluates once, and reports its
 VmHWM (/proc/self/status), with the high-water mark after imports, before evaluating, beside it. Not wait4's
@@ -64,12 +67,15 @@ SHIPPED = {
     "customer_metrics_fresh": "max_age",
     "orders_customer_present": "non_null_ratio",
     "order_items_keys_present": "non_null_ratio",
+    "order_items_values_present": "non_null_ratio",
+    "products_category_present": "non_null_ratio",
     "orders_daily_volume": "row_volume",
     "orders_unique": "uniqueness",
     "pair_affinity_unique": "uniqueness",
     "order_item_prices_valid": "in_range",
     "order_item_quantities_valid": "in_range",
     "order_channels_known": "in_set",
+    "orders_not_in_future": "not_in_future",
     "customer_keys_well_formed": "matches_pattern",
     "order_items_products_known": "referential_integrity",
     "order_items_orders_known": "referential_integrity",
@@ -83,12 +89,22 @@ SHIPPED = {
     "recommendations_free_of_pii": "no_pii",
     "category_affinity_free_of_pii": "no_pii",
     "customer_metrics_free_of_pii": "no_pii",
+    "staging_customers_free_of_pii": "no_pii",
+    "staging_products_free_of_pii": "no_pii",
+    "staging_orders_free_of_pii": "no_pii",
+    "staging_order_lines_free_of_pii": "no_pii",
+    "north_star_free_of_pii": "no_pii",
 }
 # The text columns the PII SLOs scan (the native engine finds them in the catalogue; checked at start).
 TEXT_COLUMNS = {
     "product_affinity.category_affinity": ["category_a", "category_b"],
     "product_affinity.cross_sell_recommendations": ["customer_key"],
     "product_affinity.customer_metrics": ["customer_key"],
+    "product_affinity.north_star_daily": ["metric"],
+    "staging.customers": ["country"],
+    "staging.products": ["product_name", "category"],
+    "staging.orders": ["channel"],
+    "staging.order_lines": ["category"],
 }
 PII = "'" + "|".join(f"(?:{PII_PATTERNS[name]})" for name in ("email", "phone")).replace("'", "''") + "'"
 SCHEMAS = {
@@ -120,30 +136,48 @@ def _share(condition: str, of: str) -> str:
     return f"coalesce(count_if({condition}) / nullif(count({of}), 0), 1.0)"
 
 
+def _pii(table: str) -> str:
+    """Rows matching the PII pattern, summed over the table's text columns (a null matches nothing)."""
+    return " + ".join(f"count_if(regexp_matches({c}, {PII}))" for c in TEXT_COLUMNS[table])
+
+
+def _now(as_of: datetime) -> str:
+    return f"TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'"
+
+
 def floor_tables(as_of: datetime) -> dict[str, dict[str, str]]:
-    """Per table, the metrics of its one scan: SLO ids, and `_` names for parts of multi-table or windowed SLOs."""
-    now = f"TIMESTAMP '{as_of:%Y-%m-%d %H:%M:%S}'"
+    """Per table, the metrics of its one scan: SLO ids, and `_` names for parts of multi-table or windowed SLOs.
+
+    The row-volume windows end at the newest order at or before `as_of` (`anchor`, from `floor_sources`)."""
+    now = _now(as_of)
     return {
         "raw.orders": {
-            "orders_fresh": f"epoch({now}) - epoch(max(order_ts))",
+            "orders_fresh": f"epoch({now}) - epoch(max(order_ts) FILTER (WHERE order_ts <= {now}))",
             "orders_customer_present": _share(
                 "order_id IS NOT NULL AND customer_id IS NOT NULL AND order_ts IS NOT NULL", "*"
             ),
             "order_channels_known": _share("channel IN ('web', 'app', 'store')", "channel"),
+            "orders_not_in_future": _share(f"order_ts <= {now} + INTERVAL 5 MINUTE", "order_ts"),
             "orders_unique": "coalesce(count(DISTINCT order_id) / nullif(count(order_id), 0), 1.0)",
-            "_volume_last_day": f"count_if(order_ts > {now} - INTERVAL 1 DAY AND order_ts <= {now})",
-            "_volume_7_days_before": f"count_if(order_ts > {now} - INTERVAL 8 DAY"
-            f" AND order_ts <= {now} - INTERVAL 1 DAY)",
+            "_volume_last_day": "count_if(order_ts > anchor - INTERVAL 1 DAY AND order_ts <= anchor)",
+            "_volume_7_days_before": "count_if(order_ts > anchor - INTERVAL 8 DAY"
+            " AND order_ts <= anchor - INTERVAL 1 DAY)",
         },
         "raw.order_items": {
             "order_item_prices_valid": _share("unit_price >= 0.01 AND unit_price <= 10000", "unit_price"),
             "order_item_quantities_valid": _share("quantity >= 1 AND quantity <= 100", "quantity"),
             "order_items_keys_present": _share("order_id IS NOT NULL AND product_id IS NOT NULL", "*"),
+            "order_items_values_present": _share(
+                "line_number IS NOT NULL AND quantity IS NOT NULL AND unit_price IS NOT NULL", "*"
+            ),
+        },
+        "raw.products": {
+            "products_category_present": _share("product_id IS NOT NULL AND category IS NOT NULL", "*"),
         },
         "product_affinity.customer_metrics": {
             "customer_keys_well_formed": _share("regexp_full_match(customer_key, '^[0-9a-f]{16}$')", "customer_key"),
-            "customer_metrics_free_of_pii": f"count_if(regexp_matches(customer_key, {PII}))",
-            "customer_metrics_fresh": f"epoch({now}) - epoch(max(last_order_ts))",
+            "customer_metrics_free_of_pii": _pii("product_affinity.customer_metrics"),
+            "customer_metrics_fresh": f"epoch({now}) - epoch(max(last_order_ts) FILTER (WHERE last_order_ts <= {now}))",
             "_spend": "sum(total_spend)",
         },
         "product_affinity.product_pair_affinity": {
@@ -153,13 +187,28 @@ def floor_tables(as_of: datetime) -> dict[str, dict[str, str]]:
             "lift_is_positive": _share("lift > 0", "*"),
         },
         "product_affinity.cross_sell_recommendations": {
-            "recommendations_free_of_pii": f"count_if(regexp_matches(customer_key, {PII}))",
+            "recommendations_free_of_pii": _pii("product_affinity.cross_sell_recommendations"),
         },
         "product_affinity.category_affinity": {
-            "category_affinity_free_of_pii": f"count_if(regexp_matches(category_a, {PII}))"
-            f" + count_if(regexp_matches(category_b, {PII}))",
+            "category_affinity_free_of_pii": _pii("product_affinity.category_affinity"),
         },
-        "staging.order_lines": {"_revenue": "sum(revenue)"},
+        "product_affinity.north_star_daily": {"north_star_free_of_pii": _pii("product_affinity.north_star_daily")},
+        "staging.customers": {"staging_customers_free_of_pii": _pii("staging.customers")},
+        "staging.products": {"staging_products_free_of_pii": _pii("staging.products")},
+        "staging.orders": {"staging_orders_free_of_pii": _pii("staging.orders")},
+        "staging.order_lines": {
+            "staging_order_lines_free_of_pii": _pii("staging.order_lines"),
+            "_revenue": "sum(revenue)",
+        },
+    }
+
+
+def floor_sources(as_of: datetime) -> dict[str, str]:
+    """What a table's whole-plan scan reads, where that is more than the table: raw.orders joins its row-volume
+    anchor, the newest order at or before `as_of` (the windows cannot be counted before it is known)."""
+    now = _now(as_of)
+    return {
+        "raw.orders": f"raw.orders, (SELECT max(order_ts) AS anchor FROM raw.orders WHERE order_ts <= {now}) AS a",
     }
 
 
@@ -168,9 +217,11 @@ def _timed(parts: dict[str, float] | None, name: str, started: float) -> None:
         parts[name] = parts.get(name, 0.0) + time.perf_counter() - started
 
 
-def _scan(con: duckdb.DuckDBPyConnection, table: str, metrics: dict[str, str]) -> dict[str, Any]:
+def _scan(
+    con: duckdb.DuckDBPyConnection, table: str, metrics: dict[str, str], source: str | None = None
+) -> dict[str, Any]:
     select = ", ".join(f"{expression} AS {name}" for name, expression in metrics.items())
-    row = con.execute(f"SELECT {select} FROM {table}").fetchall()[0]
+    row = con.execute(f"SELECT {select} FROM {source or table}").fetchall()[0]
     return dict(zip(metrics, row, strict=True))
 
 
@@ -179,9 +230,10 @@ def floor_evaluate(
 ) -> dict[str, float | None]:
     """Every shipped SLO's observed value, by hand (`parts`, if given, collects the time of each query)."""
     raw: dict[str, Any] = {}
+    sources = floor_sources(as_of)
     for table, metrics in floor_tables(as_of).items():
         t = time.perf_counter()
-        raw |= _scan(con, table, metrics)
+        raw |= _scan(con, table, metrics, sources.get(table))
         _timed(parts, f"scan {table}", t)
     for slo_id, sql in REFERENTIAL.items():
         t = time.perf_counter()
@@ -249,7 +301,12 @@ def load_plan() -> CheckPlan:
     plan = compile_plan(all_slos([s.spec for s in specs]))
     shipped = {s.id: s.kind for s in plan.slos}
     if shipped != SHIPPED:
-        raise SystemExit(f"the floor is written for other SLOs than slo_definitions/ ships: {shipped} vs {SHIPPED}")
+        new = sorted(f"{k} ({v})" for k, v in shipped.items() if SHIPPED.get(k) != v)
+        gone = sorted(f"{k} ({v})" for k, v in SHIPPED.items() if shipped.get(k) != v)
+        raise SystemExit(
+            "the floor is written for other SLOs than slo_definitions/ ships: not in the floor "
+            f"{', '.join(new) or '-'}; in the floor, not shipped {', '.join(gone) or '-'}"
+        )
     return plan
 
 
@@ -317,6 +374,8 @@ class SizeResult:
     gx_engines: dict[str, str] = field(default_factory=dict)
     runs_s: dict[str, list[float]] = field(default_factory=dict)
     native_parts_s: dict[str, float] = field(default_factory=dict)
+    without: list[str] = field(default_factory=list)
+    native_without_s: float | None = None
     floor_parts_s: dict[str, float] = field(default_factory=dict)
     observed: dict[str, float | None] = field(default_factory=dict)
 
@@ -378,11 +437,30 @@ def native_parts(con: duckdb.DuckDBPyConnection, plan: CheckPlan, as_of: datetim
     return out
 
 
-def measure(db: Path, lines: int, reused: bool, plan: CheckPlan, repeats: int, gx_root: Path | None) -> SizeResult:
+def without_plan(plan: CheckPlan, ids: Sequence[str]) -> CheckPlan:
+    """The plan without these SLOs (each must be in it)."""
+    unknown = set(ids) - {s.id for s in plan.slos}
+    if unknown:
+        raise SystemExit(f"--without: not shipped SLOs: {', '.join(sorted(unknown))}")
+    return compile_plan([s for s in plan.slos if s.id not in set(ids)])
+
+
+def measure(
+    db: Path,
+    lines: int,
+    reused: bool,
+    plan: CheckPlan,
+    repeats: int,
+    gx_root: Path | None,
+    without: Sequence[str] = (),
+) -> SizeResult:
     as_of = AS_OF.astimezone(UTC).replace(tzinfo=None)
-    result = SizeResult(order_lines=lines, database_reused=reused)
-    runs: dict[str, list[float]] = {k: [] for k in ("native", "floor", "native_scans", "floor_scans", "gx")}
+    result = SizeResult(order_lines=lines, database_reused=reused, without=list(without))
+    runs: dict[str, list[float]] = {
+        k: [] for k in ("native", "floor", "native_scans", "floor_scans", "gx", "native_without")
+    }
     scan_plan = scans_only(plan)
+    smaller = without_plan(plan, without) if without else None
     with open_for_checks(db) as con:
         check_text_columns(con)
         first = evaluate(con, plan, as_of)  # warms the buffer cache; and any error is loud at once
@@ -411,6 +489,8 @@ def measure(db: Path, lines: int, reused: bool, plan: CheckPlan, repeats: int, g
             runs["native"].append(s)
             native = values(evals)
             result.max_abs_diff = max(result.max_abs_diff, require_equal(native, floor, "whole evaluation"))
+            if smaller is not None:
+                runs["native_without"].append(_clock(evaluate, con, smaller, as_of)[0])
             s, floor_scan = _clock(floor_scans, con, plan, as_of)
             runs["floor_scans"].append(s)
             s, native_scan = _clock(evaluate, con, scan_plan, as_of)
@@ -420,6 +500,8 @@ def measure(db: Path, lines: int, reused: bool, plan: CheckPlan, repeats: int, g
                 f"  repeat {i + 1}: native {runs['native'][-1]:.3f}s, floor {runs['floor'][-1]:.3f}s, "
                 f"scans {runs['native_scans'][-1]:.3f}s vs {runs['floor_scans'][-1]:.3f}s"
             )
+            if smaller is not None:
+                line += f", native without {len(without)} SLOs {runs['native_without'][-1]:.3f}s"
             if gx_mod is not None:
                 try:
                     s, (gx_evals, _run) = _clock(gx_mod.evaluate, con, plan, as_of, gx_root, build_docs=False)
@@ -453,6 +535,8 @@ def measure(db: Path, lines: int, reused: bool, plan: CheckPlan, repeats: int, g
     result.floor_scans_s = statistics.median(runs["floor_scans"])
     if runs["gx"]:
         result.gx_s = statistics.median(runs["gx"])
+    if runs["native_without"]:
+        result.native_without_s = statistics.median(runs["native_without"])
     result.observed = native
     return result
 
@@ -505,15 +589,20 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path(".slo_state/bench"))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-gx", action="store_true")
+    parser.add_argument(
+        "--without", default="", help="SLO ids, comma-separated: also time native without them (what they cost)"
+    )
     args = parser.parse_args()
     args.root.mkdir(parents=True, exist_ok=True)
     plan = load_plan()
+    without = [i for i in args.without.split(",") if i]
+    without_plan(plan, without)  # an unknown id stops before any database is built
     results = []
     for lines in (int(s) for s in args.sizes.split(",")):
         print(f"size {lines:,} order lines", flush=True)
         db, reused = database(args.root, lines)
         gx_root = None if args.skip_gx else (args.root / f"eval_{lines}" / "gx_context").resolve()
-        result = measure(db, lines, reused, plan, args.repeats, gx_root)
+        result = measure(db, lines, reused, plan, args.repeats, gx_root, without)
         result.native_peak_rss_mb, result.native_rss_before_mb = peak_rss("native", db, args.root)
         result.floor_peak_rss_mb = peak_rss("floor", db, args.root)[0]
         if gx_root is not None and result.gx_error is None:
@@ -526,6 +615,11 @@ def main() -> None:
             f"  native {result.native_s:.3f}s vs floor {result.floor_s:.3f}s = {result.ratio:.2f}x; scans "
             f"{result.native_scans_s:.3f}s vs {result.floor_scans_s:.3f}s = {result.scan_ratio:.2f}x; native peak RSS "
             f"{result.native_peak_rss_mb:.0f} MB"
+            + (
+                f"; without {len(without)} SLOs {result.native_without_s:.3f}s"
+                if result.native_without_s is not None
+                else ""
+            )
             + (f"; GX {result.gx_s:.2f}s = {result.gx_vs_native:.1f}x native" if result.gx_s is not None else ""),
             flush=True,
         )
@@ -541,6 +635,7 @@ def main() -> None:
                 "scan_ratio": r.scan_ratio,
                 "paired_ratio": r.paired("native", "floor"),
                 "paired_scan_ratio": r.paired("native_scans", "floor_scans"),
+                "paired_without_ratio": r.paired("native_without", "native") if r.native_without_s else None,
                 "gx_vs_native": r.gx_vs_native,
                 "gx_vs_floor": r.gx_vs_floor,
             }
@@ -580,6 +675,14 @@ def markdown(results: list[SizeResult]) -> str:
             + f" s; peak RSS of a fresh process after imports {r.native_rss_before_mb:.0f} MB, floor's peak "
             f"{r.floor_peak_rss_mb:.0f} MB"
         )
+        if r.native_without_s is not None:
+            lines.append(
+                f"native without {', '.join(r.without)}: {r.native_without_s:.3f}s, so they cost "
+                f"{r.native_s - r.native_without_s:.3f}s of native's {r.native_s:.3f}s (median of per-repeat shares "
+                f"{1 - r.paired('native_without', 'native'):.0%}); without per repeat: "
+                + ", ".join(f"{a:.2f}" for a in r.runs_s["native_without"])
+                + " s"
+            )
         if r.gx_s is not None:
             lines.append(
                 f"GX: first call in this process {_s(r.gx_first_call_s)}s (the first size's imports GX), "
