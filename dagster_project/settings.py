@@ -1,4 +1,10 @@
-"""The one settings object: where state lives and the knobs of the build.
+"""The one settings object: where state lives and the knobs of the build, and the one way it is found.
+
+Every command and the Dagster definitions find the specs, the results store, the state folder, the database and the
+Pushgateway the same way (load_config): command-line flags, then SLO_* environment variables, then a configuration
+file (`slo.toml`, or a `[tool.slo]` table in `pyproject.toml`, in the working directory or the nearest folder above
+it that has one), then defaults. Secrets (the customer salt) come only from the environment. Outside a checkout
+nothing falls back to the bundled example: without specs a command says where to name them.
 
 Built once (by the CLI from its arguments, or by definitions.py from the environment) and passed down; nothing reads
 the environment anywhere else.
@@ -7,6 +13,7 @@ the environment anywhere else.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -35,12 +42,139 @@ class BuildParams:
 
 
 def default_spec_paths() -> tuple[Path, ...]:
-    """slo_definitions/ in the working directory, else the one shipped beside the package (a source checkout)."""
+    """slo_definitions/ in the working directory when there is one; nothing otherwise (never the bundled example)."""
     here = Path("slo_definitions")
-    if here.is_dir():
-        return (here,)
-    shipped = Path(__file__).resolve().parent.parent / "slo_definitions"
-    return (shipped,) if shipped.is_dir() else ()
+    return (here,) if here.is_dir() else ()
+
+
+CONFIG_FILE = "slo.toml"
+# Configuration keys: the same in slo.toml, in [tool.slo] and (upper-cased, SLO_ prefixed) in the environment.
+CONFIG_KEYS = ("specs", "state_dir", "results", "db", "data_dir", "pushgateway")
+ENV_VARS = {key: f"SLO_{key.upper()}" for key in CONFIG_KEYS}
+# Never read from a file: a configuration file is committed, a secret is not.
+SECRET_ENV = {"customer_salt": "SLO_CUSTOMER_SALT"}
+NO_SPECS = (
+    "no SLO specs found: give --slos, set SLO_SPECS, set specs in slo.toml (or [tool.slo] in pyproject.toml), "
+    "or run where a slo_definitions/ folder is"
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where things are, resolved from flags, environment, configuration file and defaults (in that order)."""
+
+    specs: tuple[Path, ...] = ()
+    state_dir: Path = DEFAULT_STATE_DIR
+    results: Path | None = None
+    db: Path | None = None
+    data_dir: Path | None = None
+    pushgateway: str = ""
+    customer_salt: str = DEFAULT_SALT
+    file: Path | None = None  # the configuration file read, if any
+    origins: Mapping[str, str] = field(default_factory=dict)  # key -> "--flag", "SLO_X", a file, or "default"
+
+    @property
+    def results_path(self) -> Path:
+        return self.results if self.results is not None else self.state_dir / "results.sqlite"
+
+    @property
+    def database(self) -> Path:
+        return self.db if self.db is not None else self.state_dir / "warehouse.duckdb"
+
+    def require_specs(self) -> tuple[Path, ...]:
+        if not self.specs:
+            raise UsageError(NO_SPECS)
+        return self.specs
+
+
+def find_config_file(start: Path) -> Path | None:
+    """slo.toml, or a pyproject.toml with a [tool.slo] table, in `start` or the nearest folder above it."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _tool_table(pyproject) is not None:
+            return pyproject
+    return None
+
+
+def _tool_table(pyproject: Path) -> dict[str, object] | None:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None  # not ours to judge: a project file we cannot read simply has no [tool.slo]
+    table = data.get("tool", {}).get("slo") if isinstance(data.get("tool"), dict) else None
+    return table if isinstance(table, dict) else None
+
+
+def read_config_file(path: Path) -> dict[str, object]:
+    """The file's settings, paths made absolute against the file's folder; UsageError naming the file and key."""
+    if path.name == "pyproject.toml":
+        table, where = _tool_table(path) or {}, f"{path}: [tool.slo]"
+    else:
+        try:
+            table, where = tomllib.loads(path.read_text(encoding="utf-8")), str(path)
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"{path}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: not UTF-8 text") from None
+    out: dict[str, object] = {}
+    for key, value in table.items():
+        if key in SECRET_ENV:
+            raise UsageError(f"{where}: {key}: secrets are read only from the environment ({SECRET_ENV[key]})")
+        if key not in CONFIG_KEYS:
+            raise UsageError(f"{where}: unknown key {key!r}; known: {', '.join(CONFIG_KEYS)}")
+        if key == "specs":
+            items = [value] if isinstance(value, str) else value
+            if not isinstance(items, list) or not items or not all(isinstance(v, str) and v for v in items):
+                raise UsageError(f"{where}: specs: give a path or a list of paths (spec files or folders)")
+            out[key] = tuple(path.parent / v for v in items)
+        elif not isinstance(value, str) or not value:
+            raise UsageError(f"{where}: {key}: give a non-empty string")
+        else:
+            out[key] = value if key == "pushgateway" else path.parent / value
+    return out
+
+
+def load_config(
+    flags: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Config:
+    """Flags (given ones only: None means not given), then SLO_* variables, then the configuration file, then
+    defaults. `flags` keys are CONFIG_KEYS (`specs` a list of paths)."""
+    flags = flags or {}
+    env = os.environ if env is None else env
+    path = find_config_file((cwd or Path.cwd()).resolve())
+    from_file = read_config_file(path) if path is not None else {}
+    values: dict[str, object] = {}
+    origins: dict[str, str] = {}
+    for key in CONFIG_KEYS:
+        flag, variable = flags.get(key), env.get(ENV_VARS[key], "")
+        if flag is not None and flag != [] and flag != ():
+            values[key], origins[key] = flag, f"--{key.replace('_', '-')}"
+        elif variable:
+            values[key] = (
+                variable
+                if key == "pushgateway"
+                else tuple(Path(p) for p in variable.split(os.pathsep) if p)
+                if key == "specs"
+                else Path(variable)
+            )
+            origins[key] = ENV_VARS[key]
+        elif key in from_file:
+            values[key], origins[key] = from_file[key], str(path)
+    pushgateway_origin = origins.get("pushgateway", "pushgateway")
+    return Config(
+        specs=tuple(values["specs"]) if "specs" in values else default_spec_paths(),  # type: ignore[arg-type]
+        state_dir=values.get("state_dir", DEFAULT_STATE_DIR),  # type: ignore[arg-type]
+        results=values.get("results"),  # type: ignore[arg-type]
+        db=values.get("db"),  # type: ignore[arg-type]
+        data_dir=values.get("data_dir"),  # type: ignore[arg-type]
+        pushgateway=parse_pushgateway(str(values.get("pushgateway", "")), pushgateway_origin),
+        customer_salt=env.get(SECRET_ENV["customer_salt"]) or DEFAULT_SALT,
+        file=path,
+        origins=origins,
+    )
 
 
 @dataclass(frozen=True)
@@ -140,20 +274,18 @@ def pushgateway_setting(option: str | None, env: Mapping[str, str] | None = None
     return parse_pushgateway(env.get("SLO_PUSHGATEWAY", ""), "SLO_PUSHGATEWAY")
 
 
-def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
-    """Settings for `dagster dev`: SLO_STATE_DIR, SLO_DATA_DIR, SLO_DB, SLO_SPECS, SLO_AS_OF, SLO_CUSTOMER_SALT,
-    SLO_RESULTS, SLO_PUSHGATEWAY."""
+def settings_from_env(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Settings for `dagster dev`: the configuration (SLO_* variables, then slo.toml / [tool.slo], then defaults),
+    and SLO_AS_OF."""
     env = os.environ if env is None else env
-    state = Path(env.get("SLO_STATE_DIR", str(DEFAULT_STATE_DIR)))
+    config = load_config(env=env, cwd=cwd)
     as_of = parse_timestamp(env["SLO_AS_OF"], "SLO_AS_OF") if env.get("SLO_AS_OF") else None
     return Settings(
-        state_dir=state,
-        data_dir=Path(env["SLO_DATA_DIR"]) if env.get("SLO_DATA_DIR") else None,
-        db_path=Path(env["SLO_DB"]) if env.get("SLO_DB") else None,
-        spec_paths=(
-            tuple(Path(p) for p in env["SLO_SPECS"].split(os.pathsep)) if env.get("SLO_SPECS") else default_spec_paths()
-        ),
-        build=BuildParams(as_of=as_of, customer_salt=env.get("SLO_CUSTOMER_SALT", DEFAULT_SALT)),
-        results_db=Path(env["SLO_RESULTS"]) if env.get("SLO_RESULTS") else None,
-        pushgateway=parse_pushgateway(env.get("SLO_PUSHGATEWAY", ""), "SLO_PUSHGATEWAY"),
+        state_dir=config.state_dir,
+        data_dir=config.data_dir,
+        db_path=config.db,
+        spec_paths=config.specs,
+        build=BuildParams(as_of=as_of, customer_salt=config.customer_salt),
+        results_db=config.results,
+        pushgateway=config.pushgateway,
     )

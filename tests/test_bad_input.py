@@ -6,22 +6,20 @@ import hashlib
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from dagster_project.errors import EXIT_RUNTIME, EXIT_SLO_FAILED
+from tests.cli_support import run_slo
 from tests.conftest import make_sources
 
 AS_OF = "2026-11-27T06:00:00Z"
 
 
 def slo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dagster_project.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=300
-    )
+    return run_slo(*args, cwd=cwd, timeout=300)
 
 
 def _replace_line(path: Path, line_no: int, new: str) -> None:

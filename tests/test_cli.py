@@ -6,7 +6,6 @@ import hashlib
 import json
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -15,13 +14,14 @@ import pytest
 from dagster_project.defs.factory import BUILD_JOB
 from dagster_project.errors import EXIT_USAGE
 from dagster_project.results.store import ResultsStore
+from tests.cli_support import run_slo
 from tests.conftest import REPO
+
+SPECS = REPO / "slo_definitions"
 
 
 def slo(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dagster_project.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=300
-    )
+    return run_slo(*args, cwd=cwd, timeout=300)
 
 
 def test_help_lists_the_commands_and_exit_codes() -> None:
@@ -81,7 +81,7 @@ def test_run_on_the_snapshot_prints_tables_affinities_and_north_star(tmp_path: P
 def test_run_without_data_generates_fresh_sample_and_records_runs_in_the_instance(tmp_path: Path) -> None:
     state = tmp_path / "state"
     for _ in range(2):
-        result = slo("run", "--state-dir", str(state), "--sample-orders", "800", cwd=tmp_path)
+        result = slo("run", "--state-dir", str(state), "--sample-orders", "800", "--slos", str(SPECS), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "sample data: 800 orders ending" in result.stdout
     with dg.DagsterInstance.from_config(str(state / "dagster")) as instance:
@@ -111,7 +111,9 @@ def test_run_on_two_orders_builds_empty_affinity_tables(tmp_path: Path) -> None:
     src = tmp_path / "src"
     generated = slo("generate-data", "--out", str(src), "--orders", "2", "--days", "1", cwd=tmp_path)
     assert generated.returncode == 0, generated.stderr
-    result = slo("run", "--data-dir", str(src), "--state-dir", str(tmp_path / "state"), cwd=tmp_path)
+    result = slo(
+        "run", "--data-dir", str(src), "--state-dir", str(tmp_path / "state"), "--slos", str(SPECS), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "none: no product pair was bought together" in result.stdout
     # No baseline day to compare with: the (warn) volume SLO cannot be judged, and says why.

@@ -21,6 +21,7 @@ from dagster_project.results.store import ResultsStore
 from dagster_project.slo.budget import budget
 from dagster_project.slo.domain import Slo, all_slos
 from dagster_project.spec.validate import validate
+from tests.cli_support import run_slo
 from tests.conftest import REPO
 from tests.prometheus_support import PrometheusApi, binary, free_port, grafana_expr, label_values, running
 
@@ -28,9 +29,7 @@ SCRAPE = "1s"
 
 
 def slo_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dagster_project.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
+    return run_slo(*args, cwd=cwd)
 
 
 @dataclass

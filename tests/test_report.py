@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from dagster_project.report.html import render
 from dagster_project.results.store import ResultsStore, record
 from dagster_project.slo.domain import Slo, slos_from_spec
 from dagster_project.spec.validate import validate
+from tests.cli_support import run_slo
 from tests.conftest import AS_OF, REPO, make_sources
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -31,9 +31,7 @@ INSTALL = "sudo apt-get install -y --no-install-recommends chromium"
 
 
 def slo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dagster_project.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
+    return run_slo(*args, cwd=cwd)
 
 
 def chromium() -> str:

@@ -7,14 +7,13 @@ import json
 import sys
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster_project.checking import ENGINES
+from dagster_project.cli.specs import add_slos_option, add_state_options, config_of
 from dagster_project.cli.table import print_slo_results
-from dagster_project.cli.validate import DEFAULT_SPEC_DIR
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, EXIT_USAGE, UsageError
-from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp, pushgateway_setting
+from dagster_project.settings import parse_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,21 +42,16 @@ def register(sub: Any) -> None:
         description="Evaluate every SLO of the specs against a DuckDB database, read-only, with the native engine.",
         epilog=EPILOG,
     )
-    p.add_argument("--db", type=Path, required=True, help="the DuckDB database (its .landing file is used if present)")
-    p.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    add_slos_option(p)
+    add_state_options(p, db_help="the DuckDB database to check; its .landing file is used if present")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--as-of", help="evaluate as if at this time, ISO 8601 (default: now)")
-    p.add_argument(
-        "--results",
-        type=Path,
-        default=DEFAULT_STATE_DIR / "results.sqlite",
-        help="results store the evaluations are appended to (default .slo_state/results.sqlite)",
-    )
     p.add_argument("--no-record", action="store_true", help="do not append the results to the store")
     p.add_argument(
         "--pushgateway",
         default=None,
-        help="also push every result to this Prometheus Pushgateway URL (default $SLO_PUSHGATEWAY)",
+        help="also push every result to this Prometheus Pushgateway URL (default $SLO_PUSHGATEWAY, pushgateway in "
+        "slo.toml)",
     )
     p.add_argument(
         "--engine",
@@ -91,25 +85,26 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.spec.validate import validate
     from dagster_project.verify.database import database_issues
 
-    pushgateway = pushgateway_setting(args.pushgateway)
+    config = config_of(args)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
-    specs, issues = validate(args.slos or [DEFAULT_SPEC_DIR])
+    specs, issues = validate(list(config.require_specs()))
+    db = config.database
     if not issues:
-        if not args.db.is_file():
-            raise UsageError(f"--db: {args.db} is not a file")
+        if not db.is_file():
+            raise UsageError(f"--db: {db} is not a file (from {config.origins.get('db', 'the default')})")
         # Before evaluating anything: a spec that does not fit the database is a usage error, whatever the severity.
-        issues = database_issues(specs, args.db)
+        issues = database_issues(specs, db)
     if issues:
         for issue in issues:
             print(issue, file=sys.stderr)
         print(f"{len(issues)} problem(s) found; nothing was evaluated", file=sys.stderr)
         return EXIT_USAGE
     checked = check_database(
-        args.db, all_slos([s.spec for s in specs]), as_of, engine=args.engine, gx_root=args.results.parent
+        db, all_slos([s.spec for s in specs]), as_of, engine=args.engine, gx_root=config.results_path.parent
     )
     results = located(checked.results, specs)
     run_id = str(uuid.uuid4())
-    warning = keep(None if args.no_record else args.results, pushgateway, run_id, as_of, results)
+    warning = keep(None if args.no_record else config.results_path, config.pushgateway, run_id, as_of, results)
     if warning is not None:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:
@@ -118,7 +113,7 @@ def handle(args: argparse.Namespace) -> int:
     else:
         print_slo_results(results)
         if not args.no_record:
-            print(f"{len(results)} results recorded in {args.results} (run {run_id})", file=sys.stderr)
+            print(f"{len(results)} results recorded in {config.results_path} (run {run_id})", file=sys.stderr)
     if checked.data_docs is not None:
         print(f"GX Data Docs: {checked.data_docs}", file=sys.stderr)
     return EXIT_SLO_FAILED if blocking_failures(results) else EXIT_OK

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dagster_project.cli.specs import add_slos_option, load_specs
+from dagster_project.cli.specs import add_slos_option, config_of, load_specs
 from dagster_project.errors import EXIT_OK
 
 DASHBOARDS_DIR = Path("dashboards")
@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.generators.dashboards import RUNBOOK_URL, files
 
-    specs = load_specs(args.slos)
+    specs = load_specs(config_of(args))
     for relative, text in files(specs, args.runbook_url or RUNBOOK_URL).items():
         path = args.output_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,23 @@ exit codes: 0 ok, 1 an error-severity SLO failed, 2 invalid spec or usage, 3 run
 """
 
 
+class _Version(argparse.Action):
+    """`slo --version`: the installed package's version, looked up only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("slo-monitor")
+        except PackageNotFoundError:  # run from a source tree that is not installed
+            number = "unknown (not installed)"
+        print(f"slo {number}")
+        parser.exit()
+
+
 class _Parser(argparse.ArgumentParser):
     """Exit code 2 on usage errors, and help texts whose examples keep their line breaks."""
 
@@ -51,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     generate.register(sub)

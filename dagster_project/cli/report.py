@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dagster_project.cli.specs import add_slos_option, load_specs
+from dagster_project.cli.specs import add_slos_option, add_state_options, config_of, load_specs
 from dagster_project.errors import EXIT_OK
-from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp
+from dagster_project.settings import parse_timestamp
 
 EPILOG = """\
 examples:
@@ -29,9 +29,7 @@ def register(sub: Any) -> None:
         epilog=EPILOG,
     )
     p.add_argument("-o", "--output-dir", type=Path, help="default <state-dir>/report")
-    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="state folder (default .slo_state)")
-    p.add_argument("--results", type=Path, help="results store (default <state-dir>/results.sqlite)")
-    p.add_argument("--db", type=Path, help="published database (default <state-dir>/warehouse.duckdb)")
+    add_state_options(p)
     add_slos_option(p)
     p.add_argument("--as-of", help="report as if at this time, ISO 8601 (default: now)")
     p.set_defaults(handler=handle)
@@ -41,17 +39,12 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.report.build import reports
     from dagster_project.report.html import render
 
-    specs = load_specs(args.slos)
+    config = config_of(args)
+    specs = load_specs(config)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
-    out = args.output_dir or args.state_dir / "report"
-    docs = args.state_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    built = reports(
-        specs,
-        args.results or args.state_dir / "results.sqlite",
-        as_of,
-        args.db or args.state_dir / "warehouse.duckdb",
-        docs,
-    )
+    out = args.output_dir or config.state_dir / "report"
+    docs = config.state_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    built = reports(specs, config.results_path, as_of, config.database, docs)
     out.mkdir(parents=True, exist_ok=True)
     for report in built:
         path = out / f"{report.spec.data_product.id}.html"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dagster_project.cli.specs import add_slos_option, load_specs
+from dagster_project.cli.specs import add_slos_option, config_of, load_specs
 from dagster_project.errors import EXIT_OK
 
 RULES_DIR = Path("dashboards/prometheus")
@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.generators.rules import RULES_FILE, render
 
-    specs = load_specs(args.slos)
+    specs = load_specs(config_of(args))
     text = render(specs)
     if args.output_dir is None:
         sys.stdout.write(text)

@@ -6,15 +6,15 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dagster_project.cli.progress import ProgressBar
+from dagster_project.cli.specs import add_slos_option, add_state_options, config_of
 from dagster_project.cli.table import print_slo_results
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED
-from dagster_project.settings import DEFAULT_STATE_DIR, BuildParams, Settings, parse_timestamp, pushgateway_setting
+from dagster_project.settings import BuildParams, Settings, parse_timestamp
 from dagster_project.warehouse.lock import BuildLock, lock_path
 
 EPILOG = """\
@@ -35,22 +35,23 @@ def register(sub: Any) -> None:
         description="Load the source files, build the data product in DuckDB through Dagster, and summarise it.",
         epilog=EPILOG,
     )
-    p.add_argument("--data-dir", type=Path, help="folder of source files (default: generate sample data ending now)")
-    p.add_argument("--db", type=Path, help="DuckDB file of the data product (default <state-dir>/warehouse.duckdb)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        help="folder of source files (default $SLO_DATA_DIR, data_dir in slo.toml, else sample data ending now)",
+    )
     p.add_argument("--as-of", help="build as if at this time, ISO 8601 (default: now)")
-    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="state folder (default .slo_state)")
+    add_state_options(p, db_help="DuckDB file of the data product")
     p.add_argument("--sample-orders", type=int, default=5_000, help="orders in generated sample data (default 5000)")
     p.add_argument("--seed", type=int, default=42, help="seed of generated sample data (default 42)")
     p.add_argument("--json", action="store_true", help="print the SLO results as one JSON object")
-    p.add_argument("--results", type=Path, help="results store (default <state-dir>/results.sqlite)")
     p.add_argument(
         "--pushgateway",
         default=None,
-        help="also push every result to this Prometheus Pushgateway URL (default $SLO_PUSHGATEWAY)",
+        help="also push every result to this Prometheus Pushgateway URL (default $SLO_PUSHGATEWAY, pushgateway in "
+        "slo.toml)",
     )
-    p.add_argument(
-        "--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/ of the project)"
-    )
+    add_slos_option(p)
     p.set_defaults(handler=handle)
 
 
@@ -60,27 +61,25 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.datagen.generator import GeneratorConfig, generate
     from dagster_project.slo.report import blocking_failures
 
-    pushgateway = pushgateway_setting(args.pushgateway)
+    config = config_of(args)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC).replace(microsecond=0)
     settings = Settings(
-        state_dir=args.state_dir,
-        data_dir=args.data_dir,
-        db_path=args.db,
-        build=BuildParams(as_of=as_of),
-        results_db=args.results,
-        pushgateway=pushgateway,
+        state_dir=config.state_dir,
+        data_dir=config.data_dir,
+        db_path=config.db,
+        spec_paths=config.require_specs(),
+        build=BuildParams(as_of=as_of, customer_salt=config.customer_salt),  # the salt only from SLO_CUSTOMER_SALT
+        results_db=config.results,
+        pushgateway=config.pushgateway,
     )
-    if args.slos:
-        settings = replace(settings, spec_paths=tuple(args.slos))
     started = time.monotonic()
     # Held from before the sample data is rewritten until the summary is read: a UI run on the same state folder
     # must neither read half-rewritten sources nor change the landing file under the summary.
     with BuildLock(lock_path(settings.build_database)):
-        if args.data_dir is None:
-            config = GeneratorConfig(
-                out_dir=settings.sources_dir, as_of=as_of, orders=args.sample_orders, seed=args.seed
+        if config.data_dir is None:
+            generate(
+                GeneratorConfig(out_dir=settings.sources_dir, as_of=as_of, orders=args.sample_orders, seed=args.seed)
             )
-            generate(config)
             print(
                 f"sample data: {args.sample_orders:,} orders ending {as_of:%Y-%m-%d %H:%M}Z in {settings.sources_dir}"
             )

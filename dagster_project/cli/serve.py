@@ -7,12 +7,11 @@ import math
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
-from dagster_project.cli.specs import add_slos_option, load_specs
+from dagster_project.cli.specs import add_slos_option, add_state_options, config_of, load_specs
 from dagster_project.errors import EXIT_OK, UsageError
-from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp
+from dagster_project.settings import parse_timestamp
 
 DEFAULT_PORT = 9469
 
@@ -36,9 +35,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
-    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="state folder (default .slo_state)")
-    p.add_argument("--results", type=Path, help="results store (default <state-dir>/results.sqlite)")
-    p.add_argument("--db", type=Path, help="published database (default <state-dir>/warehouse.duckdb)")
+    add_state_options(p)
     add_slos_option(p)
     p.add_argument("--refresh", type=float, default=5.0, help="seconds between recomputations (default 5)")
     p.add_argument(
@@ -57,11 +54,12 @@ def handle(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
     as_of = parse_timestamp(args.as_of) if args.as_of else None
-    specs = load_specs(args.slos)
-    db = args.db or args.state_dir / "warehouse.duckdb"
+    where = config_of(args)
+    specs = load_specs(where)
+    db = where.database
     config = ExporterConfig(
         specs=specs,
-        results=args.results or args.state_dir / "results.sqlite",
+        results=where.results_path,
         database=db,
         landing=db.with_name(db.name + ".landing"),
         refresh_s=args.refresh,

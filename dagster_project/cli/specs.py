@@ -1,27 +1,68 @@
-"""The spec files a command works on: `--slos` paths, else the default slo_definitions/, validated; any problem is a
-usage error listing every one (exit 2)."""
+"""Where a command finds its specs, state folder, results store, database and Pushgateway: its flags, then SLO_*
+environment variables, then slo.toml / [tool.slo], then defaults (settings.load_config), the same for every command.
+Specs are validated; any problem is a usage error listing every one (exit 2)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster_project.errors import UsageError
-from dagster_project.settings import default_spec_paths
+from dagster_project.settings import Config, load_config
 
 if TYPE_CHECKING:  # the models load pydantic: only when a command runs, not for `slo --help`
     from dagster_project.spec.models import SpecFile
 
 
 def add_slos_option(parser: Any) -> None:
-    parser.add_argument("--slos", type=Path, action="append", help="spec files or folders (default slo_definitions/)")
+    parser.add_argument(
+        "--slos",
+        type=Path,
+        action="append",
+        help="spec file or folder, repeatable (default $SLO_SPECS, specs in slo.toml, else ./slo_definitions/)",
+    )
 
 
-def load_specs(paths: Sequence[Path] | None) -> list[SpecFile]:
+def add_state_dir_option(parser: Any) -> None:
+    parser.add_argument(
+        "--state-dir", type=Path, help="state folder (default $SLO_STATE_DIR, state_dir in slo.toml, else .slo_state)"
+    )
+
+
+def add_state_options(parser: Any, db_help: str | None = "published database") -> None:
+    """--state-dir, --results and (unless db_help is None) --db, each defaulting through the configuration."""
+    parser.add_argument(
+        "--state-dir", type=Path, help="state folder (default $SLO_STATE_DIR, state_dir in slo.toml, else .slo_state)"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="results store (default $SLO_RESULTS, results in slo.toml, else <state-dir>/results.sqlite)",
+    )
+    if db_help is not None:
+        parser.add_argument(
+            "--db", type=Path, help=f"{db_help} (default $SLO_DB, db in slo.toml, else <state-dir>/warehouse.duckdb)"
+        )
+
+
+def config_of(args: argparse.Namespace) -> Config:
+    """The configuration with this command's flags first (a flag the command does not have is simply not given)."""
+    flags = {
+        "specs": getattr(args, "slos", None),
+        "state_dir": getattr(args, "state_dir", None),
+        "results": getattr(args, "results", None),
+        "db": getattr(args, "db", None),
+        "data_dir": getattr(args, "data_dir", None),
+        "pushgateway": getattr(args, "pushgateway", None),
+    }
+    return load_config(flags)
+
+
+def load_specs(config: Config) -> list[SpecFile]:
     from dagster_project.spec.validate import validate
 
-    specs, issues = validate(list(paths) if paths else list(default_spec_paths()))
+    specs, issues = validate(list(config.require_specs()))
     if issues:
         raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
     return [s.spec for s in specs]

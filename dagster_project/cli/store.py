@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dagster_project.cli.specs import add_state_options, config_of
 from dagster_project.errors import EXIT_OK
-from dagster_project.settings import DEFAULT_STATE_DIR
 
 EPILOG = """\
 examples:
@@ -67,12 +67,11 @@ def register(sub: Any) -> None:
 
 
 def _store_options(p: Any) -> None:
-    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="state folder (default .slo_state)")
-    p.add_argument("--results", type=Path, help="results store (default <state-dir>/results.sqlite)")
+    add_state_options(p, db_help=None)
 
 
 def _path(args: argparse.Namespace) -> Path:
-    return Path(args.results or args.state_dir / "results.sqlite")
+    return config_of(args).results_path
 
 
 def handle_check(args: argparse.Namespace) -> int:

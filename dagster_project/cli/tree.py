@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from dagster_project.cli.specs import add_slos_option, load_specs
+from dagster_project.cli.specs import add_slos_option, add_state_options, config_of, load_specs
 from dagster_project.errors import EXIT_OK, UsageError
-from dagster_project.settings import DEFAULT_STATE_DIR, parse_timestamp
+from dagster_project.settings import parse_timestamp
 
 TREE_EPILOG = """\
 examples:
@@ -34,12 +33,7 @@ computation, slo/attainment.py), over the windows ending at --as-of (default now
 
 def _common(p: Any) -> None:
     add_slos_option(p)
-    p.add_argument(
-        "--results",
-        type=Path,
-        default=DEFAULT_STATE_DIR / "results.sqlite",
-        help="results store for the latest statuses (default .slo_state/results.sqlite)",
-    )
+    add_state_options(p, db_help=None)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -68,10 +62,11 @@ def register(sub: Any) -> None:
 def _load(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
     from dagster_project.results.store import ResultsStore
 
-    specs = load_specs(args.slos)
+    config = config_of(args)
+    specs = load_specs(config)
     latest: dict[str, Any] = {}
-    if args.results.is_file():
-        with ResultsStore(args.results) as store:
+    if config.results_path.is_file():
+        with ResultsStore(config.results_path) as store:
             latest = store.latest()
     return specs, latest
 
@@ -177,8 +172,9 @@ def _windows(args: argparse.Namespace, slo: Any) -> list[dict[str, Any]]:
     from dagster_project.slo.attainment import slo_figures
 
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
-    history = History(args.results, {slo.id: slo.kind})
-    if args.results.is_file():
+    results = config_of(args).results_path
+    history = History(results, {slo.id: slo.kind})
+    if results.is_file():
         history.refresh()
     figures = slo_figures(slo, history.slos.get(slo.id), as_of.timestamp())
     return [

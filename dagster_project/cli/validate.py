@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from dagster_project.cli.specs import config_of
 from dagster_project.errors import EXIT_OK, EXIT_USAGE
-from dagster_project.settings import DEFAULT_STATE_DIR
 
-DEFAULT_SPEC_DIR = Path("slo_definitions")
-DEFAULT_RESULTS = DEFAULT_STATE_DIR / "results.sqlite"
 EPILOG = """\
 examples:
-  slo validate                                   every spec in slo_definitions/
+  slo validate                                   the specs of the configuration (--slos/$SLO_SPECS/slo.toml)
   slo validate slo_definitions/product_affinity.yaml --db .slo_state/warehouse.duckdb
+  slo validate my_specs/ --json                  one JSON object: valid, files, SLOs, problems and warnings
 
 With --db, the spec is also checked against the database: datasets, columns and the types each indicator needs,
 and custom SQL, consumer queries and measure expressions prepared (not run). Warnings (file:line:col: ...: warning:)
@@ -33,7 +33,12 @@ def register(sub: Any) -> None:
         description="Validate data product specs: YAML, fields and types, cross-file references, thresholds.",
         epilog=EPILOG,
     )
-    p.add_argument("paths", nargs="*", type=Path, help="spec files or folders (default slo_definitions/)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="spec files or folders (default $SLO_SPECS, specs in slo.toml, else ./slo_definitions/)",
+    )
     p.add_argument(
         "--db", type=Path, help="also check datasets, columns, their types and the spec's SQL against this DuckDB file"
     )
@@ -41,16 +46,31 @@ def register(sub: Any) -> None:
         "--results",
         type=Path,
         help="results store whose latest build_duration is the build time freshness thresholds must allow for "
-        f"(default {DEFAULT_RESULTS} when it exists; without one a build is assumed to take up to an hour)",
+        "(default: the configuration's, when it exists; without one a build is assumed to take up to an hour)",
     )
+    p.add_argument(
+        "--state-dir", type=Path, help="state folder (default $SLO_STATE_DIR, state_dir in slo.toml, else .slo_state)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     p.set_defaults(handler=handle)
+
+
+def _issue_json(issue: Any) -> dict[str, Any]:
+    return {
+        "file": issue.file,
+        "line": issue.line,
+        "column": issue.column,
+        "path": issue.path,
+        "message": issue.message,
+    }
 
 
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.spec.validate import validate
     from dagster_project.verify.slack import measured_build_seconds, slack_warnings
 
-    specs, issues = validate(args.paths or [DEFAULT_SPEC_DIR])
+    config = config_of(argparse.Namespace(slos=args.paths or None, results=args.results, state_dir=args.state_dir))
+    specs, issues = validate(list(config.require_specs()))
     if not issues and args.db is not None:
         if not args.db.exists():
             print(f"{args.db}: no such database", file=sys.stderr)
@@ -58,17 +78,30 @@ def handle(args: argparse.Namespace) -> int:
         from dagster_project.verify.database import database_issues
 
         issues = database_issues(specs, args.db)
-    results = args.results or (DEFAULT_RESULTS if DEFAULT_RESULTS.is_file() else None)
     if args.results is not None and not args.results.is_file():
         print(f"{args.results}: no such results store", file=sys.stderr)
         return EXIT_USAGE
+    results = config.results_path if config.results_path.is_file() else None
     build_s = measured_build_seconds([s.spec for s in specs], results) if results is not None else {}
-    for line in sorted([*issues, *slack_warnings(specs, build_s)]):
+    warnings = slack_warnings(specs, build_s)
+    slos = sum(len(s.spec.slos) for s in specs)
+    if args.json:
+        payload = {
+            "valid": not issues,
+            "files": [str(s.doc.path) for s in specs],
+            "products": [s.spec.data_product.id for s in specs],
+            "slos": slos if not issues else None,
+            "database": str(args.db) if args.db else None,
+            "problems": [_issue_json(i) for i in sorted(issues)],
+            "warnings": [_issue_json(w) for w in sorted(warnings)],
+        }
+        print(json.dumps(payload, indent=2))
+        return EXIT_USAGE if issues else EXIT_OK
+    for line in sorted([*issues, *warnings]):
         print(line)
     if issues:
         print(f"{len(issues)} problem(s) found", file=sys.stderr)
         return EXIT_USAGE
-    slos = sum(len(s.spec.slos) for s in specs)
     print(
         f"{len(specs)} spec file(s) valid: {slos} SLOs"
         + (f", datasets, columns, types and SQL checked against {args.db}" if args.db else "")
