@@ -1,12 +1,13 @@
 # Every target sets up what it needs: a .venv with pinned dependencies (requirements.lock as constraints).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
+OLDEST_VENV := .venv-oldest
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test test-fast bench bench-quick bench-eval bench-metrics lint dev clean venv
+.PHONY: run test test-fast test-oldest bench bench-quick bench-eval bench-metrics lint dev clean venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
@@ -41,6 +42,17 @@ test-fast: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+## The fast lane again on the oldest versions pyproject.toml admits (requirements-oldest.txt), in $(OLDEST_VENV): the
+## ranges are tested at both ends (the lock is the newest end).
+$(OLDEST_VENV)/.installed: pyproject.toml requirements-oldest.txt
+	@test -x $(OLDEST_VENV)/bin/python || $(PYTHON) -m venv $(OLDEST_VENV)
+	@echo "Installing the oldest supported dependencies into $(OLDEST_VENV) (first run only, a few minutes)..."
+	@$(OLDEST_VENV)/bin/python -m pip --disable-pip-version-check -q install -c requirements-oldest.txt -e '.[dev]'
+	@touch $@
+
+test-oldest: $(OLDEST_VENV)/.installed
+	$(OLDEST_VENV)/bin/pytest -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
 
 ## Large-scale benchmarks (minutes); results go to BENCHMARKS.md by hand.
 ## ARGS go to the build benchmark (e.g. --skip-mlxtend), EVAL_ARGS to the evaluation one (e.g. --skip-gx),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -125,7 +126,9 @@ def test_every_indicator_type_has_a_unit() -> None:
 
 
 def test_the_committed_json_schema_is_current() -> None:
-    assert (REPO / SCHEMA_FILE).read_text() == render(), f"regenerate with: slo schema -o {SCHEMA_FILE}"
+    # Compared as JSON: pydantic's older releases print 0 where newer ones print 0.0 (the oldest-versions lane).
+    committed = json.loads((REPO / SCHEMA_FILE).read_text())
+    assert committed == json.loads(render()), f"regenerate with: slo schema -o {SCHEMA_FILE}"
     first_line = (REPO / "slo_definitions" / "product_affinity.yaml").read_text().splitlines()[0]
     assert first_line == "# yaml-language-server: $schema=./slo-spec.schema.json"
 
