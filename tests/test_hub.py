@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -22,7 +23,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from dagster_project.exporter import names as n
-from dagster_project.exporter.server import Exporter, ExporterConfig
+from dagster_project.exporter.server import Exporter, ExporterConfig, make_server
 from dagster_project.generators.dashboards import GRAFANA_UID_MAX, dashboards
 from dagster_project.report.build import reports
 from dagster_project.report.html import render
@@ -306,3 +307,22 @@ def test_slo_serve_serves_the_hub_and_each_report_in_a_browser(state: Path, tmp_
         assert _get(f"{base}/metrics")[0] == 200
     assert not serve_state.exists() or not any(serve_state.rglob("*.html"))  # served, never written
     assert not list(state.glob("*.html")) and not (state / "no-state").exists()
+
+
+def test_a_page_that_cannot_be_rendered_is_a_500_and_metrics_still_answer(state: Path) -> None:
+    exporter = Exporter(ExporterConfig(specs(), state / "results.sqlite", None, as_of=REPORT_AT))
+    exporter.refresh()
+
+    def broken(path: str) -> bytes | None:
+        raise ValueError("boom")
+
+    server = make_server(exporter, "127.0.0.1", 0, pages=broken)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        assert _get(f"{base}/")[0] == 500
+        assert _get(f"{base}/metrics")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -196,7 +196,12 @@ def make_server(
                     return
                 body, ctype = b"ok\n", "text/plain"
             else:
-                page = None if pages is None else pages(path)
+                try:
+                    page = None if pages is None else pages(path)
+                except Exception as exc:  # a page that cannot be rendered: say so in one line, keep serving
+                    log.warning("cannot render %s: %s: %s", path, type(exc).__name__, exc)
+                    self.send_error(500, "this page cannot be rendered (see the exporter's log)")
+                    return
                 if page is None:
                     self.send_error(404, "try /metrics" if pages is None else "try /, /metrics or /healthz")
                     return
