@@ -1,4 +1,5 @@
-"""`slo serve`: the Prometheus exporter, a long-running process."""
+"""`slo serve`: the Prometheus exporter, a long-running process, which also serves the data product hub and the
+reports (read-only, from the same state as /metrics)."""
 
 from __future__ import annotations
 
@@ -17,20 +18,23 @@ DEFAULT_PORT = 9469
 
 EPILOG = """\
 examples:
-  slo serve                                         /metrics on 127.0.0.1:9469 from .slo_state/
+  slo serve                                         /metrics and the hub (/) on 127.0.0.1:9469 from .slo_state/
   slo serve --host 0.0.0.0 --port 9100 --results /srv/slo/results.sqlite --db /srv/warehouse.duckdb
   slo serve --as-of 2026-11-27T06:00:00Z             every window ends at that instant, not now (reproducible)
 
 Values come from the results store (every SLO's history) and the published database (North Star, goals), so a
 restarted exporter, or a second one, exports the same numbers. Scrape it every 15-60 s.
+/ is the data product hub and /<product>.html each product's report, as `slo report` writes them, rendered from
+the same state as /metrics at its last refresh (nothing is written); /healthz says whether the refresh keeps up.
 """
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "serve",
-        help="export SLO attainment, error budgets and the North Star on /metrics for Prometheus",
-        description="Serve /metrics (Prometheus text format) computed from the results store and the spec.",
+        help="export SLO attainment, error budgets and the North Star on /metrics, and serve the hub and reports",
+        description="Serve /metrics (Prometheus text format) computed from the results store and the spec, and the "
+        "data product hub (/) and reports (/<product>.html) rendered from the same state.",
         epilog=EPILOG,
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -48,6 +52,7 @@ def register(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.exporter.server import Exporter, ExporterConfig, make_server
+    from dagster_project.report.live import LivePages
 
     if not (math.isfinite(args.refresh) and args.refresh > 0):
         raise UsageError("--refresh must be a positive number of seconds")
@@ -68,13 +73,14 @@ def handle(args: argparse.Namespace) -> int:
     exporter = Exporter(config)
     exporter.refresh()  # the first scrape already has everything
     try:
-        server = make_server(exporter, args.host, args.port)
+        server = make_server(exporter, args.host, args.port, pages=LivePages(exporter))
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     host, port = str(server.server_address[0]), int(server.server_address[1])
     at = f", as of {as_of:%Y-%m-%dT%H:%M:%SZ}" if as_of else ""
     print(
-        f"serving /metrics on http://{host}:{port}/metrics ({len(exporter.slos)} SLOs, {config.results}{at})",
+        f"serving /metrics on http://{host}:{port}/metrics and the hub on http://{host}:{port}/ "
+        f"({len(specs)} data product(s), {len(exporter.slos)} SLOs, {config.results}{at})",
         flush=True,
     )
     stop = threading.Event()

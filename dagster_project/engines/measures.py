@@ -10,8 +10,8 @@ cannot be computed, or takes longer, is None with its reason, never an exception
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
@@ -89,3 +89,23 @@ def daily_values(
     except (FreeSqlRejected, QueryTimedOut, duckdb.Error):
         return []
     return [(str(d), None if v is None else float(v)) for d, v in rows]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the published database says of one product: its measures (North Star, goals) and the North Star per day
+    over the last 90 days (day start as epoch seconds, value). `slo report` reads it once; `slo serve` keeps it with
+    the values /metrics exports, for its live report pages."""
+
+    measures: dict[str, MeasureValue] = field(default_factory=dict)
+    star_trend: list[tuple[float, float | None]] = field(default_factory=list)
+
+
+def measure_product(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: datetime) -> Measured:
+    naive = as_of.replace(tzinfo=None)
+    since = naive - timedelta(days=90)
+    trend = [
+        (datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp(), value)
+        for day, value in daily_values(con, spec, spec.north_star.measure, since, naive)
+    ]
+    return Measured(measure_values(con, spec, naive), trend)

@@ -6,6 +6,9 @@ with the store (new rows only), recomputes the snapshot and renders the expositi
 rendering. Scrapes therefore cost the same whatever the size of the history, and never wait for the store or for
 DuckDB. The rendering is at most `refresh_s` old (`dataslo_exporter_last_refresh_timestamp_seconds` says when).
 
+Beside /metrics and /healthz the server can answer other paths through a `pages` function (`slo serve` gives it the
+data product hub and the reports, report/live.py, rendered from this exporter's state); any other path is a 404.
+
 The HTTP server keeps connections alive (HTTP/1.1, as Prometheus scrapes), closes one that stays idle for
 IDLE_TIMEOUT_S, queues up to LISTEN_BACKLOG connections while its threads are busy, and says nothing when a client
 hangs up mid-response: that is the client's business, not a traceback per scrape.
@@ -17,7 +20,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +30,7 @@ from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from dagster_project.engines.measures import MeasureValue, measure_values
+from dagster_project.engines.measures import Measured, MeasureValue, measure_product
 from dagster_project.engines.native import open_for_checks
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import History
@@ -66,11 +69,16 @@ class Exporter:
         self.slos = all_slos(config.specs)
         self.history = History(config.results, {slo.id: slo.kind for slo in self.slos})
         self.measures: dict[str, dict[str, MeasureValue]] = {}
+        self.measured: dict[str, Measured] = {}  # the same values with the North Star per day, for the report pages
         self._measured_at = 0.0
         self._measured_db: tuple[int, int] | None = None
         self.body = b""
         self.refreshed_at = 0.0
         self._lock = threading.Lock()
+        # Held while the history and measures change (refresh) and while something else reads them (the pages).
+        self.state_lock = threading.RLock()
+        self.generation = 0  # counts successful refreshes: what is rendered from the state is current for one
+        self.window_end = 0.0  # where the last refresh ended every window (--as-of, else its `now`)
 
     def _refresh_measures(self, now: float, at: float) -> None:
         db = self.config.database
@@ -84,10 +92,12 @@ class Exporter:
         known = set(self.degraded())
         try:
             with open_for_checks(db, landing=self.config.landing) as con:
-                self.measures = {s.data_product.id: measure_values(con, s, as_of) for s in self.config.specs}
+                measured = {s.data_product.id: measure_product(con, s, as_of) for s in self.config.specs}
         except Exception as exc:  # a database being replaced or unreadable: keep the last values, say why
             log.warning("cannot compute measures from %s: %s", db, exc)
             return
+        self.measured = measured
+        self.measures = {product: m.measures for product, m in measured.items()}
         for problem in self.degraded():
             if problem not in known:  # once, not every refresh
                 log.warning("%s", problem)
@@ -99,12 +109,15 @@ class Exporter:
         started = time.perf_counter()
         now = time.time() if now is None else now
         at = self.config.as_of.timestamp() if self.config.as_of is not None else now
-        self.history.refresh()
-        self._refresh_measures(now, at)
-        families = Families()
-        slo_families(families, self.slos, self.history, at)
-        product_families(families, self.config.specs, self.measures)
-        families.add(n.EXPORTER_EVALUATIONS, [], self.history.rows)
+        with self.state_lock:
+            self.history.refresh()
+            self._refresh_measures(now, at)
+            families = Families()
+            slo_families(families, self.slos, self.history, at)
+            product_families(families, self.config.specs, self.measures)
+            families.add(n.EXPORTER_EVALUATIONS, [], self.history.rows)
+            self.generation += 1
+            self.window_end = at
         families.add(n.EXPORTER_REFRESH, [], now)
         families.add(n.EXPORTER_REFRESH_DURATION, [], time.perf_counter() - started)
         registry = CollectorRegistry(auto_describe=False)
@@ -159,15 +172,21 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
-def make_server(exporter: Exporter, host: str, port: int, idle_timeout_s: float = IDLE_TIMEOUT_S) -> _Server:
+Pages = Callable[[str], bytes | None]  # a path -> an HTML page, or None: not one of its pages
+
+
+def make_server(
+    exporter: Exporter, host: str, port: int, idle_timeout_s: float = IDLE_TIMEOUT_S, pages: Pages | None = None
+) -> _Server:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: every reply says its Content-Length
         timeout = idle_timeout_s
 
         def do_GET(self) -> None:
-            if self.path.split("?")[0] == "/metrics":
+            path = self.path.split("?")[0]
+            if path == "/metrics":
                 body, ctype = exporter.current(), CONTENT_TYPE_LATEST
-            elif self.path == "/healthz":
+            elif path == "/healthz":
                 if not exporter.healthy():
                     self.send_error(503, "stale: the last refresh failed or is too old (see the exporter's log)")
                     return
@@ -177,8 +196,16 @@ def make_server(exporter: Exporter, host: str, port: int, idle_timeout_s: float 
                     return
                 body, ctype = b"ok\n", "text/plain"
             else:
-                self.send_error(404, "try /metrics")
-                return
+                try:
+                    page = None if pages is None else pages(path)
+                except Exception as exc:  # a page that cannot be rendered: say so in one line, keep serving
+                    log.warning("cannot render %s: %s: %s", path, type(exc).__name__, exc)
+                    self.send_error(500, "this page cannot be rendered (see the exporter's log)")
+                    return
+                if page is None:
+                    self.send_error(404, "try /metrics" if pages is None else "try /, /metrics or /healthz")
+                    return
+                body, ctype = page, "text/html; charset=utf-8"
             self.reply(200, body, ctype)
 
         def reply(self, status: int, body: bytes, ctype: str) -> None:

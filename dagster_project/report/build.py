@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from dagster_project.engines.measures import MeasureValue, daily_values, measure_values
+from dagster_project.engines.measures import Measured, MeasureValue, measure_product
 from dagster_project.engines.native import open_for_checks
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import History
@@ -51,8 +51,14 @@ class ProductReport:
 
 
 def product_report(
-    spec: SpecFile, history: History, as_of: datetime, database: Path | None, data_docs: Path | None
+    spec: SpecFile,
+    history: History,
+    as_of: datetime,
+    database: Path | None,
+    data_docs: Path | None,
+    measured: Measured | None = None,
 ) -> ProductReport:
+    """One product's report; its measures from `measured` when given (the exporter's), else read from `database`."""
     now = as_of.timestamp()
     slos = slos_from_spec(spec)
     windows_s = sorted({w for s in slos for w in s.windows_s})
@@ -92,15 +98,12 @@ def product_report(
         if any(v is not None and v < 1.0 for _t, v in points):
             burn_down.append((slo.id, points))
 
-    measures: dict[str, MeasureValue] = {}
-    trend: list[tuple[float, float | None]] = []
-    if database is not None and database.is_file():
-        naive = as_of.replace(tzinfo=None)
-        with open_for_checks(database) as con:
-            measures = measure_values(con, spec, naive)
-            since = naive - timedelta(days=90)
-            for day, value in daily_values(con, spec, spec.north_star.measure, since, naive):
-                trend.append((datetime.fromisoformat(day).timestamp(), value))
+    if measured is None:
+        measured = Measured()
+        if database is not None and database.is_file():
+            with open_for_checks(database) as con:
+                measured = measure_product(con, spec, as_of)
+    measures, trend = measured.measures, measured.star_trend
     breaches = [r for r in rows if r.failing or any(w.budget and not w.budget.met for w in r.windows.values())]
     return ProductReport(
         spec=spec,
