@@ -180,3 +180,36 @@ def test_dagster_checks_a_product_without_use_cases_hourly(checked: tuple[Path, 
     with ResultsStore(tmp_path / "dagster.sqlite") as store:
         (kept,) = store.evaluations(run_id=result.run_id)
     assert (kept.slo_id, kept.product, kept.passed) == ("flights_fresh", "flights", True)
+
+
+def test_a_card_grown_halfway_is_traced_as_far_as_it_goes(tmp_path: Path) -> None:
+    from dagster_project.slo.chain import paths_to, render, tree
+
+    text = (
+        SPEC.read_text().replace(
+            "  owner: ops-analytics\n",
+            "  owner: ops-analytics\n"
+            "  use_cases:\n"
+            "    - id: delay_dashboard\n"
+            "      consumers: [operations]\n"
+            "      datasets: [main.flights]\n"
+            "      usage: {frequency: daily, users: [BI], update_cadence: '0 5 * * *'}\n",
+        )
+        + "    protects: {use_case: delay_dashboard}\n"
+    )
+    (tmp_path / "spec.yaml").write_text(text)
+    (loaded,), issues = validate([tmp_path / "spec.yaml"])
+    assert issues == []
+    root = tree(loaded.spec, {}, {"flights_fresh": "ok"})
+    assert render(root).splitlines() == [
+        "data product flights (no North Star declared)",
+        "`- use case delay_dashboard (daily; operations)  [1 ok]",
+        "   `- main.flights  [1 ok]",
+    ]
+    (slo,) = slos_from_spec(loaded.spec)
+    assert [[node.id for node in path] for path in paths_to(root, slo)] == [
+        ["flights", "delay_dashboard"],
+        ["flights", "delay_dashboard", "main.flights"],
+    ]
+    gaps = missing_from_card(loaded.spec)
+    assert NOT_TRACED not in gaps and "no North Star declared" in gaps
