@@ -25,6 +25,15 @@ def yaml_blocks(path: Path) -> list[str]:
     return re.findall(r"```yaml\n(.*?)```", path.read_text(), re.DOTALL)
 
 
+def slo_examples(path: Path) -> list[str]:
+    """The blocks that are entries of a `slos:` list (the others are whole spec files)."""
+    return [b for b in yaml_blocks(path) if not b.startswith("version:")]
+
+
+def whole_specs(path: Path) -> list[str]:
+    return [b for b in yaml_blocks(path) if b.startswith("version:")]
+
+
 def test_every_indicator_type_has_a_documented_example() -> None:
     documented = set(re.findall(r"## .* \(`([a-z_]+)`\)", (DOCS / "writing-slos.md").read_text()))
     assert documented == set(INDICATOR_UNITS)
@@ -32,7 +41,7 @@ def test_every_indicator_type_has_a_documented_example() -> None:
 
 def test_every_slo_example_validates_and_evaluates_on_a_real_build(tmp_path: Path, built_product: Settings) -> None:
     card = (REPO / "tests" / "specs" / "good" / "minimal.yaml").read_text().split("slos:\n")[0]
-    examples = yaml_blocks(DOCS / "writing-slos.md")
+    examples = slo_examples(DOCS / "writing-slos.md")
     assert len(examples) == len(INDICATOR_UNITS)
     spec = tmp_path / "docs_examples.yaml"
     spec.write_text(card + "slos:\n" + "".join(examples))
@@ -43,6 +52,30 @@ def test_every_slo_example_validates_and_evaluates_on_a_real_build(tmp_path: Pat
         evaluations = evaluate(con, compile_plan(slos), AS_OF.replace(tzinfo=None))
     assert [(e.slo.id, e.error) for e in evaluations if e.error is not None] == []
     assert {e.slo.kind for e in evaluations} == set(INDICATOR_UNITS)
+
+
+def test_the_docs_start_with_the_minimal_spec_and_its_grown_form_validates_and_passes_on_own_data(
+    tmp_path: Path,
+) -> None:
+    from dagster_project.slo.card_gaps import missing_from_card
+    from dagster_project.slo.decide import passes
+    from dagster_project.verify.database import database_issues
+    from tests.test_start_small import make_flights
+
+    page = DOCS / "writing-slos.md"
+    minimal, grown = whole_specs(page)
+    assert yaml_blocks(page)[0] == minimal  # the first spec a reader sees
+    assert minimal == (REPO / "tests" / "specs" / "good" / "flights_minimal.yaml").read_text()
+    (tmp_path / "grown.yaml").write_text(grown)
+    specs, issues = validate([tmp_path / "grown.yaml"])
+    assert [str(i) for i in issues] == []
+    assert missing_from_card(specs[0].spec) == []  # grown: every part of the card is there
+    db = make_flights(tmp_path / "flights.duckdb")
+    assert [str(i) for i in database_issues(specs, db)] == []
+    with open_for_checks(db) as con:
+        evaluations = evaluate(con, compile_plan(all_slos([specs[0].spec])), AS_OF.replace(tzinfo=None))
+    verdicts = {e.slo.id: (passes(e.observed, e.slo.threshold), e.error) for e in evaluations}
+    assert verdicts == {"flights_fresh": (True, None), "delays_plausible": (True, None)}
 
 
 def test_the_commands_shown_in_the_docs_run(built_product: Settings) -> None:

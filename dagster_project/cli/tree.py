@@ -41,7 +41,8 @@ def register(sub: Any) -> None:
     tree = sub.add_parser(
         "tree",
         help="print the chain North Star <- goals <- use cases <- tables <- sources, with the SLOs guarding each",
-        description="The right-to-left design of each data product, with every SLO where it guards and its status.",
+        description="The right-to-left design of each data product, with every SLO where it guards and its status, "
+        "and what its design card does not say yet (no North Star, no use cases, ...).",
         epilog=TREE_EPILOG,
     )
     tree.add_argument("product", nargs="?", help="only this data product (default: all)")
@@ -77,8 +78,22 @@ def _status(latest: dict[str, Any]) -> dict[str, str]:
     return {slo: status(e.passed, e.severity) for slo, e in latest.items()}
 
 
+def _missing(spec: Any) -> str:
+    """What the design card does not say yet, wrapped to the tree's width; nothing when it is complete."""
+    import textwrap
+
+    from dagster_project.slo.card_gaps import missing_from_card
+
+    gaps = missing_from_card(spec)
+    if not gaps:
+        return ""
+    lines = [textwrap.fill(g, 80, initial_indent="  - ", subsequent_indent="    ") for g in gaps]
+    return "\nmissing from the design card:\n" + "\n".join(lines)
+
+
 def handle_tree(args: argparse.Namespace) -> int:
     from dagster_project.product.tables import table_deps
+    from dagster_project.slo.card_gaps import missing_from_card
     from dagster_project.slo.chain import render, tree
 
     specs, latest = _load(args)
@@ -88,11 +103,19 @@ def handle_tree(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown data product {args.product!r} (known: {known})")
     roots = [tree(s, table_deps(), _status(latest)) for s in chosen]
     if args.json:
-        print(json.dumps([{"product": s.data_product.id, **r.as_json()} for s, r in zip(chosen, roots, strict=True)]))
+        print(
+            json.dumps(
+                [
+                    {"product": s.data_product.id, **r.as_json(), "missing": missing_from_card(s)}
+                    for s, r in zip(chosen, roots, strict=True)
+                ]
+            )
+        )
     else:
         print(
             "\n\n".join(
-                f"{s.data_product.name} ({s.data_product.id})\n{render(r)}" for s, r in zip(chosen, roots, strict=True)
+                f"{s.data_product.name} ({s.data_product.id})\n{render(r)}{_missing(s)}"
+                for s, r in zip(chosen, roots, strict=True)
             )
         )
     return EXIT_OK

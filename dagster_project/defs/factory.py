@@ -2,7 +2,8 @@
 `dagster dev`) and by the CLI's runner (settings from its arguments), so both run the same job.
 
 Everything SLO-shaped is generated from the spec: the asset checks, the freshness policies, the check jobs, and the
-schedules (a build per distinct update cadence of the use cases, a check per distinct check cadence). Schedules
+schedules (a build per distinct update cadence of the use cases, a check per distinct check cadence; hourly checks
+for a product without use cases, slo/cadence.py). Schedules
 start stopped: turning one on in the UI (with the daemon running, as `dagster dev` does) is the user's decision.
 """
 
@@ -59,7 +60,7 @@ def _schedule(job: str, cadence: Cadence, what: str) -> dg.ScheduleDefinition:
         cron_schedule=cadence.cron,
         job_name=job,
         execution_timezone="UTC",
-        description=f"{what} at '{cadence.cron}' (UTC), as use cases {', '.join(cadence.use_cases)} ask.",
+        description=f"{what} at '{cadence.cron}' (UTC), for {', '.join(cadence.use_cases)}.",
     )
 
 

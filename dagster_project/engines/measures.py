@@ -20,7 +20,7 @@ from dagster_project.engines.native_sql import table_ref, timestamp_literal
 from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut, time_limit
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query
-from dagster_project.spec.models import Measure, SpecFile
+from dagster_project.spec.models import Measure, SemanticDimension, SpecFile, model_parts
 from dagster_project.warehouse.connection import quote_ident
 
 
@@ -31,13 +31,21 @@ class MeasureValue:
     error: str | None = None
 
 
+def _time_dimension(spec: SpecFile) -> SemanticDimension | None:
+    """The North Star's time dimension, if the spec has a North Star."""
+    if spec.north_star is None:
+        return None
+    return next((d for d in model_parts(spec)[1] if d.name == spec.north_star.time_dimension), None)
+
+
 def measure_query(spec: SpecFile, measure: Measure, as_of: datetime) -> str:
-    """The one SELECT that computes `measure` (over the North Star window when its table has the time dimension):
-    what measure_values runs and what `slo validate --db` / `slo check` prepare."""
-    time_dim = next((d for d in spec.semantic_model.dimensions if d.name == spec.north_star.time_dimension), None)
-    since = as_of - timedelta(seconds=parse_duration(spec.north_star.window).total_seconds())
+    """The one SELECT that computes `measure` (over the North Star window when its table has the time dimension;
+    over the whole table when the spec has no North Star): what measure_values runs and what `slo validate --db` /
+    `slo check` prepare."""
+    time_dim = _time_dimension(spec)
     where = ""
-    if time_dim is not None and time_dim.table == measure.table:
+    if spec.north_star is not None and time_dim is not None and time_dim.table == measure.table:
+        since = as_of - timedelta(seconds=parse_duration(spec.north_star.window).total_seconds())
         column = quote_ident(time_dim.column)
         where = f" WHERE {column} > {timestamp_literal(since)} AND {column} <= {timestamp_literal(as_of)}"
     return f"SELECT ({measure.expression}) FROM {table_ref(measure.table)}{where}"
@@ -48,7 +56,7 @@ def measure_values(
 ) -> dict[str, MeasureValue]:
     """Every measure of the spec (as_of naive UTC), each query within `timeout_s`."""
     out = {}
-    for measure in spec.semantic_model.measures:
+    for measure in model_parts(spec)[0]:
         sql = measure_query(spec, measure, as_of)
         try:
             require_measure_query(sql, measure.expression)
@@ -71,8 +79,8 @@ def daily_values(
 ) -> list[tuple[str, float | None]]:
     """A measure per day of the North Star's time dimension in (since, until] - the North Star's trend. Empty when
     the measure's table has no such dimension or the query fails or runs past `timeout_s`."""
-    measure = next((m for m in spec.semantic_model.measures if m.name == measure_name), None)
-    time_dim = next((d for d in spec.semantic_model.dimensions if d.name == spec.north_star.time_dimension), None)
+    measure = next((m for m in model_parts(spec)[0] if m.name == measure_name), None)
+    time_dim = _time_dimension(spec)
     if measure is None or time_dim is None or time_dim.table != measure.table:
         return []
     day = f"CAST({quote_ident(time_dim.column)} AS DATE)"
@@ -104,8 +112,12 @@ class Measured:
 def measure_product(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: datetime) -> Measured:
     naive = as_of.replace(tzinfo=None)
     since = naive - timedelta(days=90)
-    trend = [
-        (datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp(), value)
-        for day, value in daily_values(con, spec, spec.north_star.measure, since, naive)
-    ]
+    trend = (
+        [
+            (datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp(), value)
+            for day, value in daily_values(con, spec, spec.north_star.measure, since, naive)
+        ]
+        if spec.north_star is not None
+        else []
+    )
     return Measured(measure_values(con, spec, naive), trend)

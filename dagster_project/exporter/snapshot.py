@@ -108,15 +108,17 @@ def slo_families(families: Families, slos: Sequence[Slo], history: History, now:
 def product_families(
     families: Families, specs: Iterable[SpecFile], measures: Mapping[str, Mapping[str, MeasureValue]]
 ) -> None:
-    """North Star and goals; `measures` is product id -> measure name -> value (missing when not computed)."""
+    """North Star and goals, for the products that declare them; `measures` is product id -> measure name -> value
+    (missing when not computed)."""
     for spec in specs:
         product = spec.data_product.id
         values = measures.get(product, {})
         star = spec.north_star
-        families.add(n.NORTH_STAR_TARGET, [product, star.measure], star.target)
-        star_value = values.get(star.measure)
-        if star_value is not None and star_value.value is not None:
-            families.add(n.NORTH_STAR_VALUE, [product, star.measure], star_value.value)
+        if star is not None:
+            families.add(n.NORTH_STAR_TARGET, [product, star.measure], star.target)
+            star_value = values.get(star.measure)
+            if star_value is not None and star_value.value is not None:
+                families.add(n.NORTH_STAR_VALUE, [product, star.measure], star_value.value)
         for goal in spec.data_product.goals:
             target = goal.target
             bound, value = ("min", target.min) if target.min is not None else ("max", target.max)

@@ -206,56 +206,72 @@ def oncall(spec: SpecFile, runbook: str = RUNBOOK_URL) -> dict[str, Any]:
     )
 
 
+def _design_panels(spec: SpecFile) -> list[Panel]:
+    """The North Star against its target and the goals' actual / target: only what the design card declares."""
+    star = spec.north_star
+    panels: list[Panel] = []
+    goals_width = 8 if star is not None else 24
+    if star is not None:
+        star_steps: tuple[tuple[float | None, str], ...] = (
+            ((None, "red"), (star.target, "green"))
+            if star.direction == "increase"
+            else ((None, "green"), (star.target, "red"))
+        )
+        panels.append(
+            Panel(
+                f"North Star: {star.name}",
+                "timeseries",
+                (
+                    (_q(n.NORTH_STAR_VALUE, _eq("measure", star.measure), slo=False), "actual"),
+                    (_q(n.NORTH_STAR_TARGET, _eq("measure", star.measure), slo=False), "target"),
+                ),
+                f"{star.measure} over the last {star.window}, against its target {star.target:g} (the line).",
+                unit="percentunit",
+                width=16 if spec.data_product.goals else 24,
+                thresholds=star_steps,
+            )
+        )
+    if spec.data_product.goals:
+        panels.append(
+            Panel(
+                "Goals: actual / target",
+                "bargauge",
+                (
+                    (
+                        f"max by (product, goal, measure) ({_q(n.GOAL_ACTUAL, slo=False)})"
+                        " / on (product, goal, measure)"
+                        f" max by (product, goal, measure) ({_q(n.GOAL_TARGET, slo=False)})",
+                        "{{goal}}",
+                    ),
+                ),
+                "Each goal's measure as a share of its target: 100% and above is on target (for min targets).",
+                unit="percentunit",
+                width=goals_width,
+                instant=True,
+                thresholds=((None, "red"), (0.9, "orange"), (1.0, "green")),
+            )
+        )
+    return panels
+
+
 def owner(spec: SpecFile, runbook: str = RUNBOOK_URL) -> dict[str, Any]:
     p = spec.data_product.id
     short, long = _windows(spec)
-    star = spec.north_star
+    pair = tuple(dict.fromkeys((short, long)))  # one window when every SLO has the same (e.g. the default 28d)
+    shown = " / ".join(pair)
     dimensions = sorted({s.dimension for s in spec.slos})
-    star_steps: tuple[tuple[float | None, str], ...] = (
-        ((None, "red"), (star.target, "green"))
-        if star.direction == "increase"
-        else ((None, "green"), (star.target, "red"))
-    )
     panels = [
-        Panel(
-            f"North Star: {star.name}",
-            "timeseries",
-            (
-                (_q(n.NORTH_STAR_VALUE, _eq("measure", star.measure), slo=False), "actual"),
-                (_q(n.NORTH_STAR_TARGET, _eq("measure", star.measure), slo=False), "target"),
-            ),
-            f"{star.measure} over the last {star.window}, against its target {star.target:g} (the line).",
-            unit="percentunit",
-            width=16,
-            thresholds=star_steps,
-        ),
-        Panel(
-            "Goals: actual / target",
-            "bargauge",
-            (
-                (
-                    f"max by (product, goal, measure) ({_q(n.GOAL_ACTUAL, slo=False)})"
-                    " / on (product, goal, measure)"
-                    f" max by (product, goal, measure) ({_q(n.GOAL_TARGET, slo=False)})",
-                    "{{goal}}",
-                ),
-            ),
-            "Each goal's measure as a share of its target: 100% and above is on target (for min targets).",
-            unit="percentunit",
-            width=8,
-            instant=True,
-            thresholds=((None, "red"), (0.9, "orange"), (1.0, "green")),
-        ),
+        *_design_panels(spec),
         *(
             Panel(
-                f"{dimension}: SLOs meeting objective ({short} / {long})",
+                f"{dimension}: SLOs meeting objective ({shown})",
                 "stat",
                 tuple(
                     (
                         _q(n.SHARE_MEETING, _eq("dimension", dimension), _eq("window", w), slo=False),
                         w,
                     )
-                    for w in (short, long)
+                    for w in pair
                 ),
                 f"Share of the {dimension} SLOs whose SLI meets their objective over each window.",
                 unit="percentunit",
@@ -268,9 +284,9 @@ def owner(spec: SpecFile, runbook: str = RUNBOOK_URL) -> dict[str, Any]:
             for dimension in dimensions
         ),
         Panel(
-            f"Adherence: checks passed / checks applied ({short} / {long})",
+            f"Adherence: checks passed / checks applied ({shown})",
             "stat",
-            tuple((_q(n.ADHERENCE, _eq("dimension", "all"), _eq("window", w), slo=False), w) for w in (short, long)),
+            tuple((_q(n.ADHERENCE, _eq("dimension", "all"), _eq("window", w), slo=False), w) for w in pair),
             "The figure the reference platform shows product owners.",
             unit="percentunit",
             width=12,

@@ -13,6 +13,7 @@ from dagster_project.engines.native import open_for_checks
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import History
 from dagster_project.slo.attainment import SloHistory, WindowFigures, group_figures, product_figures, window_figures
+from dagster_project.slo.card_gaps import missing_from_card
 from dagster_project.slo.domain import Slo, format_value, slos_from_spec
 from dagster_project.slo.report import status
 from dagster_project.spec.models import SpecFile
@@ -48,6 +49,7 @@ class ProductReport:
     breaches: list[SloRow] = field(default_factory=list)
     data_docs: Path | None = None
     unmeasured: list[str] = field(default_factory=list)  # SLOs with no budget yet over their longest window
+    missing: list[str] = field(default_factory=list)  # what the design card does not say yet (slo/card_gaps.py)
 
 
 def product_report(
@@ -110,7 +112,7 @@ def product_report(
         as_of=as_of,
         windows=labels,
         rows=rows,
-        north_star=measures.get(spec.north_star.measure),
+        north_star=measures.get(spec.north_star.measure) if spec.north_star is not None else None,
         measures=measures,
         star_trend=trend,
         dimensions=dimensions,
@@ -118,6 +120,7 @@ def product_report(
         breaches=breaches,
         data_docs=data_docs if data_docs is not None and data_docs.is_file() else None,
         unmeasured=[f.slo.id for f in figures if f.windows[-1].budget is None],
+        missing=missing_from_card(spec),
     )
 
 

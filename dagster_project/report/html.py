@@ -41,7 +41,7 @@ def _badge_class(value: float | None) -> str:
 def _card(r: ProductReport) -> str:
     card = r.spec.data_product
     goals = "".join(
-        f"<li><b>{escape(g.id)}</b>: {escape(g.description)} <span class='muted'>({escape(g.target.measure)} "
+        f"<li><b>{escape(g.id)}</b>{_described(g.description)} <span class='muted'>({escape(g.target.measure)} "
         f"{'&ge; ' + format(g.target.min, 'g') if g.target.min is not None else '&le; ' + format(g.target.max, 'g')}"
         f"{', by ' + str(g.target.by) if g.target.by else ''})</span></li>"
         for g in card.goals
@@ -52,23 +52,55 @@ def _card(r: ProductReport) -> str:
         for h in card.hypotheses
     )
     use_cases = "".join(
-        f"<li><b>{escape(u.id)}</b>: {escape(u.description)} <span class='muted'>({escape(u.usage.frequency)}; "
-        f"{escape(', '.join(u.consumers))}; serves {escape(', '.join(u.goals))})</span></li>"
+        f"<li><b>{escape(u.id)}</b>{_described(u.description)} <span class='muted'>({escape(u.usage.frequency)}; "
+        f"{escape(', '.join(u.consumers))}; serves {escape(', '.join(u.goals)) or 'no goal yet'})</span></li>"
         for u in card.use_cases
     )
+    none = "<li class=muted>none declared</li>"
     return (
-        f"<p>{escape(card.vision)}</p><div class='card'><div><h3>Goals</h3><ul>{goals}</ul>"
+        f"{_missing(r)}{f'<p>{escape(card.vision)}</p>' if card.vision else ''}"
+        f"<div class='card'><div><h3>Goals</h3><ul>{goals or none}</ul>"
         f"<h3>Hypotheses</h3><ul>{hypotheses or '<li class=muted>none stated</li>'}</ul></div>"
-        f"<div><h3>Use cases</h3><ul>{use_cases}</ul></div></div>"
+        f"<div><h3>Use cases</h3><ul>{use_cases or none}</ul></div></div>"
     )
+
+
+def _described(description: str | None) -> str:
+    return f": {escape(description)}" if description else ""
+
+
+def _missing(r: ProductReport) -> str:
+    """What the design card does not say yet: said, not failed on (a spec starts with an owner and one SLO)."""
+    if not r.missing:
+        return ""
+    items = "".join(f"<li>{escape(m)}</li>" for m in r.missing)
+    return f"<div id='missing'><h3>Missing from the design card</h3><ul>{items}</ul></div>"
 
 
 def _north_star(r: ProductReport) -> str:
     star = r.spec.north_star
+    if star is None:
+        return (
+            "<p class='muted' id='no-north-star'>No North Star declared: the spec's <code>north_star</code> names "
+            "the measure this product exists to move (see <a href='#missing'>what the design card is missing</a>)."
+            f"</p>{_goals(r)}"
+        )
     value = r.north_star.value if r.north_star is not None else None
     chart = line_chart(
         [("daily", r.star_trend)], reference=("target", star.target), title=f"{star.name} per day, last 90 days"
     )
+    return (
+        f"<p><span class='big' id='north-star-value'>{_pct(value)}</span> "
+        f"<span class='muted'>{escape(star.name)} over the last {escape(star.window)}, target "
+        f"<span id='north-star-target'>{star.target:.0%}</span> ({escape(star.direction)})</span></p>{chart}"
+        f"{_goals(r)}"
+    )
+
+
+def _goals(r: ProductReport) -> str:
+    """Each goal's measure now against its target (nothing when the card declares no goals)."""
+    if not r.spec.data_product.goals:
+        return ""
     goals = "".join(
         f"<tr><td>{escape(g.id)}</td><td>{escape(g.target.measure)}</td>"
         f"<td class='num' id='goal-{escape(g.id)}'>{_fmt(r.measures.get(g.target.measure))}</td>"
@@ -77,9 +109,6 @@ def _north_star(r: ProductReport) -> str:
         for g in r.spec.data_product.goals
     )
     return (
-        f"<p><span class='big' id='north-star-value'>{_pct(value)}</span> "
-        f"<span class='muted'>{escape(star.name)} over the last {escape(star.window)}, target "
-        f"<span id='north-star-target'>{star.target:.0%}</span> ({escape(star.direction)})</span></p>{chart}"
         f"<h3>Goals</h3><table><tr><th>goal</th><th>measure</th><th class='num'>now</th>"
         f"<th class='num'>target</th></tr>{goals}</table>"
     )

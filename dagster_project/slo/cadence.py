@@ -1,6 +1,9 @@
 """When things should happen, derived from the spec: build and check schedules from the use cases' usage patterns,
 and the freshness window of each built table from the freshness SLOs. Pure, so Dagster's definitions only wrap it.
 
+A product that declares no use case yet (a spec may start with an owner and one SLO) has no consumer to ask for a
+cadence: its SLOs are checked hourly by default (DEFAULT_CHECK_CADENCE), and it asks for no build.
+
 A table cannot be fresher than its last build, so a max-age SLO on a table, or on any table it is built from, bounds
 how long the table may go without being rebuilt: the tightest such bound is its freshness window.
 """
@@ -17,7 +20,7 @@ from dagster_project.spec.models import SpecFile
 @dataclass(frozen=True)
 class Cadence:
     cron: str
-    use_cases: tuple[str, ...]  # the use cases asking for it, for the schedule's description
+    use_cases: tuple[str, ...]  # the use cases asking for it (or products, by default), for the description
 
 
 def _grouped(pairs: Iterable[tuple[str, str]]) -> list[Cadence]:
@@ -34,14 +37,23 @@ def build_cadences(specs: Sequence[SpecFile]) -> list[Cadence]:
     )
 
 
+# Hourly, on the hour: how often `check_slos` runs for a product whose card names no use case (and so no cadence).
+DEFAULT_CHECK_CADENCE = "0 * * * *"
+
+
 def check_cadences(specs: Sequence[SpecFile]) -> list[Cadence]:
-    """One per distinct check cadence. A use case without one is checked by its builds (their asset checks)."""
-    return _grouped(
+    """One per distinct check cadence. A use case without one is checked by its builds (their asset checks); a
+    product without use cases hourly (DEFAULT_CHECK_CADENCE), named `<product> (no use cases)`."""
+    asked = [
         (u.usage.check_cadence, f"{s.data_product.id}.{u.id}")
         for s in specs
         for u in s.data_product.use_cases
         if u.usage.check_cadence is not None
-    )
+    ]
+    defaults = [
+        (DEFAULT_CHECK_CADENCE, f"{s.data_product.id} (no use cases)") for s in specs if not s.data_product.use_cases
+    ]
+    return _grouped([*asked, *defaults])
 
 
 @dataclass(frozen=True)

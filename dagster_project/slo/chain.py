@@ -1,6 +1,10 @@
 """The right-to-left chain of a data product: North Star <- goals <- use cases <- product tables <- source datasets,
 with the SLOs guarding each link. Pure: the lineage (table -> the tables it is built from) and the latest status of
 each SLO are passed in, so `slo tree` and `slo explain` only render it.
+
+A card that is not complete yet still gives a tree: without a North Star the product itself is the root; use cases
+serving no goal hang from the root, and so does every SLO's dataset that no use case reads. What is missing is said
+by slo/card_gaps.py.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dagster_project.spec.models import SpecFile
 
 @dataclass
 class Node:
-    kind: str  # north_star | goal | use_case | dataset
+    kind: str  # north_star | data_product | goal | use_case | dataset
     id: str
     label: str
     slos: list[tuple[str, str]] = field(default_factory=list)  # (slo id, status)
@@ -63,12 +67,32 @@ def tree(
     by_dataset: dict[str, list[tuple[str, str]]] = {}
     for s in slos:
         by_dataset.setdefault(s.dataset, []).append((s.id, status.get(s.id, "-")))
-    root = Node(
-        "north_star",
-        star.measure,
-        f"North Star {star.measure}: target {star.target:g} over {star.window}",
-    )
+    product_guards = guarded(lambda s: s.protects == ("data_product", card.id))
+    if star is not None:
+        root = Node(
+            "north_star",
+            star.measure,
+            f"North Star {star.measure}: target {star.target:g} over {star.window}",
+            product_guards,
+        )
+    else:
+        root = Node("data_product", card.id, f"data product {card.id} (no North Star declared)", product_guards)
     expanded: set[str] = set()
+
+    def use_case_node(use_case: Any) -> Node:
+        usage = use_case.usage
+        node = Node(
+            "use_case",
+            use_case.id,
+            f"use case {use_case.id} ({usage.frequency}; {', '.join(use_case.consumers)})",
+            guarded(lambda s, u=use_case.id: s.protects == ("use_case", u)),
+        )
+        for dataset in use_case.datasets:
+            if not expand_once:
+                expanded.clear()
+            node.children.append(_dataset_node(dataset, deps, by_dataset, expanded))
+        return node
+
     for goal in card.goals:
         if not expand_once:
             expanded.clear()
@@ -80,22 +104,30 @@ def tree(
             guarded(lambda s, g=goal.id: s.protects == ("goal", g)),
         )
         for use_case in card.use_cases:
-            if goal.id not in use_case.goals:
-                continue
-            usage = use_case.usage
-            use_node = Node(
-                "use_case",
-                use_case.id,
-                f"use case {use_case.id} ({usage.frequency}; {', '.join(use_case.consumers)})",
-                guarded(lambda s, u=use_case.id: s.protects == ("use_case", u)),
-            )
-            for dataset in use_case.datasets:
-                if not expand_once:
-                    expanded.clear()
-                use_node.children.append(_dataset_node(dataset, deps, by_dataset, expanded))
-            goal_node.children.append(use_node)
+            if goal.id in use_case.goals:
+                goal_node.children.append(use_case_node(use_case))
         root.children.append(goal_node)
+    for use_case in card.use_cases:
+        if not use_case.goals:
+            if not expand_once:
+                expanded.clear()
+            root.children.append(use_case_node(use_case))
+    # Tables with SLOs that no use case reads (nor any table built from them): guarded, traced to the root only.
+    shown = _datasets(root)
+    for dataset in sorted(d for d in by_dataset if d not in shown):
+        if not expand_once:
+            expanded.clear()
+        node = _dataset_node(dataset, deps, by_dataset, expanded)
+        node.label += " (read by no use case)"
+        root.children.append(node)
     return root
+
+
+def _datasets(node: Node) -> set[str]:
+    found = {node.id} if node.kind == "dataset" else set()
+    for child in node.children:
+        found |= _datasets(child)
+    return found
 
 
 def paths_to(root: Node, slo: Slo) -> list[list[Node]]:

@@ -41,7 +41,7 @@ class Slo:
     severity: Severity
     objective: float
     windows_s: tuple[float, ...]
-    protects: tuple[str, str]  # ("goal" | "use_case", id)
+    protects: tuple[str, str]  # ("goal" | "use_case" | "data_product", id); the product when the spec names none
     # Alert routing (generated rules): the most its burn raises (None: page for error, ticket for warn), the owning
     # team, the spec's labels (the product's, overridden by the SLO's) and its runbook.
     alert: AlertLevel | None = None
@@ -83,7 +83,13 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
         if "query" in params:
             params["sql"] = queries[params["query"]]
         bound: Bound = "min" if s.threshold.min is not None else "max"
-        protects = ("goal", s.protects.goal) if s.protects.goal else ("use_case", str(s.protects.use_case))
+        protects = (
+            ("data_product", card.id)
+            if s.protects is None
+            else ("goal", s.protects.goal)
+            if s.protects.goal
+            else ("use_case", str(s.protects.use_case))
+        )
         alert: AlertLevel = s.alert or ("page" if s.severity == "error" else card.alerting.warn)
         out.append(
             Slo(

@@ -2,8 +2,11 @@
 
 A data product is described the way the design method works, right to left: vision, goals with measurable targets,
 initiatives and the hypotheses linking them to goals, use cases with their consumers and usage patterns, a small
-semantic model, the North Star, and the SLOs that protect a goal or a use case. Only shapes and local rules live
-here; cross-references (ids, measures, datasets) are checked by the semantic pass in validate.py.
+semantic model, the North Star, and the SLOs that protect a goal or a use case. A spec starts small: only the
+product's id and owner and one SLO are required; the rest of the design card is optional, grown as it is known, and
+fully checked when present. What a person must decide stays required: each SLO's dimension, dataset, indicator,
+threshold, severity and objective. Only shapes and local rules live here; cross-references (ids, measures, datasets)
+are checked by the semantic pass in validate.py.
 
 Names that end up in SQL (datasets, columns) are restricted to plain identifiers here, so no spec can inject SQL
 through them; free SQL (measures, consumer queries, custom indicators) only ever runs read-only.
@@ -103,13 +106,13 @@ class Target(Strict):
 
 class Goal(Strict):
     id: Identifier
-    description: str
+    description: str | None = None
     target: Target
 
 
 class Initiative(Strict):
     id: Identifier
-    description: str
+    description: str | None = None
 
 
 class Hypothesis(Strict):
@@ -140,9 +143,11 @@ class UsagePattern(Strict):
 
 class UseCase(Strict):
     id: Identifier
-    description: str
+    description: str | None = None
     consumers: list[str] = Field(min_length=1)
-    goals: list[Identifier] = Field(min_length=1)
+    goals: list[Identifier] = Field(
+        default_factory=list, description="The goals it serves; none yet: it traces to the product only."
+    )
     datasets: list[Dataset] = Field(min_length=1)
     usage: UsagePattern
 
@@ -156,17 +161,31 @@ class Alerting(Strict):
 
 
 class DataProductCard(Strict):
+    """Only id and owner are required: a product starts with one SLO and grows its card right to left."""
+
     id: Identifier
-    name: str
+    name: str = Field(
+        default="",  # never used: filled from the id before validation (below); left out of the JSON Schema
+        min_length=1,
+        description="What people call it; default: its id.",
+        json_schema_extra=lambda schema: schema.pop("default", None),  # type: ignore[arg-type]
+    )
     owner: str = Field(description="The owning team: the `team` label of the product's alerts, to route on.")
-    vision: str
-    goals: list[Goal] = Field(min_length=1)
+    vision: str | None = None
+    goals: list[Goal] = Field(default_factory=list)
     initiatives: list[Initiative] = Field(default_factory=list)
     hypotheses: list[Hypothesis] = Field(default_factory=list)
-    use_cases: list[UseCase] = Field(min_length=1)
+    use_cases: list[UseCase] = Field(default_factory=list)
     alerting: Alerting = Alerting()
     labels: Labels = Field(default_factory=dict)
     runbook_url: RunbookUrl | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_defaults_to_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("name") is None and isinstance(data.get("id"), str):
+            return {**data, "name": data["id"]}
+        return data
 
 
 class Measure(Strict):
@@ -392,7 +411,8 @@ class Threshold(Strict):
 
 
 class Protects(Strict):
-    """What the SLO guards, so it traces right to left to the North Star: a goal or a use case."""
+    """What the SLO guards, so it traces right to left to the North Star: a goal or a use case. An SLO without
+    `protects` guards the data product as a whole."""
 
     goal: Identifier | None = None
     use_case: Identifier | None = None
@@ -403,9 +423,14 @@ class Protects(Strict):
         return self
 
 
+# The budget period when an SLO names none: Sloth's standard 28-day window set (slo/burn_rates.yaml), four whole
+# weeks, so every period holds the same weekdays.
+DEFAULT_WINDOWS = ("28d",)
+
+
 class Slo(Strict):
     id: Identifier
-    description: str
+    description: str | None = None
     dimension: Dimension
     dataset: Dataset
     indicator: Indicator
@@ -417,8 +442,14 @@ class Slo(Strict):
         description="Share of time (or of evaluations) that must be good, e.g. 0.99; below 1, which would leave no "
         "error budget to burn.",
     )
-    windows: list[Duration] = Field(min_length=1, description="Rolling windows, e.g. [7d, 28d].")
-    protects: Protects
+    windows: list[Duration] = Field(
+        default_factory=lambda: list(DEFAULT_WINDOWS),
+        min_length=1,
+        description="Rolling windows, e.g. [7d, 28d]; the longest is the budget period. Default: [28d].",
+    )
+    protects: Protects | None = Field(
+        default=None, description="The goal or use case it protects; default: the data product as a whole."
+    )
     alert: AlertLevel | None = Field(
         default=None,
         description="The most its error-budget burn raises: page (and ticket), ticket or none. Default: page for "
@@ -439,12 +470,18 @@ class SpecFile(Strict):
     schema_ref: str | None = Field(default=None, alias="$schema", description="Path of the JSON Schema, for editors.")
     version: Literal[1]
     data_product: DataProductCard
-    semantic_model: SemanticModel
-    north_star: NorthStar
+    semantic_model: SemanticModel | None = None
+    north_star: NorthStar | None = None
     consumer_queries: list[ConsumerQuery] = Field(default_factory=list)
     slos: list[Slo] = Field(min_length=1)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def model_parts(spec: SpecFile) -> tuple[list[Measure], list[SemanticDimension]]:
+    """The semantic model's measures and dimensions; none when the spec has no semantic model (yet)."""
+    model = spec.semantic_model
+    return (list(model.measures), list(model.dimensions)) if model is not None else ([], [])
 
 
 def json_schema() -> dict[str, Any]:

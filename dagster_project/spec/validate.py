@@ -25,7 +25,7 @@ from dagster_project.spec.cron import CronError
 from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, regex_error, require_measure_query, require_single_select
-from dagster_project.spec.models import INDICATOR_UNITS, CustomSql, MatchesPattern, SpecFile
+from dagster_project.spec.models import INDICATOR_UNITS, CustomSql, MatchesPattern, SpecFile, model_parts
 from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -168,7 +168,8 @@ def semantic_issues(specs: Sequence[LoadedSpec]) -> list[SpecIssue]:
         issues.append(spec.issue(loc, f"{kind} id {value!r} is already used at {where}"))
 
     for s in specs:
-        card, model = s.spec.data_product, s.spec.semantic_model
+        card = s.spec.data_product
+        measures, dimensions = model_parts(s.spec)
         unique(s, "data product", card.id, ("data_product", "id"))
         card_ids: list[tuple[str, str, list[str]]] = [
             ("goal", "goals", [g.id for g in card.goals]),
@@ -179,9 +180,9 @@ def semantic_issues(specs: Sequence[LoadedSpec]) -> list[SpecIssue]:
         for kind, key, ids in card_ids:
             for i, item_id in enumerate(ids):
                 unique(s, kind, item_id, ("data_product", key, i, "id"))
-        for i, m in enumerate(model.measures):
+        for i, m in enumerate(measures):
             unique(s, "measure", f"{card.id}.{m.name}", ("semantic_model", "measures", i, "name"))
-        for i, d in enumerate(model.dimensions):
+        for i, d in enumerate(dimensions):
             unique(s, "dimension", f"{card.id}.{d.name}", ("semantic_model", "dimensions", i, "name"))
         for i, q in enumerate(s.spec.consumer_queries):
             unique(s, "consumer query", q.id, ("consumer_queries", i, "id"))
@@ -196,8 +197,9 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
     goals = {g.id for g in card.goals}
     initiatives = {i.id for i in card.initiatives}
     use_cases = {u.id for u in card.use_cases}
-    measures = {m.name for m in spec.semantic_model.measures}
-    dimensions = {d.name for d in spec.semantic_model.dimensions}
+    model_measures, model_dimensions = model_parts(spec)
+    measures = {m.name for m in model_measures}
+    dimensions = {d.name for d in model_dimensions}
     queries = {q.id for q in spec.consumer_queries}
     issues = []
 
@@ -214,8 +216,9 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
     for i, u in enumerate(card.use_cases):
         for j, g in enumerate(u.goals):
             need(g, goals, "goal", ("data_product", "use_cases", i, "goals", j))
-    need(spec.north_star.measure, measures, "measure", ("north_star", "measure"))
-    need(spec.north_star.time_dimension, dimensions, "dimension", ("north_star", "time_dimension"))
+    if spec.north_star is not None:
+        need(spec.north_star.measure, measures, "measure", ("north_star", "measure"))
+        need(spec.north_star.time_dimension, dimensions, "dimension", ("north_star", "time_dimension"))
     for i, q in enumerate(spec.consumer_queries):
         need(q.use_case, use_cases, "use case", ("consumer_queries", i, "use_case"))
     for i, u in enumerate(card.use_cases):
@@ -227,8 +230,9 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
             except CronError as exc:
                 issues.append(s.issue(("data_product", "use_cases", i, "usage", key), str(exc)))
     for i, slo in enumerate(spec.slos):
-        need(slo.protects.goal, goals, "goal", ("slos", i, "protects", "goal"))
-        need(slo.protects.use_case, use_cases, "use case", ("slos", i, "protects", "use_case"))
+        if slo.protects is not None:
+            need(slo.protects.goal, goals, "goal", ("slos", i, "protects", "goal"))
+            need(slo.protects.use_case, use_cases, "use case", ("slos", i, "protects", "use_case"))
         query = getattr(slo.indicator, "query", None)
         need(query, queries, "consumer query", ("slos", i, "indicator", "query"))
         issues.extend(_threshold_issues(s, i))
@@ -265,8 +269,9 @@ UNBOUNDED_RATIOS = frozenset({"row_volume", "reconciliation"})
 
 def spec_datasets(spec: SpecFile) -> set[str]:
     """The tables a spec names (use cases, semantic model, SLOs): the only ones its SQL and measures may read."""
+    measures, dimensions = model_parts(spec)
     names = {d for u in spec.data_product.use_cases for d in u.datasets}
-    names |= {m.table for m in spec.semantic_model.measures} | {d.table for d in spec.semantic_model.dimensions}
+    names |= {m.table for m in measures} | {d.table for d in dimensions}
     for slo in spec.slos:
         names.add(slo.dataset)
         reference = getattr(slo.indicator, "reference_dataset", None)
@@ -297,7 +302,7 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
             require_single_select(sql, allowed)
         except FreeSqlRejected as exc:
             issues.append(s.issue(loc, f"SQL {exc}"))
-    for i, measure in enumerate(s.spec.semantic_model.measures):
+    for i, measure in enumerate(model_parts(s.spec)[0]):
         try:
             # Parsed as it is placed in its query: a misspelt keyword (FILTR) fails here already; a misspelt
             # column (valeu) only against a database (verify/database.py).

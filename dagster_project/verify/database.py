@@ -28,7 +28,7 @@ from dagster_project.slo.domain import slos_from_spec
 from dagster_project.slo.plan import SCAN_KINDS
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
-from dagster_project.spec.models import CustomSql, Reconciliation, ReferentialIntegrity, SchemaMatch
+from dagster_project.spec.models import CustomSql, Reconciliation, ReferentialIntegrity, SchemaMatch, model_parts
 from dagster_project.spec.validate import LoadedSpec, SpecIssue
 from dagster_project.spec.yaml_source import Path_
 from dagster_project.warehouse.connection import resolve
@@ -154,19 +154,20 @@ class _Checker:
                     self.issues.append(s.issue(("slos", i, "indicator"), f"cannot be evaluated here: {error}"))
 
     def semantic_model(self, s: LoadedSpec) -> None:
-        model = s.spec.semantic_model
+        measures, dimensions = model_parts(s.spec)
+        star = s.spec.north_star
         time_ok = True
-        for i, d in enumerate(model.dimensions):
+        for i, d in enumerate(dimensions):
             loc: Path_ = ("semantic_model", "dimensions", i)
             known = self.table(s, d.table, (*loc, "table"))
             if known is None:
                 continue
-            if d.name == s.spec.north_star.time_dimension:
+            if star is not None and d.name == star.time_dimension:
                 why = "the North Star's time dimension"
                 time_ok = self.typed(s, d.table, known, d.column, (*loc, "column"), "time", why)
             else:
                 self.column(s, d.table, known, d.column, (*loc, "column"))
-        for i, m in enumerate(model.measures):
+        for i, m in enumerate(measures):
             loc = ("semantic_model", "measures", i)
             if self.table(s, m.table, (*loc, "table")) is None:
                 continue

@@ -37,7 +37,7 @@ def _gap(cron: str) -> float | None:
 
 def _use_cases(spec: SpecFile, slo: SpecSlo) -> list[UseCase]:
     cases = spec.data_product.use_cases
-    if slo.protects.use_case is not None:
+    if slo.protects is not None and slo.protects.use_case is not None:
         return [u for u in cases if u.id == slo.protects.use_case]
     return [u for u in cases if slo.dataset in u.datasets]
 
