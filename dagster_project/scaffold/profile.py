@@ -215,9 +215,11 @@ class _Profiler:
             for c in columns
             if c.nulls == 0 and c.distinct is not None and c.family in _KEY_FAMILIES and c.type not in _FLOATS
         ]
-        singles = tuple((c.name,) for c in candidates if c.distinct == rows and c.family != "time")
+        singles = [c for c in candidates if c.distinct == rows and c.family != "time"]
         if singles:
-            return singles, None
+            # Numbers first: an id rather than the e-mail address that happens to be unique too.
+            numbers = [c for c in singles if c.family == "number"]
+            return tuple((c.name,) for c in numbers or singles), None
         candidates = candidates[:MAX_KEY_COLUMNS]
         for size in (2, 3):
             # A set of columns can only be unique if the product of their distinct counts reaches the rows.

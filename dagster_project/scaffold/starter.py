@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,9 @@ from dagster_project.verify.slack import DEFAULT_BUILD_MARGIN_S
 HISTORICAL_AGE_S = 90 * 86400
 OBJECTIVE = 0.99
 WINDOWS = "[7d, 28d]"
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+# An integer column named like an identifier (id, order_id, customer_sk, user_key, flight_no) is not a quantity.
+_IDENTIFIER_NAME = re.compile(r"(^|_)(id|sk|key|no)$", re.IGNORECASE)
 _SQL_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]*(\([0-9]+(, ?[0-9]+)?\))?(\[\])?$")
 
 
@@ -54,9 +58,11 @@ def age_text(seconds: float) -> str:
 
 
 def duration_up(seconds: float) -> str:
-    """A spec duration at least `seconds`, rounded up: 5 minutes below an hour, hours below two days, then days."""
-    if seconds <= 3600:
-        return f"{max(5, math.ceil(seconds / 300) * 5)}m"
+    """A spec duration at least `seconds`, rounded up: to 5 minutes below an hour, to hours up to two days, then
+    to days."""
+    minutes = max(5, math.ceil(seconds / 300) * 5)
+    if minutes < 60:
+        return f"{minutes}m"
     if seconds <= 2 * 86400:
         return f"{math.ceil(seconds / 3600)}h"
     return f"{math.ceil(seconds / 86400)}d"
@@ -93,8 +99,8 @@ def widened_range(low: float, high: float, integer: bool) -> tuple[float, float]
     if integer:
         step = max(1.0, step)
     digits = max(0, -math.floor(math.log10(step)))
-    lo = round(math.floor((low - pad) / step) * step, digits)
-    hi = round(math.ceil((high + pad) / step) * step, digits)
+    lo = round(math.floor((low - pad) / step + 1e-9) * step, digits)
+    hi = round(math.ceil((high + pad) / step - 1e-9) * step, digits)
     if low >= 0:
         lo = max(lo, 0.0)
     if high <= 0:
@@ -370,9 +376,13 @@ class _Writer:
     def validity(self, t: TableProfile) -> list[_Slo]:
         out: list[_Slo] = []
         in_keys = {c for key in t.keys for c in key}
+        identifiers: list[str] = []
         for c in t.columns:
             if c.family == "number" and c.name not in in_keys and c.minimum is not None and c.maximum is not None:
-                out.append(self._range(t, c))
+                if c.type in _INTEGERS and _IDENTIFIER_NAME.search(c.name):
+                    identifiers.append(c.name)
+                else:
+                    out.append(self._range(t, c))
             elif c.categories is not None:
                 values = ", ".join(quoted(v) for v in c.categories)
                 out.append(
@@ -390,21 +400,13 @@ class _Writer:
                         "warn",
                     )
                 )
+        if identifiers:
+            self.notes.append(f"{t.dataset}: {', '.join(identifiers)}: identifiers by their names, no range SLO")
         return out
 
     def _range(self, t: TableProfile, c: ColumnProfile) -> _Slo:
         assert c.minimum is not None and c.maximum is not None
-        integer = c.type in {
-            "TINYINT",
-            "SMALLINT",
-            "INTEGER",
-            "BIGINT",
-            "HUGEINT",
-            "UTINYINT",
-            "USMALLINT",
-            "UINTEGER",
-            "UBIGINT",
-        }
+        integer = c.type in _INTEGERS
         lo, hi = widened_range(c.minimum, c.maximum, integer)
         return _Slo(
             [
@@ -450,10 +452,10 @@ def starter_spec(profile: DatabaseProfile, product: str, owner: str | None = Non
     if not slos:
         raise ValueError("no SLO could be written: the tables have no column a spec can name")
     card = design_card(profile, product, owner)
-    tables = ", ".join(t.dataset for t in profile.tables)
+    tables = textwrap.wrap(", ".join(t.dataset for t in profile.tables) + ".", 110)
     lines = [
-        f"# Starter spec written by `slo init` from {profile.db} as of {when(profile.as_of.timestamp())}",
-        f"# (tables: {tables}).",
+        f"# Starter spec written by `slo init` from {profile.db} as of {when(profile.as_of.timestamp())}, tables:",
+        *(f"# {line}" for line in tables),
         "# Each threshold comes from what was observed then, with a margin its comment gives: tighten or loosen them",
         "# to what your consumers need, and raise severity to error where a failure must block.",
         "version: 1",
