@@ -238,3 +238,27 @@ def test_ratios_round_down_so_the_observed_value_meets_them() -> None:
     assert ratio_down(1 - 2 * 0.05) == 0.9
     assert ratio_down(0.97539) == 0.975
     assert ratio_down(-0.2) == 0.0
+
+
+def test_profiling_queries_run_under_the_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contextlib import contextmanager
+
+    from dagster_project.engines.time_limit import QueryTimedOut
+    from dagster_project.scaffold import profile
+
+    limits: list[float] = []
+
+    @contextmanager
+    def expired(con: object, seconds: float) -> Any:
+        limits.append(seconds)
+        raise QueryTimedOut(seconds)
+        yield
+
+    db = make_flights(tmp_path / "flights.duckdb")
+    monkeypatch.setattr(profile, "time_limit", expired)
+    with pytest.raises(profile.ProfileError) as caught:
+        profile.profile_database(db, FLIGHTS_AS_OF, ["main.flights"], timeout_s=42)
+    assert str(caught.value) == (
+        "profiling main.flights timed out after 42s; name fewer tables (--tables) or allow more (--timeout)"
+    )
+    assert limits == [42]
