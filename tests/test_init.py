@@ -262,3 +262,31 @@ def test_profiling_queries_run_under_the_time_limit(tmp_path: Path, monkeypatch:
         "profiling main.flights timed out after 42s; name fewer tables (--tables) or allow more (--timeout)"
     )
     assert limits == [42]
+
+
+def test_names_yaml_would_misread_or_a_spec_cannot_hold_are_handled(tmp_path: Path) -> None:
+    db = tmp_path / "no.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            """CREATE TABLE "on" AS SELECT i AS "no", TIMESTAMP '2013-12-31 20:00:00' - INTERVAL (i) HOUR AS "Yes",
+               ['a', 'b'][1 + i % 2] AS "null", i * 2 AS "bad name", NULL::INTEGER AS empty
+               FROM range(100) t(i)"""
+        )
+    out = tmp_path / "spec.yaml"
+    result = init(tmp_path, db, out, "--as-of", AS_OF_TEXT)
+    assert result.returncode == EXIT_OK, result.stderr
+    spec = yaml.safe_load(out.read_text())
+    assert spec["data_product"]["id"] == "no"
+    slos = {s["id"]: s for s in spec["slos"]}
+    assert slos["on_schema"]["indicator"]["columns"] == {
+        "no": "BIGINT",
+        "Yes": "TIMESTAMP",
+        "null": "VARCHAR",
+        "empty": "INTEGER",
+    }
+    assert slos["on_no_unique"]["indicator"]["columns"] == ["no"]
+    assert slos["on_fresh"]["indicator"]["column"] == "Yes"
+    assert "not profiled, their names cannot be written in a spec: bad name" in out.read_text()
+    assert "empty: 100 of 100 null (100.00%): no completeness SLO" in out.read_text()
+    code, _results = check_json(tmp_path, db, out, AS_OF_TEXT)
+    assert code == EXIT_OK

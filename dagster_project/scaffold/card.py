@@ -21,6 +21,15 @@ def quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+# Plain words YAML reads as something other than text (PyYAML follows YAML 1.1: `no` is false, `on` is true).
+_YAML_WORDS = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null"})
+
+
+def scalar(name: str) -> str:
+    """A name (column, id) as a YAML scalar: plain unless YAML would read it as a boolean or null."""
+    return quoted(name) if name.lower() in _YAML_WORDS else name
+
+
 def when(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
@@ -43,7 +52,7 @@ def design_card(profile: DatabaseProfile, product: str, owner: str | None) -> li
     return [
         "# TODO: the design card below is a placeholder today's spec requires; write your own (docs/writing-slos.md).",
         "data_product:",
-        f"  id: {product}",
+        f"  id: {scalar(product)}",
         f"  name: {quoted('TODO: ' + product)}",
         f"  owner: {quoted(owner) if owner else quoted('TODO') + '  # TODO: the owning team (label team of alerts)'}",
         f"  vision: {quoted('TODO: what this data is for')}",
@@ -69,7 +78,7 @@ def design_card(profile: DatabaseProfile, product: str, owner: str | None) -> li
         "  dimensions:",
         "    - name: time",
         f"      table: {home.dataset}",
-        f"      column: {home.time_column}",
+        f"      column: {scalar(home.time_column)}",
         "north_star:",
         f"  name: {quoted('TODO: rows of ' + home.dataset)}",
         "  measure: rows",

@@ -23,7 +23,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dagster_project.scaffold.card import PLACEHOLDER_CADENCE, PLACEHOLDER_USE_CASE, design_card, quoted, when
+from dagster_project.scaffold.card import PLACEHOLDER_CADENCE, PLACEHOLDER_USE_CASE, design_card, quoted, scalar, when
 from dagster_project.scaffold.profile import ColumnProfile, DatabaseProfile, TableProfile
 from dagster_project.spec.cron import max_gap_seconds
 from dagster_project.verify.slack import DEFAULT_BUILD_MARGIN_S
@@ -140,7 +140,7 @@ class _Slo:
 
 
 def _names(columns: Sequence[str]) -> str:
-    return "[" + ", ".join(columns) + "]"
+    return "[" + ", ".join(scalar(c) for c in columns) + "]"
 
 
 class _Writer:
@@ -186,7 +186,7 @@ class _Writer:
             comment.append(f"(left out, their types cannot be written in a spec: {', '.join(left_out)})")
         if t.unnameable:
             comment.append(f"(not profiled, their names cannot be written in a spec: {', '.join(t.unnameable)})")
-        columns = ", ".join(f"{c.name}: {quoted(c.type)}" for c in typed)
+        columns = ", ".join(f"{scalar(c.name)}: {quoted(c.type)}" for c in typed)
         return [
             _Slo(
                 comment,
@@ -240,7 +240,7 @@ class _Writer:
                     f"The newest {t.dataset} row is at most {threshold} old.",
                     "freshness",
                     t.dataset,
-                    f"{{type: max_age, column: {col.name}}}",
+                    f"{{type: max_age, column: {scalar(col.name)}}}",
                     f"{{max: {threshold}}}",
                     "warn",
                 )
@@ -264,7 +264,7 @@ class _Writer:
                     f"No {c.name} in {t.dataset} is dated in the future.",
                     "validity",
                     t.dataset,
-                    f"{{type: not_in_future, column: {c.name}}}",
+                    f"{{type: not_in_future, column: {scalar(c.name)}}}",
                     f"{{min: {number_text(bound)}}}",
                     "warn",
                 )
@@ -304,7 +304,8 @@ class _Writer:
                 f"The last day of {t.dataset} has at least {bound:g} times the rows of the days before.",
                 "completeness",
                 t.dataset,
-                f"{{type: row_volume, timestamp_column: {t.time_column}, period: 1d, baseline_periods: {baseline}}}",
+                f"{{type: row_volume, timestamp_column: {scalar(t.time_column)}, period: 1d, "
+                f"baseline_periods: {baseline}}}",
                 f"{{min: {bound:g}}}",
                 "warn",
             )
@@ -344,7 +345,7 @@ class _Writer:
                     f"At most {1 - bound:.1%} of {t.dataset}.{c.name} is missing.",
                     "completeness",
                     t.dataset,
-                    f"{{type: non_null_ratio, columns: [{c.name}]}}",
+                    f"{{type: non_null_ratio, columns: [{scalar(c.name)}]}}",
                     f"{{min: {number_text(bound)}}}",
                     "warn",
                 )
@@ -395,7 +396,7 @@ class _Writer:
                         f"{t.dataset}.{c.name} holds a known value.",
                         "validity",
                         t.dataset,
-                        f"{{type: in_set, column: {c.name}, values: [{values}]}}",
+                        f"{{type: in_set, column: {scalar(c.name)}, values: [{values}]}}",
                         "{min: 0.99}",
                         "warn",
                     )
@@ -417,7 +418,7 @@ class _Writer:
             f"{t.dataset}.{c.name} lies within {number_text(lo)}..{number_text(hi)}.",
             "validity",
             t.dataset,
-            f"{{type: in_range, column: {c.name}, min: {number_text(lo)}, max: {number_text(hi)}}}",
+            f"{{type: in_range, column: {scalar(c.name)}, min: {number_text(lo)}, max: {number_text(hi)}}}",
             "{min: 0.99}",
             "warn",
         )
