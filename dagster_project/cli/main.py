@@ -22,6 +22,7 @@ examples:
   slo generate-data --out /tmp/src --orders 100000 --fault stale
   slo validate                             check the specs in slo_definitions/
   slo check --db .slo_state/warehouse.duckdb   evaluate the SLOs against a database
+  slo init --db my.duckdb -o slo_definitions/my.yaml   a starter spec from your own tables
   slo store check                          is the results store whole (and backup -o FILE to copy it)
 
 exit codes: 0 ok, 1 an error-severity SLO failed, 2 invalid spec or usage, 3 runtime error (e.g. bad source data)
@@ -59,7 +60,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dagster_project.cli import check, dashboards, generate, report, rules, run, schema, serve, tree, validate
+    from dagster_project.cli import check, dashboards, generate, init, report, rules, run, schema, serve, tree, validate
     from dagster_project.cli import store as store_commands
 
     parser = _Parser(
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(sub)
     validate.register(sub)
     check.register(sub)
+    init.register(sub)
     schema.register(sub)
     serve.register(sub)
     rules.register(sub)
