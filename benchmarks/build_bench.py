@@ -5,6 +5,10 @@
 2. On that database, time the pair-affinity step and a floor - one hand-written DuckDB query computing the pair
    counts (distinct order/product pairs self-joined on order id, grouped) - alternately, same connection settings;
    the ratio of medians is the result.
+   With --repeats N, the build runs N times alternating with its **floor** - the same loads, SQL, SLO checks and
+   publish as plain function calls, a DuckDB connection per step as the build opens them, no Dagster, no results
+   store (FLOOR_CHILD) - and medians and ranges are printed: the build's overhead beyond its SQL is its wall time
+   minus the floor's.
 3. mlxtend (apriori + association_rules) on growing samples until one takes over a minute; at the largest size it
    finished, the same pairs are checked equal to ours and the speed ratio is reported.
 
@@ -20,6 +24,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +55,8 @@ class BuildResult:
     steps_s: dict[str, float] = field(default_factory=dict)
     pair_step_s: float = 0.0
     floor_s: float = 0.0
+    cpu_s: float = 0.0  # the child's user + system time
+    load_before: float = 0.0  # 1-minute load average when it started (the machine is shared)
 
     @property
     def pair_vs_floor(self) -> float:
@@ -67,7 +74,7 @@ def sources(root: Path, lines: int) -> Path:
     return out
 
 
-def run_build(root: Path, src: Path, lines: int) -> BuildResult:
+def run_build(root: Path, src: Path, lines: int, pair_step: bool = True) -> BuildResult:
     state = root / f"state_{lines}"
     shutil.rmtree(state, ignore_errors=True)
     cmd = [
@@ -82,21 +89,103 @@ def run_build(root: Path, src: Path, lines: int) -> BuildResult:
         "--as-of",
         AS_OF.isoformat(),
     ]
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    out = proc.stdout.read() if proc.stdout else ""
-    if status != 0:
-        err = proc.stderr.read() if proc.stderr else ""
-        raise SystemExit(f"build failed ({status}): {err}")
+    load = os.getloadavg()[0]
+    child = run_child(cmd)
+    out = child.out
+    if child.status != 0:
+        raise SystemExit(f"build failed ({child.status}): {child.err}")
     run_id = next(w for line in out.splitlines() if line.startswith("dagster run ") for w in [line.split()[2][:-1]])
     steps, run_s = step_durations(state / "dagster", run_id)
     result = BuildResult(
-        order_lines=lines, wall_s=wall, dagster_run_s=run_s, peak_rss_mb=usage.ru_maxrss / 1024, steps_s=steps
+        order_lines=lines,
+        wall_s=child.wall_s,
+        dagster_run_s=run_s,
+        peak_rss_mb=child.peak_rss_kb / 1024,
+        steps_s=steps,
+        cpu_s=child.cpu_s,
+        load_before=load,
     )
-    measure_pair_step(state / "warehouse.duckdb", root / f"pairs_{lines}.duckdb", result)
+    if pair_step:
+        measure_pair_step(state / "warehouse.duckdb", root / f"pairs_{lines}.duckdb", result)
     return result
+
+
+@dataclass
+class Child:
+    status: int
+    wall_s: float
+    cpu_s: float  # user + system
+    peak_rss_kb: int
+    out: str
+    err: str
+
+
+def run_child(cmd: list[str]) -> Child:
+    """Run a command to its end; wall time, and its CPU time and peak RSS from wait4 (output through files, so a
+    chatty child cannot fill a pipe while we wait)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Child(proc.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, out.read(), err.read())
+
+
+FLOOR_CHILD = r"""
+from collections import defaultdict
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from dagster_project.engines.native import evaluate, open_for_checks
+from dagster_project.product.tables import BUILT_TABLES, RAW_TABLES
+from dagster_project.settings import BuildParams, default_spec_paths
+from dagster_project.slo.domain import all_slos
+from dagster_project.slo.plan import compile_plan
+from dagster_project.sources import SOURCE_TABLES
+from dagster_project.spec.validate import validate
+from dagster_project.warehouse.connection import connect
+from dagster_project.warehouse.loading import load_source
+from dagster_project.warehouse.publish import publish
+src, work = Path(sys.argv[1]), Path(sys.argv[2])
+as_of = datetime.fromisoformat(sys.argv[3]).astimezone(UTC)
+build, landing, target = work / "floor.duckdb.build", work / "floor.duckdb.build.landing", work / "floor.duckdb"
+params = BuildParams(as_of=as_of)
+tables = set(RAW_TABLES) | {t.name for t in BUILT_TABLES}
+specs, issues = validate(default_spec_paths())
+by_table = defaultdict(list)
+for slo in all_slos([x.spec for x in specs]):
+    if slo.dataset in tables and slo.kind != "build_duration":
+        by_table[slo.dataset].append(slo)
+def check(table):  # as a check step does: its own read-only connection
+    if by_table[table]:
+        with open_for_checks(build, landing=landing) as con:
+            evaluate(con, compile_plan(by_table[table]), as_of.replace(tzinfo=None))
+for table in SOURCE_TABLES:  # as the assets do: a connection per step, the table's checks after it
+    with connect(build, landing=landing) as con:
+        load_source(con, src, table)
+    check(f"raw.{table.name}")
+for spec in BUILT_TABLES:
+    with connect(build, landing=landing) as con:
+        spec.build(con, params)
+    check(spec.name)
+publish(build, target, landing=landing)
+"""
+
+
+def run_floor(root: Path, src: Path, lines: int) -> tuple[float, float]:
+    """(wall, cpu) of the build's work without Dagster: loads, SQL, SLO checks, publish, in a fresh process."""
+    work = root / f"floor_{lines}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cmd = [sys.executable, "-c", FLOOR_CHILD, str(src), str(work), AS_OF.isoformat()]
+    child = run_child(cmd)
+    if child.status != 0:
+        raise SystemExit(f"floor build failed ({child.status}): {child.err}")
+    shutil.rmtree(work, ignore_errors=True)
+    return child.wall_s, child.cpu_s
 
 
 def step_durations(dagster_home: Path, run_id: str) -> tuple[dict[str, float], float]:
@@ -221,8 +310,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000000,10000000", help="order lines, comma-separated")
     parser.add_argument("--root", type=Path, default=Path(".slo_state/bench"))
     parser.add_argument("--skip-mlxtend", action="store_true")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=0,
+        help="build speed only: N builds alternating with the no-Dagster floor per size, medians and ranges",
+    )
     args = parser.parse_args()
     args.root.mkdir(parents=True, exist_ok=True)
+    if args.repeats:
+        speed(args.root, [int(s) for s in args.sizes.split(",")], args.repeats)
+        return
     results = []
     for lines in (int(s) for s in args.sizes.split(",")):
         print(f"size {lines:,} order lines", flush=True)
@@ -242,6 +340,51 @@ def main() -> None:
     (args.root / "build_bench.json").write_text(json.dumps(report, indent=2))
     print()
     print(markdown(results, mlx))
+
+
+def _spread(values: list[float], unit: str = "s", digits: int = 1) -> str:
+    return f"{statistics.median(values):.{digits}f}{unit} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def speed(root: Path, sizes: list[int], repeats: int) -> None:
+    """`--repeats N`: the whole `slo run` N times per size, each followed by the floor (the same work without
+    Dagster); medians and ranges of wall, Dagster run, CPU, peak RSS, overhead beyond the floor and every step."""
+    report: dict[str, object] = {}
+    for lines in sizes:
+        src = sources(root, lines)
+        builds: list[BuildResult] = []
+        floors: list[tuple[float, float, float]] = []  # wall, cpu, load before
+        for i in range(repeats):
+            builds.append(run_build(root, src, lines, pair_step=False))
+            load = os.getloadavg()[0]
+            floors.append((*run_floor(root, src, lines), load))
+            b, f = builds[-1], floors[-1]
+            print(
+                f"  {lines:,} lines, run {i + 1}: build {b.wall_s:.1f}s wall ({b.dagster_run_s:.1f}s Dagster, "
+                f"{b.cpu_s:.1f}s CPU, {b.peak_rss_mb:.0f} MB, load {b.load_before:.1f}); "
+                f"floor {f[0]:.1f}s wall ({f[1]:.1f}s CPU, load {f[2]:.1f})",
+                flush=True,
+            )
+        overheads = [b.wall_s - f[0] for b, f in zip(builds, floors, strict=True)]
+        steps = {k: [b.steps_s.get(k, 0.0) for b in builds] for k in builds[0].steps_s}
+        print(f"size {lines:,} order lines, {repeats} runs, medians (ranges):")
+        walls, runs = [b.wall_s for b in builds], [b.dagster_run_s for b in builds]
+        print(f"  build wall {_spread(walls)}, Dagster run {_spread(runs)}")
+        cpus, rss = [b.cpu_s for b in builds], [b.peak_rss_mb for b in builds]
+        print(f"  build CPU {_spread(cpus)}, peak RSS {_spread(rss, ' MB', 0)}")
+        print(f"  floor wall {_spread([f[0] for f in floors])}, floor CPU {_spread([f[1] for f in floors])}")
+        print(f"  overhead beyond the floor (build wall - floor wall) {_spread(overheads)}")
+        print(f"  load average before each build {_spread([b.load_before for b in builds], '')}")
+        ranked = sorted(steps.items(), key=lambda kv: -statistics.median(kv[1]))
+        print("  steps: " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in ranked))
+        report[str(lines)] = {
+            "builds": [asdict(b) for b in builds],
+            "floors": [{"wall_s": w, "cpu_s": c, "load_before": ld} for w, c, ld in floors],
+            "median_wall_s": statistics.median(b.wall_s for b in builds),
+            "median_floor_s": statistics.median(f[0] for f in floors),
+            "median_overhead_s": statistics.median(overheads),
+        }
+    (root / "build_speed.json").write_text(json.dumps(report, indent=2))
 
 
 def markdown(results: list[BuildResult], mlx: dict[str, object]) -> str:

@@ -17,6 +17,7 @@ import dagster as dg
 
 from dagster_project.defs.checks import RESULT_METADATA_KEY
 from dagster_project.defs.factory import BUILD_JOB, build_definitions
+from dagster_project.defs.instance import build_instance
 from dagster_project.errors import SloError, SourceDataError
 from dagster_project.settings import Settings
 from dagster_project.warehouse.lock import BuildBusy
@@ -45,15 +46,6 @@ def _results(result: dg.ExecuteInProcessResult) -> tuple[dict[str, Any], ...]:
         if entry is not None and isinstance(entry.value, dict):
             records.append(entry.value)
     return tuple(sorted(records, key=lambda r: (r["dataset"], r["slo"])))
-
-
-def _instance(settings: Settings) -> dg.DagsterInstance:
-    home = settings.dagster_home.resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():  # this tool never phones home; the banner asking about it would clutter every run
-        config.write_text("telemetry:\n  enabled: false\n")
-    return dg.DagsterInstance.from_config(str(home))
 
 
 # Errors raised inside steps that the CLI reports as they are. They cross the run boundary serialized, by class name.
@@ -107,7 +99,7 @@ def run_build(settings: Settings, progress: Callable[[int, int], None] | None = 
     """Build through Dagster; `progress(done, total)` is called as steps finish, when given."""
     defs = build_definitions(settings)
     job = defs.resolve_job_def(BUILD_JOB)
-    with _instance(settings) as instance:
+    with build_instance(settings.dagster_home) as instance:
         run_id = str(uuid.uuid4())
         done = threading.Event()
         reporter = None

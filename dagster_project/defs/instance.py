@@ -1,0 +1,104 @@
+"""The Dagster instance `slo run` builds in: the persistent one under <state>/dagster, with a quicker event log.
+
+Dagster's SQLite event log opens a new engine and connection for every event and commits each one with an fsync: a
+small build spends more time there than in its SQL (issue 11: 172 events, 2.6 s in a profile). `BuildEventLogStorage`
+writes the same files with the same schema - `dagster dev` on the same folder (`make dev`) reads them with Dagster's
+own class - but keeps one engine per file for the process, and its connections use SQLite's write-ahead log with
+`synchronous = NORMAL`: a commit no longer waits for the disk. An application crash loses nothing committed; a power
+loss may lose the last events of a run, never the files' consistency. The data product and the results store keep
+their own, stricter, durability.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import sqlalchemy as db
+from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy.engine import Connection, Engine
+
+SQLITE_PRAGMAS = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
+
+
+def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+class BuildEventLogStorage(SqliteEventLogStorage):
+    """Dagster's per-run-sharded SQLite event log with one pooled engine per shard and commits without an fsync."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._engines: dict[str, Engine] = {}
+        self._tables: set[str] = set()
+        super().__init__(base_dir, inst_data)
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]
+    ) -> BuildEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
+
+    def _engine(self, shard: str) -> Engine:
+        engine = self._engines.get(shard)
+        if engine is None:
+            # Uses are serialised by the storage's lock, so a pooled connection may serve any thread.
+            engine = create_engine(
+                self.conn_string_for_shard(shard),
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            )
+            db.event.listen(engine, "connect", _set_pragmas)
+            self._engines[shard] = engine
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engine(shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        """Asked on every asset event; a table, once there, stays."""
+        if table_name not in self._tables and super().has_table(table_name):
+            self._tables.add(table_name)
+        return table_name in self._tables
+
+    def dispose(self) -> None:
+        super().dispose()
+        with self._db_lock:
+            engines, self._engines = self._engines, {}
+        for engine in engines.values():
+            engine.dispose()
+
+
+def build_instance(home: Path) -> dg.DagsterInstance:
+    """The persistent instance at `home` (created with a dagster.yaml that turns telemetry off), its event log
+    written by BuildEventLogStorage into the directory Dagster's default storage uses."""
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # this tool never phones home; the banner asking about it would clutter every run
+        config.write_text("telemetry:\n  enabled: false\n")
+    event_log = {
+        "module": __name__,
+        "class": BuildEventLogStorage.__name__,
+        "config": {"base_dir": os.path.join(str(home), "history", "runs", "")},
+    }
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides={"event_log_storage": event_log}))
