@@ -49,10 +49,10 @@ from dagster_project.spec.validate import validate
 
 __all__ = [
     "CHECK_JOB",
-    "Config",
     "DATABASE_RESOURCE",
     "RESULTS_RESOURCE",
     "AssetKeys",
+    "Config",
     "SloChecks",
     "SloDatabaseResource",
     "attach_slos",

@@ -94,7 +94,7 @@ def test_dagster_shows_the_customer_salt_as_its_variable_never_its_value(
     monkeypatch.setenv("SLO_CUSTOMER_SALT", secret)
     defs = build_definitions(settings_from_env({"SLO_CUSTOMER_SALT": secret, "SLO_SPECS": str(SPEC)}, cwd=tmp_path))
     snapshot = RepositorySnap.from_def(defs.get_repository_def())
-    (build_params,) = [r for r in snapshot.resources if r.name == "build_params"]
+    (build_params,) = [r for r in snapshot.resources or [] if r.name == "build_params"]
     assert build_params.configured_values["customer_salt"].name == "SLO_CUSTOMER_SALT"  # type: ignore[union-attr]
     assert secret not in serialize_value(snapshot)
     # Read when a run starts (test_slo_run_uses_the_customer_salt_from_the_environment: the keys use that salt).

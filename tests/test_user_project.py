@@ -70,7 +70,7 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetCheckKey) -> Any:
 
 def test_a_users_assets_get_one_blocking_by_severity_check_per_slo_each_runnable_alone(project: ModuleType) -> None:
     defs = _defs(project)
-    specs = {(s.asset_key, s.name): s for c in defs.asset_checks or [] for s in c.check_specs}  # type: ignore[union-attr]
+    specs = {(s.asset_key, s.name): s for c in defs.asset_checks or [] for s in c.check_specs}
     assert {k: s.blocking for k, s in specs.items()} == CHECKS
     graph = defs.resolve_asset_graph()
     for asset, name in CHECKS:
@@ -134,7 +134,7 @@ def test_a_failing_error_slo_is_blocking_and_turns_the_check_run_red(project: Mo
         assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
         # In a run that materializes: airports_fresh fails on flights/airports, so nyc_flights (downstream) waits.
         build = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance, raise_on_error=False)
-        materialized = {e.asset_key for e in build.get_asset_materialization_events()}  # type: ignore[attr-defined]
+        materialized = {e.asset_key for e in build.get_asset_materialization_events()}
         assert materialized == {AIRPORTS}
 
 
@@ -143,7 +143,7 @@ def test_the_component_gives_the_same_checks_from_a_yaml_file(
 ) -> None:
     monkeypatch.setenv("SLO_AS_OF", AS_OF)
     defs = dg.load_from_defs_folder(path_within_project=EXAMPLE)
-    specs = {(s.asset_key, s.name): s.blocking for c in defs.asset_checks or [] for s in c.check_specs}  # type: ignore[union-attr]
+    specs = {(s.asset_key, s.name): s.blocking for c in defs.asset_checks or [] for s in c.check_specs}
     assert specs == CHECKS
     with dg.DagsterInstance.ephemeral() as instance:
         _materialize(project, instance)

@@ -17,7 +17,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 
 def make_defs(config: Config, as_of: str = "") -> dg.Definitions:
-    own = dg.Definitions(assets=[airports, flights], resources={"warehouse": FlightsWarehouse(path=str(config.database))})
+    warehouse = FlightsWarehouse(path=str(config.database))
+    own = dg.Definitions(assets=[airports, flights], resources={"warehouse": warehouse})
     return attach_slos(
         own,
         database=config.database,
