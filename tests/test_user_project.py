@@ -152,3 +152,22 @@ def test_the_component_gives_the_same_checks_from_a_yaml_file(
         assert _stored(tmp_path, result.run_id) == dict.fromkeys([name for _, name in CHECKS], True)
         run_id, evaluation = _latest(instance, dg.AssetCheckKey(AIRPORTS, "airports_unique"))
         assert run_id == result.run_id and isinstance(evaluation.metadata["observed"], dg.FloatMetadataValue)
+
+
+def test_asset_keys_may_be_a_function_and_the_check_cadence_given(project: ModuleType, tmp_path: Path) -> None:
+    from dagster_project.dagster import SloChecks, slo_definitions
+
+    spec = EXAMPLE / "slo_definitions" / "flights.yaml"
+    defs = slo_definitions(
+        spec,
+        database=tmp_path / "nyc.duckdb",
+        asset_keys=lambda dataset: dg.AssetKey(["lake", *dataset.split(".")]),
+        check_cron="*/15 * * * *",
+        config=load_config(cwd=EXAMPLE),
+    )
+    assets = {s.asset_key for c in defs.asset_checks or [] for s in c.check_specs}
+    assert assets == {dg.AssetKey(["lake", "flights", "flights"]), dg.AssetKey(["lake", "flights", "airports"])}
+    assert [(s.name, s.job_name) for s in defs.schedules or []] == [("check_slos__xevery15_x_x_x_x", "check_slos")]  # type: ignore[union-attr]
+    component = SloChecks(specs=[str(spec)], database=str(tmp_path / "nyc.duckdb"), check_cron=["0 6 * * *"])
+    from_yaml_type = dg.build_defs_for_component(component)
+    assert [s.cron_schedule for s in from_yaml_type.schedules or []] == ["0 6 * * *"]  # type: ignore[union-attr]
