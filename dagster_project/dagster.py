@@ -24,6 +24,7 @@ command finds it: SLO_* variables, then slo.toml / [tool.slo], then defaults (do
 `slo_definitions` gives the same without touching your assets; `SloChecks` is the same as a Dagster Component.
 """
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,7 +238,9 @@ def attach_slos(
         as_of=as_of,
         config=config,
     )
-    annotated = defs.map_asset_specs(func=_annotate(slos, _key_mapper(asset_keys)))
+    with warnings.catch_warnings():  # map_asset_specs is marked preview in Dagster 1.13; it is what we mean
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        annotated = defs.map_asset_specs(func=_annotate(slos, _key_mapper(asset_keys)))
     return dg.Definitions.merge(annotated, ours)
 
 
