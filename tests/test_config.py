@@ -80,6 +80,27 @@ def test_the_customer_salt_comes_from_the_environment_for_dagster_and_the_cli(tm
     assert settings.build.customer_salt == "pepper" and settings.spec_paths == (SPEC,)
 
 
+def test_dagster_shows_the_customer_salt_as_its_variable_never_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the UI shows of a resource is the repository snapshot: the salt is there as SLO_CUSTOMER_SALT only."""
+    import dagster as dg
+    from dagster._core.remote_representation.external_data import RepositorySnap
+    from dagster._serdes import serialize_value
+
+    from dagster_project.defs.factory import build_definitions
+
+    secret = "pepper-7f3a9c-not-for-the-ui"
+    monkeypatch.setenv("SLO_CUSTOMER_SALT", secret)
+    defs = build_definitions(settings_from_env({"SLO_CUSTOMER_SALT": secret, "SLO_SPECS": str(SPEC)}, cwd=tmp_path))
+    snapshot = RepositorySnap.from_def(defs.get_repository_def())
+    (build_params,) = [r for r in snapshot.resources or [] if r.name == "build_params"]
+    assert build_params.configured_values["customer_salt"].name == "SLO_CUSTOMER_SALT"  # type: ignore[union-attr]
+    assert secret not in serialize_value(snapshot)
+    # Read when a run starts (test_slo_run_uses_the_customer_salt_from_the_environment: the keys use that salt).
+    assert isinstance(defs.resources["build_params"].customer_salt, dg.EnvVar)  # type: ignore[index]
+
+
 COMMANDS_READING_SPECS = [
     ["validate"],
     ["check", "--db", "x.duckdb"],

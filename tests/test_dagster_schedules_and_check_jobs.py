@@ -102,9 +102,33 @@ def test_a_check_job_goes_red_when_an_error_slo_fails_and_still_keeps_the_result
     settings = replace(late, results_db=tmp_path / "r.sqlite")
     result = _run_job(settings, CHECK_JOB)
     assert not result.success
-    failure = result.get_step_failure_events()[0].step_failure_data
-    assert "error-severity SLOs failed" in str(failure.error.message if failure.error else "")
-    assert "orders_fresh" in str(failure.user_failure_data.metadata["failed"].value)  # type: ignore[union-attr]
+    failures = [e.step_failure_data for e in result.get_step_failure_events()]  # one per asset with a failure
+    assert all("error-severity SLOs failed" in str(f.error.message if f.error else "") for f in failures)
+    failed = "\n".join(str(f.user_failure_data.metadata["failed"].value) for f in failures)  # type: ignore[union-attr]
+    assert "orders_fresh" in failed
     with ResultsStore(tmp_path / "r.sqlite") as store:
         kept = {e.slo_id: e.passed for e in store.evaluations(run_id=result.run_id)}
     assert len(kept) == 31 and kept["orders_fresh"] is False
+
+
+def test_check_slos_is_an_asset_check_job_whose_checks_run_alone_and_land_in_the_check_history(
+    tmp_path: Path, built_product: Settings
+) -> None:
+    defs = build_definitions(replace(built_product, results_db=tmp_path / "r.sqlite"))
+    job = defs.resolve_job_def(CHECK_JOB)
+    assert job.asset_layer.selected_asset_keys == set()  # it checks, it never builds
+    graph = defs.resolve_asset_graph()
+    keys = [k for c in defs.asset_checks or [] for k in c.check_keys]
+    assert len(keys) == 31
+    assert [k for k in keys if graph.get_execution_set_asset_and_check_keys(k) != {k}] == []  # each runs alone
+    one = dg.AssetCheckKey(dg.AssetKey(["raw", "orders"]), "orders_fresh")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance)
+        history = {k: instance.event_log_storage.get_asset_check_execution_history(k, limit=1) for k in keys}
+        assert {k for k, h in history.items() if not h or h[0].run_id != result.run_id} == set()
+        alone = job.get_subset(asset_check_selection={one}, asset_selection=set()).execute_in_process(instance=instance)
+        assert alone.success and [e.asset_check_key for e in alone.get_asset_check_evaluations()] == [one]
+        observed = alone.get_asset_check_evaluations()[0].metadata["observed"]
+        assert isinstance(observed, dg.FloatMetadataValue) and observed.value is not None and observed.value > 0
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        assert [e.slo_id for e in store.evaluations(run_id=alone.run_id)] == ["orders_fresh"]

@@ -3,6 +3,9 @@ what the hourly check schedules run: freshness keeps ageing between builds) and 
 Expectations engine's checkpoint, with Data Docs). Both keep every evaluation in the results store and fail the run
 when an error-severity SLO fails or cannot be evaluated, so a red run in the UI means a broken promise.
 
+`check_slos` is an asset-check job (slo_checks.check_job over the example's asset checks), so each scheduled
+evaluation lands in the check's history in the UI; `gx_checkpoint` is one op running the whole checkpoint.
+
 They read the published file read-only and take no build lock: publishing is an atomic rename, so a check sees the
 previous database or the new one, never half of either.
 
@@ -26,11 +29,14 @@ GX_JOB = "gx_checkpoint"
 
 
 class PublishedDatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The published data product, read-only, and where the GX engine keeps its file context."""
+    """The published data product, read-only, and where the GX engine keeps its file context; and where the build
+    is made, which the asset checks judge in a build (read-only too: the build's steps hold the lock)."""
 
     database: str
     landing_database: str
     gx_root: str
+    build_database: str = ""
+    build_landing_database: str = ""
 
 
 def _job(name: str, engine: Engine, slos: Sequence[Slo], description: str) -> dg.JobDefinition:
@@ -76,9 +82,12 @@ def _job(name: str, engine: Engine, slos: Sequence[Slo], description: str) -> dg
     return _job_def
 
 
+CHECK_JOB_DESCRIPTION = "Run every SLO check on the published database (native DuckDB engine), without building."
+
+
 def check_jobs(slos: Sequence[Slo]) -> list[dg.JobDefinition]:
+    """The op jobs; `check_slos` is built from the asset checks (slo_checks.check_job)."""
     return [
-        _job(CHECK_JOB, "native", slos, "Evaluate every SLO on the published database (native DuckDB engine)."),
         _job(
             GX_JOB,
             "gx",

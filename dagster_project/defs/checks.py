@@ -1,84 +1,52 @@
-"""Dagster asset checks generated from the SLO specs: one multi-asset check per dataset, evaluating all of that
-dataset's SLOs in one scan of the build database. Error-severity SLOs are blocking, so a failure stops every asset
+"""The bundled example's asset checks: one per SLO (defs/slo_checks.py, the builder a user's project uses too), on the
+asset that produces its dataset. Error-severity SLOs are blocking, so in a build a failure stops every asset
 downstream, the publish step included: bad data never replaces the published product.
 
-SLOs on tables this job does not build are left to `slo check`. Build-duration SLOs are checked on the publish step,
-after the build's timing is recorded.
+In a build the checks judge the build database; run alone (the scheduled `check_slos` asset-check job, or "Execute
+check" in the UI) they judge the published database, read-only and without the build lock. SLOs on tables this
+job does not build are left to `slo check`. Build-duration SLOs are checked on the publish step, after the build's
+timing is recorded.
+
+(No `from __future__ import annotations`: Dagster inspects the check function's annotations at definition time.)
 """
 
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
-from dagster import AssetCheckExecutionContext
 
-from dagster_project.engines.native import evaluate, open_for_checks
+from dagster_project.checking import check_database
 from dagster_project.slo.domain import Slo
-from dagster_project.slo.evaluation import Evaluation
-from dagster_project.slo.plan import compile_plan
-from dagster_project.slo.report import as_json
 
 from .assets import PUBLISH_KEY, PUBLISHED_TABLES
-from .resources import BuildParamsResource, ResultsStoreResource, WarehouseResource
+from .slo_checks import RESULT_METADATA_KEY, slo_checks
 
-RESULT_METADATA_KEY = "slo_result"
+__all__ = ["RESULT_METADATA_KEY", "check_asset", "checked_in_build", "slo_asset_checks"]
+
+REQUIRED_RESOURCES = ("published", "build_params", "results_store")
 
 
 def check_asset(slo: Slo) -> dg.AssetKey:
     return PUBLISH_KEY if slo.kind == "build_duration" else dg.AssetKey(slo.dataset.split("."))
 
 
-def _check_result(evaluation: Evaluation) -> dg.AssetCheckResult:
-    """The result record goes into the metadata whole (JSON), plus the fields the UI shows as columns."""
-    slo, record = evaluation.slo, as_json(evaluation)
-    return dg.AssetCheckResult(
-        check_name=slo.id,
-        asset_key=check_asset(slo),
-        passed=record["passed"] is True,
-        severity=dg.AssetCheckSeverity.ERROR if slo.severity == "error" else dg.AssetCheckSeverity.WARN,
-        metadata={
-            RESULT_METADATA_KEY: dg.MetadataValue.json(record),
-            "slo_id": slo.id,
-            "dimension": slo.dimension,
-            "observed": record["observed_text"],
-            "threshold": record["threshold_text"],
-        },
-    )
-
-
-def _checks_for(asset: dg.AssetKey, slos: Sequence[Slo]) -> dg.AssetChecksDefinition:
-    specs = [
-        dg.AssetCheckSpec(
-            name=slo.id,
-            asset=asset,
-            description=f"[{slo.dimension}] {slo.id}: {slo.threshold.describe(slo.unit)} (objective {slo.objective})",
-            blocking=slo.severity == "error",
-        )
-        for slo in slos
-    ]
-    on_published = asset == PUBLISH_KEY
-
-    @dg.multi_asset_check(specs=specs, name=f"slo_checks__{'__'.join(asset.path)}")
-    def _run(
-        context: AssetCheckExecutionContext,
-        warehouse: WarehouseResource,
-        build_params: BuildParamsResource,
-        results_store: ResultsStoreResource,
-    ) -> Iterator[dg.AssetCheckResult]:
-        as_of = (build_params.params().as_of or datetime.now(UTC)).astimezone(UTC)
-        db = Path(warehouse.published_database if on_published else warehouse.build_database)
-        started = time.perf_counter()
-        with open_for_checks(db, landing=Path(warehouse.landing_database)) as con:
-            evaluations = evaluate(con, compile_plan(slos), as_of.replace(tzinfo=None))
-        context.log.info(f"{len(evaluations)} SLOs on {asset.to_user_string()} in {time.perf_counter() - started:.2f}s")
-        # Kept before they are reported: a blocking failure stops the run, and its evaluations must not be lost.
-        results_store.record(context.run.run_id, as_of, [as_json(e) for e in evaluations])
-        for evaluation in evaluations:
-            yield _check_result(evaluation)
-
-    return _run
+def _evaluate(
+    context: dg.AssetCheckExecutionContext, asset: dg.AssetKey, slos: Sequence[Slo], building: bool
+) -> list[dict[str, Any]]:
+    published, build_params, results_store = (getattr(context.resources, k) for k in REQUIRED_RESOURCES)
+    as_of = (build_params.params().as_of or datetime.now(UTC)).astimezone(UTC)
+    in_build = building and asset != PUBLISH_KEY
+    db = Path(published.build_database if in_build else published.database)
+    landing = Path(published.build_landing_database if in_build else published.landing_database)
+    if not db.is_file():
+        raise dg.Failure(f"no database at {db}: run the build job ({len(slos)} SLOs not checked)")
+    results = check_database(db, slos, as_of, landing=landing).results
+    context.log.info(f"{len(results)} SLOs on {asset.to_user_string()} judged on {db}")
+    # Kept before they are reported: a blocking failure stops the run, and its evaluations must not be lost.
+    results_store.record(context.run.run_id, as_of, results)
+    return results
 
 
 def checked_in_build(slo: Slo) -> bool:
@@ -88,10 +56,4 @@ def checked_in_build(slo: Slo) -> bool:
 
 def slo_asset_checks(slos: Sequence[Slo]) -> list[dg.AssetChecksDefinition]:
     """One check definition per asset that has SLOs; SLOs on datasets this job does not build are skipped."""
-    by_asset: dict[dg.AssetKey, list[Slo]] = {}
-    for slo in slos:
-        if checked_in_build(slo):
-            by_asset.setdefault(check_asset(slo), []).append(slo)
-    return [
-        _checks_for(asset, items) for asset, items in sorted(by_asset.items(), key=lambda kv: kv[0].to_user_string())
-    ]
+    return slo_checks([s for s in slos if checked_in_build(s)], check_asset, _evaluate, REQUIRED_RESOURCES)

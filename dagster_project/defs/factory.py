@@ -9,12 +9,10 @@ start stopped: turning one on in the UI (with the daemon running, as `dagster de
 
 from __future__ import annotations
 
-import re
-
 import dagster as dg
 
 from dagster_project.defs.assets import BUILD_JOB, all_assets
-from dagster_project.defs.check_jobs import CHECK_JOB, PublishedDatabaseResource, check_jobs
+from dagster_project.defs.check_jobs import CHECK_JOB, CHECK_JOB_DESCRIPTION, PublishedDatabaseResource, check_jobs
 from dagster_project.defs.checks import slo_asset_checks
 from dagster_project.defs.resources import (
     BuildParamsResource,
@@ -22,6 +20,7 @@ from dagster_project.defs.resources import (
     SourceFilesResource,
     WarehouseResource,
 )
+from dagster_project.defs.slo_checks import check_job, cron_slug
 from dagster_project.errors import UsageError
 from dagster_project.product.tables import table_deps
 from dagster_project.settings import Settings
@@ -30,7 +29,7 @@ from dagster_project.slo.domain import Slo, all_slos
 from dagster_project.spec.models import SpecFile
 from dagster_project.spec.validate import validate
 
-__all__ = ["BUILD_JOB", "build_definitions", "load_slos", "load_specs"]
+__all__ = ["BUILD_JOB", "build_definitions", "cron_slug", "load_slos", "load_specs"]
 
 
 def load_specs(settings: Settings) -> list[SpecFile]:
@@ -45,12 +44,6 @@ def load_specs(settings: Settings) -> list[SpecFile]:
 
 def load_slos(settings: Settings) -> list[Slo]:
     return all_slos(load_specs(settings))
-
-
-def cron_slug(cron: str) -> str:
-    """A name part that keeps cron expressions apart: '0 5,6 * * *' -> 0_5c6_x_x_x, '0 5-6 * * *' -> 0_5to6_x_x_x."""
-    words = {"*": "x", ",": "c", "-": "to", "/": "every"}
-    return "_".join(re.sub(r"[*,/-]", lambda m: words[m.group()], field) for field in cron.split())
 
 
 def _schedule(job: str, cadence: Cadence, what: str) -> dg.ScheduleDefinition:
@@ -74,10 +67,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     schedules = [_schedule(BUILD_JOB, c, "Rebuild the data product") for c in build_cadences(specs)]
     schedules += [_schedule(CHECK_JOB, c, "Check every SLO") for c in check_cadences(specs)]
+    checks = slo_asset_checks(slos)
     return dg.Definitions(
         assets=all_assets(freshness_windows(slos, table_deps())),
-        asset_checks=slo_asset_checks(slos),
-        jobs=[build_job, *check_jobs(slos)],
+        asset_checks=checks,
+        jobs=[build_job, check_job(CHECK_JOB, checks, CHECK_JOB_DESCRIPTION), *check_jobs(slos)],
         schedules=schedules,
         # One DuckDB file admits one writing process: steps run one after another in the run's process.
         executor=dg.in_process_executor,
@@ -93,6 +87,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 database=str(settings.database),
                 landing_database=str(settings.landing_database),
                 gx_root=str(settings.state_dir),
+                build_database=str(settings.build_database),
+                build_landing_database=str(settings.build_landing_database),
             ),
             "sources": SourceFilesResource(data_dir=str(settings.sources_dir)),
             "build_params": BuildParamsResource.from_params(settings.build),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -18,6 +19,7 @@ from dagster_project.results.store import record
 from dagster_project.settings import (
     DEFAULT_DUCKDB_MEMORY_LIMIT,
     DEFAULT_DUCKDB_THREADS,
+    SECRET_ENV,
     BuildParams,
     parse_pushgateway,
     parse_timestamp,
@@ -76,10 +78,16 @@ class BuildParamsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     neighbours_per_product: int = 20
 
     @classmethod
-    def from_params(cls, params: BuildParams) -> BuildParamsResource:
+    def from_params(cls, params: BuildParams, env: Mapping[str, str] | None = None) -> BuildParamsResource:
+        """A salt that is SLO_CUSTOMER_SALT's value is handed to Dagster as the variable (dg.EnvVar), read when a
+        run starts: the UI, the run's configuration and the definitions show the variable's name, never the secret.
+        (Only the development default, not a secret, is given as a value.)"""
+        env = os.environ if env is None else env
+        variable = SECRET_ENV["customer_salt"]
+        from_env = bool(env.get(variable)) and env.get(variable) == params.customer_salt
         return cls(
             as_of=params.as_of.isoformat() if params.as_of else "",
-            customer_salt=params.customer_salt,
+            customer_salt=dg.EnvVar(variable) if from_env else params.customer_salt,
             min_pair_orders=params.min_pair_orders,
             recommendations_per_customer=params.recommendations_per_customer,
             neighbours_per_product=params.neighbours_per_product,
