@@ -56,7 +56,7 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         self._lock = BuildLock(lock_path(Path(self.build_database)))
         self._lock.acquire()
         try:
-            refuse_foreign(owner, Path(self.build_database), Path(self.landing_database))
+            refuse_foreign(owner, Path(self.build_database), Path(self.landing_database), intermediate=True)
         except Exception:
             self._lock.release()
             raise

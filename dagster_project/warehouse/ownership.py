@@ -8,7 +8,8 @@ database, a file that is not DuckDB at all, another product's build - is refused
 nothing is created, changed or deleted: the check only reads (a header, then a read-only connection).
 
 Files from before the marker existed are adopted (and marked by the next build) only when their shape is the build's
-own: a database with the build's `build_log.steps` table and no schema the build does not make, a landing file
+own: a database with the build's `build_log.steps` table and no schema the build does not make (at the build path
+`<db>.build`, a run may have stopped before writing build_log: there only the schemas count), a landing file
 holding only tables named after the build's sources, or an empty DuckDB file at a build path (a run stopped before
 its first step).
 """
@@ -24,6 +25,7 @@ import duckdb
 from dagster_project.errors import UsageError
 from dagster_project.warehouse.build_log import BUILD_LOG_SCHEMA
 from dagster_project.warehouse.connection import CATALOG, RAW_CATALOG
+from dagster_project.warehouse.publish import PublishError
 
 TOOL = "slo-monitor"
 OWNER_TABLE = "owner"
@@ -51,7 +53,7 @@ def _refuse(path: Path, why: str) -> ForeignDatabase:
     )
 
 
-def _read_owner(path: Path, landing: bool, owner: Owner) -> str | None:
+def _read_owner(path: Path, landing: bool, owner: Owner, intermediate: bool) -> str | None:
     """None when `path` is ours (or adoptable) for `owner`; otherwise why it is not."""
     if path.is_dir():
         return "is a folder, not a database"
@@ -65,7 +67,13 @@ def _read_owner(path: Path, landing: bool, owner: Owner) -> str | None:
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
-        return f"cannot be opened read-only to check who made it ({str(exc).splitlines()[0]})"
+        reason = str(exc).splitlines()[0]
+        if "lock" in reason.lower() or isinstance(exc, duckdb.ConnectionException):
+            # Ours or not, it cannot be replaced while another process writes to it (publish.py says the same).
+            raise PublishError(
+                f"{path} is open for writing by another process ({reason}); open the published database read-only"
+            ) from None
+        return f"cannot be opened read-only to check who made it ({reason})"
     try:
         tables = con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = current_database()"
@@ -92,11 +100,11 @@ def _read_owner(path: Path, landing: bool, owner: Owner) -> str | None:
         if marker[1] != owner.product:
             return f"was built by slo-monitor for data product {marker[1]!r}, not {owner.product!r}"
         return None
-    return _legacy_problem(tables, steps_columns, landing, owner)
+    return _legacy_problem(tables, steps_columns, landing, owner, intermediate)
 
 
 def _legacy_problem(
-    tables: Iterable[tuple[str, str]], steps_columns: tuple[str, ...], landing: bool, owner: Owner
+    tables: Iterable[tuple[str, str]], steps_columns: tuple[str, ...], landing: bool, owner: Owner, intermediate: bool
 ) -> str | None:
     """A file from before the marker: None when its shape is the build's own (see the module's docstring)."""
     tables = list(tables)
@@ -108,16 +116,18 @@ def _legacy_problem(
             return None
         return "is a DuckDB database that slo-monitor did not create (no slo-monitor marker, not a landing file)"
     allowed = {BUILD_LOG_SCHEMA, "raw", *owner.schemas}  # 'raw': a build file from before the landing file
-    if steps_columns == STEPS_COLUMNS and all(s in allowed for s, _t in tables):
+    # A build file (<db>.build) may have stopped before its build_log was written; the published one never is.
+    if (intermediate or steps_columns == STEPS_COLUMNS) and all(s in allowed for s, _t in tables):
         return None
     return "is a DuckDB database that slo-monitor did not create (no slo-monitor marker)"
 
 
-def refuse_foreign(owner: Owner, database: Path, landing: Path) -> None:
-    """ForeignDatabase naming the first of `database` / `landing` that exists and is not the build's own."""
+def refuse_foreign(owner: Owner, database: Path, landing: Path, intermediate: bool = False) -> None:
+    """ForeignDatabase naming the first of `database` / `landing` that exists and is not the build's own.
+    `intermediate`: they are the build's own working files (<db>.build and its landing file)."""
     for path, is_landing in ((database, False), (landing, True)):
         if path.exists() or path.is_symlink():
-            why = _read_owner(path, is_landing, owner)
+            why = _read_owner(path, is_landing, owner, intermediate)
             if why is not None:
                 raise _refuse(path, why)
 
