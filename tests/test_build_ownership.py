@@ -107,7 +107,8 @@ def _owner_rows(path: Path, catalog_path: str = "build_log.owner") -> list[tuple
 def _drop_marker(path: Path) -> None:
     con = duckdb.connect(str(path))
     con.execute("DROP TABLE build_log.owner")
-    con.execute("DROP SCHEMA IF EXISTS build_log")  # the landing file had only the marker there
+    if path.name.endswith(".landing"):  # the landing file had only the marker in build_log
+        con.execute("DROP SCHEMA build_log")
     con.close()
 
 
