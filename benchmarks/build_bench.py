@@ -32,7 +32,7 @@ from pathlib import Path
 
 from dagster_project.datagen.generator import GeneratorConfig, generate
 from dagster_project.product.affinity import build_product_pair_affinity
-from dagster_project.settings import BuildParams
+from dagster_project.product.params import AffinityParams as BuildParams
 from dagster_project.warehouse.connection import connect
 
 AS_OF = datetime(2026, 11, 27, tzinfo=UTC)

@@ -20,25 +20,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from dagster_project.build_api import DEFAULT_SALT, BuildParams
 from dagster_project.errors import UsageError
 
+__all__ = ["DEFAULT_SALT", "BuildParams", "Config", "Settings", "load_config", "settings_from_env"]
+
 DEFAULT_STATE_DIR = Path(".slo_state")
-# A development salt. Set SLO_CUSTOMER_SALT (or --salt) to a secret of your own in any real deployment.
-DEFAULT_SALT = "slo-monitor-dev-salt"
+# DEFAULT_SALT is a development salt. Set SLO_CUSTOMER_SALT to a secret of your own in any real deployment.
 # DuckDB's memory cap per connection: with Python and Dagster around it, a 10M-line build peaks near 1 GB RSS.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "1500MB"
 DEFAULT_DUCKDB_THREADS = 2
-
-
-@dataclass(frozen=True)
-class BuildParams:
-    """The parameters of the product tables. Documented in README.md (The data product)."""
-
-    as_of: datetime | None = None  # None: the time the build runs
-    customer_salt: str = DEFAULT_SALT
-    min_pair_orders: int = 3
-    recommendations_per_customer: int = 5
-    neighbours_per_product: int = 20
 
 
 def default_spec_paths() -> tuple[Path, ...]:
@@ -185,7 +176,7 @@ class Settings:
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     duckdb_threads: int = DEFAULT_DUCKDB_THREADS
     spec_paths: tuple[Path, ...] = field(default_factory=lambda: default_spec_paths())
-    build: BuildParams = BuildParams()
+    build: BuildParams = field(default_factory=BuildParams)
     results_db: Path | None = None  # None: results.sqlite under the state folder
     pushgateway: str = ""  # a Pushgateway URL every batch of results is also pushed to ("" for none)
 

@@ -1,39 +1,25 @@
-"""The source contract: which files the data product reads and the columns each must have.
+"""The Product Affinity example's source contract: which files it reads and the columns each must have.
 
-One definition serves the generator (what it writes), the loader (what it demands) and the docs, so the three cannot
-drift apart. Types are DuckDB type names; timestamps are UTC without a zone suffix.
+One definition serves the sample data generator (what it writes), the example's build (product/build.py declares
+these as its sources, and the loader demands them) and the docs, so the three cannot drift apart. The types are the
+public build API's (build_api.py). Types are DuckDB type names; timestamps are UTC without a zone suffix.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from dagster_project.build_api import FILE_FORMATS, SourceColumn, SourceTable, find_source_file
 
-from dagster_project.errors import SourceDataError
-
-
-@dataclass(frozen=True)
-class SourceColumn:
-    name: str
-    duckdb_type: str
-    description: str
-    pii: bool = False
-
-
-@dataclass(frozen=True)
-class SourceTable:
-    name: str
-    description: str
-    columns: tuple[SourceColumn, ...]
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    @property
-    def pii_columns(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns if c.pii)
-
+__all__ = [
+    "CUSTOMERS",
+    "FILE_FORMATS",
+    "ORDERS",
+    "ORDER_ITEMS",
+    "PRODUCTS",
+    "SOURCE_TABLES",
+    "SourceColumn",
+    "SourceTable",
+    "find_source_file",
+]
 
 CUSTOMERS = SourceTable(
     name="customers",
@@ -83,13 +69,3 @@ ORDER_ITEMS = SourceTable(
 )
 
 SOURCE_TABLES: tuple[SourceTable, ...] = (CUSTOMERS, PRODUCTS, ORDERS, ORDER_ITEMS)
-
-FILE_FORMATS = ("csv", "parquet")
-
-
-def find_source_file(data_dir: Path, table: SourceTable) -> Path | None:
-    """The file holding `table` in `data_dir`, or None. A table must be in exactly one format."""
-    found = [data_dir / f"{table.name}.{fmt}" for fmt in FILE_FORMATS if (data_dir / f"{table.name}.{fmt}").exists()]
-    if len(found) > 1:
-        raise SourceDataError(found[0], f"both {found[0].name} and {found[1].name} exist; keep one")
-    return found[0] if found else None

@@ -11,6 +11,9 @@ from dagster_project.datagen.generator import GeneratorConfig, generate
 from dagster_project.settings import BuildParams, Settings
 
 AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+# The bundled example's build job and publish asset (build_<product>, <product>/published_database).
+BUILD_JOB = "build_product_affinity"
+PUBLISH_KEY_PATH = ["product_affinity", "published_database"]
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from dagster_project.datagen.catalog import PLANTED_PAIRS
-from dagster_project.defs.factory import BUILD_JOB, build_definitions
+from dagster_project.defs.factory import build_definitions
 from dagster_project.product.tables import BUILT_TABLES, PRODUCT_TABLES
 from dagster_project.settings import Settings
 from dagster_project.sources import SOURCE_TABLES
@@ -20,7 +20,7 @@ from dagster_project.spec.models import NoPii
 from dagster_project.spec.validate import validate
 from dagster_project.warehouse.build_log import BUILD_LOG_SCHEMA
 from dagster_project.warehouse.connection import connect
-from tests.conftest import REPO, make_settings, make_sources
+from tests.conftest import BUILD_JOB, REPO, make_settings, make_sources
 
 # The public contract of schema product_affinity: names, columns and their order.
 CONTRACT = {

@@ -11,11 +11,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dagster_project.defs.factory import BUILD_JOB
 from dagster_project.errors import EXIT_USAGE
 from dagster_project.results.store import ResultsStore
 from tests.cli_support import run_slo
-from tests.conftest import REPO
+from tests.conftest import BUILD_JOB, REPO
 
 SPECS = REPO / "slo_definitions"
 

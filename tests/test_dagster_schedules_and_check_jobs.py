@@ -12,11 +12,12 @@ import dagster as dg
 import pytest
 
 from dagster_project.defs.check_jobs import CHECK_JOB, GX_JOB
-from dagster_project.defs.factory import BUILD_JOB, build_definitions, load_specs
+from dagster_project.defs.factory import build_definitions, load_specs
 from dagster_project.results.store import ResultsStore
 from dagster_project.settings import Settings
 from dagster_project.slo.cadence import build_cadences, check_cadences, freshness_windows
 from dagster_project.slo.domain import Slo, Threshold
+from tests.conftest import BUILD_JOB
 
 
 def age_slo(id_: str, dataset: str, hours: float, severity: str = "error") -> Slo:

@@ -21,10 +21,9 @@ from typing import Any
 import pytest
 
 from dagster_project.defs.check_jobs import CHECK_JOB, GX_JOB
-from dagster_project.defs.factory import BUILD_JOB
 from dagster_project.results.store import ResultsStore
 from dagster_project.warehouse.connection import connect, row_count
-from tests.conftest import REPO
+from tests.conftest import BUILD_JOB, REPO
 
 LAUNCH = """
 mutation Launch($job: String!) {

@@ -14,7 +14,6 @@ import duckdb
 import pytest
 
 from dagster_project.datagen.faults import Fault
-from dagster_project.defs.assets import PUBLISH_KEY
 from dagster_project.defs.runner import run_build
 from dagster_project.engines.native import evaluate, open_for_checks, percentile
 from dagster_project.product.tables import PRODUCT_TABLES
@@ -25,7 +24,9 @@ from dagster_project.slo.domain import Threshold, all_slos
 from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import SCAN_KINDS, compile_plan
 from dagster_project.spec.validate import validate
-from tests.conftest import AS_OF, REPO, make_settings, make_sources
+from tests.conftest import AS_OF, PUBLISH_KEY_PATH, REPO, make_settings, make_sources
+
+PUBLISH_KEY = dg.AssetKey(PUBLISH_KEY_PATH)
 
 NAIVE_AS_OF = AS_OF.replace(tzinfo=None)
 

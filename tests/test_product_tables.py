@@ -19,8 +19,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from dagster_project.product.params import AffinityParams as BuildParams
 from dagster_project.product.tables import BUILT_TABLES
-from dagster_project.settings import DEFAULT_SALT, BuildParams
+from dagster_project.settings import DEFAULT_SALT
 from dagster_project.sources import SOURCE_TABLES
 from dagster_project.warehouse.connection import connect
 from dagster_project.warehouse.loading import load_source

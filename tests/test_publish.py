@@ -16,15 +16,16 @@ import duckdb
 import pytest
 
 from dagster_project.datagen.faults import Fault
-from dagster_project.defs.assets import PUBLISH_KEY
-from dagster_project.defs.factory import BUILD_JOB, build_definitions
+from dagster_project.defs.factory import build_definitions
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.defs.runner import run_build
 from dagster_project.errors import SloError
 from dagster_project.settings import Settings
 from dagster_project.warehouse.lock import BuildBusy
 from dagster_project.warehouse.publish import PublishError
-from tests.conftest import AS_OF, REPO, make_settings, make_sources
+from tests.conftest import AS_OF, BUILD_JOB, PUBLISH_KEY_PATH, REPO, make_settings, make_sources
+
+PUBLISH_KEY = dg.AssetKey(PUBLISH_KEY_PATH)
 
 _HOLD_LOCK = (
     "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
@@ -99,7 +100,7 @@ def test_a_reader_does_not_block_publishing_and_keeps_its_snapshot(built: tuple[
     count = "SELECT count(*) FROM product_affinity.product_pair_affinity"
     try:
         before = reader.execute(count).fetchall()[0][0]
-        run_build(settings.with_build(min_pair_orders=10))
+        run_build(settings.with_build(options={"min_pair_orders": 10}))
         assert _digest(settings.database) != digest
         # Another process: in this one DuckDB would hand back the reader's cached instance of the path.
         read = f"import duckdb; print(duckdb.connect({str(settings.database)!r}, read_only=True).execute({count!r})"
@@ -136,6 +137,9 @@ def test_the_warehouse_resource_holds_the_build_lock_for_the_run(tmp_path: Path)
         build_database=str(settings.build_database),
         landing_database=str(settings.landing_database),
         published_database=str(settings.database),
+        product="product_affinity",
+        schemas=["staging", "product_affinity"],
+        sources=["customers", "products", "orders", "order_items"],
     )
     lock = Path(str(settings.build_database) + ".lock")
     with dg.build_resources({"warehouse": resource}):

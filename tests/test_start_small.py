@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from dagster_project.defs.check_jobs import CHECK_JOB
-from dagster_project.defs.factory import BUILD_JOB, build_definitions
+from dagster_project.defs.factory import build_definitions
 from dagster_project.exporter import names as n
 from dagster_project.exporter.server import Exporter, ExporterConfig
 from dagster_project.results.store import ResultsStore
@@ -23,7 +23,7 @@ from dagster_project.slo.card_gaps import missing_from_card
 from dagster_project.slo.domain import slos_from_spec
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
-from tests.conftest import AS_OF, REPO
+from tests.conftest import AS_OF, BUILD_JOB, REPO
 from tests.prometheus_support import binary
 
 SPEC = REPO / "tests" / "specs" / "good" / "flights_minimal.yaml"

@@ -1,4 +1,5 @@
-"""`slo run`: build the data product through Dagster and print what was built."""
+"""`slo run`: build the data product its spec declares (build: module:ATTRIBUTE) through Dagster and print what was
+built. A spec without a build is check-only: `slo run` refuses it and points to `slo check`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 from dagster_project.cli.progress import ProgressBar
 from dagster_project.cli.specs import add_slos_option, add_state_options, config_of
 from dagster_project.cli.table import print_slo_results
-from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED
+from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, UsageError
 from dagster_project.settings import BuildParams, Settings, parse_timestamp
 from dagster_project.warehouse.lock import BuildLock, lock_path
 
@@ -24,15 +25,17 @@ examples:
   slo run --data-dir /data/exports --db /srv/warehouse.duckdb
 
 The build happens in <db>.build and replaces <db> only when every step succeeded: a bad source file leaves the last
-good data product as it was.
+good data product as it was. It writes only to databases slo-monitor created: an existing --db (or its .landing)
+without slo-monitor's marker - your own database - is refused before anything is written (exit 2).
 """
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "run",
-        help="build the Product Affinity data product and print a summary",
-        description="Load the source files, build the data product in DuckDB through Dagster, and summarise it.",
+        help="build the data product its spec declares (e.g. Product Affinity) and print a summary",
+        description="Load the source files, build the data product its spec declares in DuckDB through Dagster, "
+        "and summarise it.",
         epilog=EPILOG,
     )
     p.add_argument(
@@ -58,8 +61,10 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     # Imported here, not with the module: every `slo` command builds this parser, and these load numpy and DuckDB.
     from dagster_project.cli.summary import print_summary
-    from dagster_project.datagen.generator import GeneratorConfig, generate
+    from dagster_project.defs.factory import load_build, load_specs
+    from dagster_project.defs.runner import no_build
     from dagster_project.slo.report import blocking_failures
+    from dagster_project.warehouse.ownership import Owner, refuse_foreign
 
     config = config_of(args)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC).replace(microsecond=0)
@@ -72,14 +77,22 @@ def handle(args: argparse.Namespace) -> int:
         results_db=config.results,
         pushgateway=config.pushgateway,
     )
+    build = load_build(settings)
+    if build is None:
+        raise UsageError(no_build(p.data_product.id for p in load_specs(settings)))
+    if config.data_dir is None and build.sample_data is None:
+        raise UsageError(f"the build of {build.product} makes no sample data: give --data-dir (or SLO_DATA_DIR)")
+    # Before anything is created or written, the lock file beside the database included: never over a file we did
+    # not make (a user's own database).
+    owner = Owner(build.product, build.schemas, tuple(t.name for t in build.sources))
+    refuse_foreign(owner, settings.database, settings.landing_database)
     started = time.monotonic()
     # Held from before the sample data is rewritten until the summary is read: a UI run on the same state folder
     # must neither read half-rewritten sources nor change the landing file under the summary.
     with BuildLock(lock_path(settings.build_database)):
         if config.data_dir is None:
-            generate(
-                GeneratorConfig(out_dir=settings.sources_dir, as_of=as_of, orders=args.sample_orders, seed=args.seed)
-            )
+            assert build.sample_data is not None
+            build.sample_data(settings.sources_dir, as_of, args.sample_orders, args.seed)
             print(
                 f"sample data: {args.sample_orders:,} orders ending {as_of:%Y-%m-%d %H:%M}Z in {settings.sources_dir}"
             )
@@ -87,28 +100,28 @@ def handle(args: argparse.Namespace) -> int:
 
         print(f"building {settings.database} from {settings.sources_dir} ...", file=sys.stderr, flush=True)
         bar = ProgressBar("build steps")
-        build = run_build(settings, progress=bar if bar.enabled else None)
+        run = run_build(settings, progress=bar if bar.enabled else None)
         bar.close()
-        results = list(build.results) + _check_the_rest(settings, build.run_id, as_of, build.published)
+        results = list(run.results) + _check_the_rest(settings, run.run_id, as_of, run.published)
         elapsed = time.monotonic() - started
         out = sys.stderr if args.json else sys.stdout
-        state = "published" if build.published else "NOT published: a blocking SLO failed"
-        print(f"dagster run {build.run_id}: {build.steps} steps in {elapsed:.1f}s, {state}", file=out)
+        state = "published" if run.published else "NOT published: a blocking SLO failed"
+        print(f"dagster run {run.run_id}: {run.steps} steps in {elapsed:.1f}s, {state}", file=out)
         if args.json:
             payload = {
-                "run_id": build.run_id,
+                "run_id": run.run_id,
                 "as_of": as_of.isoformat(),
-                "published": build.published,
+                "published": run.published,
                 "results": results,
             }
             print(json.dumps(payload, indent=2))
         else:
-            if build.published:
-                print_summary(settings.database, settings.landing_database, as_of)
+            if run.published:
+                print_summary(build, settings.database, settings.landing_database, as_of)
             print()
             print(f"SLOs ({len(results)} evaluated, recorded in {settings.results_path}):")
             print_slo_results(results)
-    return EXIT_SLO_FAILED if blocking_failures(results) or not build.published else EXIT_OK
+    return EXIT_SLO_FAILED if blocking_failures(results) or not run.published else EXIT_OK
 
 
 def _check_the_rest(settings: Settings, run_id: str, as_of: datetime, published: bool) -> list[dict[str, Any]]:
@@ -116,10 +129,11 @@ def _check_the_rest(settings: Settings, run_id: str, as_of: datetime, published:
     build's run id. Not when the build was stopped: the published database is then the previous build's."""
     from dagster_project.checking import check_database
     from dagster_project.defs.checks import checked_in_build
-    from dagster_project.defs.factory import load_slos
+    from dagster_project.defs.factory import load_build, load_slos
     from dagster_project.exporter.push import keep
 
-    rest = [s for s in load_slos(settings) if not checked_in_build(s)]
+    build = load_build(settings)
+    rest = [s for s in load_slos(settings) if not checked_in_build(s, build)]
     if not rest or not published:
         return []
     results = check_database(settings.database, rest, as_of, landing=settings.landing_database).results

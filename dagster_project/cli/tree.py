@@ -91,8 +91,14 @@ def _missing(spec: Any) -> str:
     return "\nmissing from the design card:\n" + "\n".join(lines)
 
 
+def _lineage(spec: Any) -> dict[str, tuple[str, ...]]:
+    """The tables the product's build makes and what each is built from; none for a check-only product."""
+    from dagster_project.build_api import load_build
+
+    return load_build(spec.build).table_deps() if spec.build is not None else {}
+
+
 def handle_tree(args: argparse.Namespace) -> int:
-    from dagster_project.product.tables import table_deps
     from dagster_project.slo.card_gaps import missing_from_card
     from dagster_project.slo.chain import render, tree
 
@@ -101,7 +107,7 @@ def handle_tree(args: argparse.Namespace) -> int:
     if not chosen:
         known = ", ".join(s.data_product.id for s in specs)
         raise UsageError(f"unknown data product {args.product!r} (known: {known})")
-    roots = [tree(s, table_deps(), _status(latest)) for s in chosen]
+    roots = [tree(s, _lineage(s), _status(latest)) for s in chosen]
     if args.json:
         print(
             json.dumps(
@@ -122,7 +128,6 @@ def handle_tree(args: argparse.Namespace) -> int:
 
 
 def handle_explain(args: argparse.Namespace) -> int:
-    from dagster_project.product.tables import table_deps
     from dagster_project.slo.chain import paths_to, tree
     from dagster_project.slo.domain import format_value, slos_from_spec
 
@@ -133,7 +138,7 @@ def handle_explain(args: argparse.Namespace) -> int:
             break
     else:
         raise UsageError(f"unknown SLO {args.slo!r}; `slo tree` lists them all")
-    paths = paths_to(tree(spec, table_deps(), _status(latest), expand_once=False), slo)
+    paths = paths_to(tree(spec, _lineage(spec), _status(latest), expand_once=False), slo)
     windows = _windows(args, slo)
     last = latest.get(slo.id)
     result = None

@@ -71,6 +71,10 @@ def handle(args: argparse.Namespace) -> int:
 
     config = config_of(argparse.Namespace(slos=args.paths or None, results=args.results, state_dir=args.state_dir))
     specs, issues = validate(list(config.require_specs()))
+    if not issues:
+        from dagster_project.spec.build_ref import build_issues  # imports each declared build's module
+
+        issues = build_issues(specs)
     if not issues and args.db is not None:
         if not args.db.exists():
             print(f"{args.db}: no such database", file=sys.stderr)

@@ -1,9 +1,9 @@
-"""Assets generated from the source contract and the table registry; none is written out by hand.
+"""Assets generated from a product's build (build_api.Build: its sources and table builds); none is written out by
+hand, and a product without a build gets none.
 
-raw/*      one per source file (loaded as-is, checked against the contract)
-staging/*  typed, deduplicated, PII dropped
-product_affinity/*  the data product's public tables
-product_affinity/published_database  swaps the finished build in; the only step that touches the published file
+raw/*      one per source file (loaded as-is, checked against the build's source contract)
+<schema>/* one per table the build declares (for Product Affinity: staging/*, product_affinity/*)
+<product>/published_database  swaps the finished build in; the only step that touches the published file
 """
 
 import time
@@ -15,9 +15,8 @@ import dagster as dg
 import duckdb
 from dagster import AssetExecutionContext
 
-from dagster_project.product.tables import PRODUCT_TABLES, RAW_TABLES, STAGING_TABLES, TableBuild
+from dagster_project.build_api import Build, SourceTable, TableBuild
 from dagster_project.slo.cadence import FreshnessWindow
-from dagster_project.sources import SOURCE_TABLES, SourceTable
 from dagster_project.warehouse.build_log import record_run, record_step, steps_missing_from_run
 from dagster_project.warehouse.connection import row_count, table_schema
 from dagster_project.warehouse.loading import load_source, require_contract_columns
@@ -25,9 +24,14 @@ from dagster_project.warehouse.publish import PublishError, publish
 
 from .resources import BuildParamsResource, SourceFilesResource, WarehouseResource
 
-BUILD_JOB = "build_product_affinity"
-PUBLISH_KEY = dg.AssetKey(["product_affinity", "published_database"])
-PUBLISHED_TABLES: tuple[str, ...] = (*RAW_TABLES, *(t.name for t in STAGING_TABLES + PRODUCT_TABLES))
+
+def build_job_name(build: Build) -> str:
+    """`build_<product>`: for the bundled example, build_product_affinity."""
+    return f"build_{build.product}"
+
+
+def publish_key(build: Build) -> dg.AssetKey:
+    return dg.AssetKey([build.product, "published_database"])
 
 
 def _key(qualified: str) -> dg.AssetKey:
@@ -85,8 +89,8 @@ def _policy(window: FreshnessWindow | None) -> dg.FreshnessPolicy | None:
     return dg.FreshnessPolicy.time_window(fail_window=timedelta(seconds=fail), warn_window=warn)
 
 
-def _built_asset(spec: TableBuild, freshness: FreshnessWindow | None) -> dg.AssetsDefinition:
-    sources_read = [t for t in SOURCE_TABLES if f"raw.{t.name}" in spec.deps]
+def _built_asset(build: Build, spec: TableBuild, freshness: FreshnessWindow | None) -> dg.AssetsDefinition:
+    sources_read = [t for t in build.sources if f"raw.{t.name}" in spec.deps]
 
     @dg.asset(
         key=_key(spec.name),
@@ -105,7 +109,7 @@ def _built_asset(spec: TableBuild, freshness: FreshnessWindow | None) -> dg.Asse
         with warehouse.connect() as con:
             for table in sources_read:  # a drifted source no blocking SLO stopped: one clear line, not a SQL error
                 require_contract_columns(con, Path(sources.data_dir), table)
-            spec.build(con, build_params.params())
+            spec.build(con, build.params(build_params.params()))
             metadata = _table_metadata(con, spec.name, dict(spec.columns))
             record_step(con, spec.name, context.run.run_id)
         return dg.MaterializeResult(metadata=metadata)  # type: ignore[arg-type]
@@ -113,40 +117,47 @@ def _built_asset(spec: TableBuild, freshness: FreshnessWindow | None) -> dg.Asse
     return _build
 
 
-@dg.asset(
-    key=PUBLISH_KEY,
-    # Every other asset, not only the product tables: a source that failed to load must stop the publish even when
-    # no product table reads it (customers feeds only staging today).
-    deps=[_key(t) for t in PUBLISHED_TABLES],
-    group_name="product_affinity",
-    description="Replaces the published database with the finished build in one atomic rename.",
-    kinds={"duckdb"},
-)
-def published_database(context: AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
-    with warehouse.connect() as con:
-        missing = steps_missing_from_run(con, PUBLISHED_TABLES, context.run.run_id)
-        if not missing:
-            stats = context.instance.get_run_stats(context.run.run_id)
-            started = stats.start_time or time.time()
-            record_run(con, context.run.run_id, started, time.time())
-    if missing:
-        raise PublishError(
-            f"not publishing: {', '.join(missing)} were not built in this run; materialize all assets together "
-            f"(job {BUILD_JOB}) so the published database comes from one complete build"
+def _publish_asset(build: Build) -> dg.AssetsDefinition:
+    published_tables = build.published_tables
+    job = build_job_name(build)
+
+    @dg.asset(
+        key=publish_key(build),
+        # Every other asset, not only the product tables: a source that failed to load must stop the publish even
+        # when no product table reads it (customers feeds only staging in the Product Affinity example).
+        deps=[_key(t) for t in published_tables],
+        group_name=build.product,
+        description="Replaces the published database with the finished build in one atomic rename.",
+        kinds={"duckdb"},
+    )
+    def published_database(context: AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult[None]:
+        with warehouse.connect() as con:
+            missing = steps_missing_from_run(con, published_tables, context.run.run_id)
+            if not missing:
+                stats = context.instance.get_run_stats(context.run.run_id)
+                started = stats.start_time or time.time()
+                record_run(con, context.run.run_id, started, time.time())
+        if missing:
+            raise PublishError(
+                f"not publishing: {', '.join(missing)} were not built in this run; materialize all assets together "
+                f"(job {job}) so the published database comes from one complete build"
+            )
+        size = publish(
+            Path(warehouse.build_database), Path(warehouse.published_database), landing=Path(warehouse.landing_database)
         )
-    size = publish(
-        Path(warehouse.build_database), Path(warehouse.published_database), landing=Path(warehouse.landing_database)
-    )
-    return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(warehouse.published_database), "size_bytes": size}
-    )
+        return dg.MaterializeResult(
+            metadata={"path": dg.MetadataValue.path(warehouse.published_database), "size_bytes": size}
+        )
+
+    return published_database
 
 
-def all_assets(freshness: Mapping[str, FreshnessWindow] | None = None) -> list[dg.AssetsDefinition]:
-    """`freshness`: table -> the window its freshness SLOs give it (slo/cadence.py), shown and tracked by Dagster."""
+def all_assets(build: Build, freshness: Mapping[str, FreshnessWindow] | None = None) -> list[dg.AssetsDefinition]:
+    """The build's assets. `freshness`: table -> the window its freshness SLOs give it (slo/cadence.py), shown and
+    tracked by Dagster."""
     freshness = freshness or {}
     return [
-        *(_source_asset(t, freshness.get(f"raw.{t.name}")) for t in SOURCE_TABLES),
-        *(_built_asset(t, freshness.get(t.name)) for t in STAGING_TABLES + PRODUCT_TABLES),
-        published_database,
+        *(_source_asset(t, freshness.get(f"raw.{t.name}")) for t in build.sources),
+        *(_built_asset(build, t, freshness.get(t.name)) for t in build.tables),
+        _publish_asset(build),
     ]

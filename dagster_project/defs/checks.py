@@ -17,43 +17,71 @@ from typing import Any
 
 import dagster as dg
 
+from dagster_project.build_api import Build
 from dagster_project.checking import check_database
 from dagster_project.slo.domain import Slo
 
-from .assets import PUBLISH_KEY, PUBLISHED_TABLES
-from .slo_checks import RESULT_METADATA_KEY, slo_checks
+from .assets import publish_key
+from .slo_checks import RESULT_METADATA_KEY, Evaluate, slo_checks
 
-__all__ = ["RESULT_METADATA_KEY", "check_asset", "checked_in_build", "slo_asset_checks"]
+__all__ = ["RESULT_METADATA_KEY", "check_asset", "checked_in_build", "published_checks", "slo_asset_checks"]
 
 REQUIRED_RESOURCES = ("published", "build_params", "results_store")
 
 
-def check_asset(slo: Slo) -> dg.AssetKey:
-    return PUBLISH_KEY if slo.kind == "build_duration" else dg.AssetKey(slo.dataset.split("."))
+def check_asset(slo: Slo, build: Build) -> dg.AssetKey:
+    return publish_key(build) if slo.kind == "build_duration" else dg.AssetKey(slo.dataset.split("."))
 
 
-def _evaluate(
-    context: dg.AssetCheckExecutionContext, asset: dg.AssetKey, slos: Sequence[Slo], building: bool
-) -> list[dict[str, Any]]:
-    published, build_params, results_store = (getattr(context.resources, k) for k in REQUIRED_RESOURCES)
-    as_of = (build_params.params().as_of or datetime.now(UTC)).astimezone(UTC)
-    in_build = building and asset != PUBLISH_KEY
-    db = Path(published.build_database if in_build else published.database)
-    landing = Path(published.build_landing_database if in_build else published.landing_database)
-    if not db.is_file():
-        raise dg.Failure(f"no database at {db}: run the build job ({len(slos)} SLOs not checked)")
-    results = check_database(db, slos, as_of, landing=landing).results
-    context.log.info(f"{len(results)} SLOs on {asset.to_user_string()} judged on {db}")
-    # Kept before they are reported: a blocking failure stops the run, and its evaluations must not be lost.
-    results_store.record(context.run.run_id, as_of, results)
-    return results
+def _evaluator(build: Build | None) -> Evaluate:
+    publish = publish_key(build) if build is not None else None
+
+    def _evaluate(
+        context: dg.AssetCheckExecutionContext, asset: dg.AssetKey, slos: Sequence[Slo], building: bool
+    ) -> list[dict[str, Any]]:
+        published, build_params, results_store = (getattr(context.resources, k) for k in REQUIRED_RESOURCES)
+        as_of = (build_params.params().as_of or datetime.now(UTC)).astimezone(UTC)
+        in_build = building and asset != publish
+        db = Path(published.build_database if in_build else published.database)
+        landing = Path(published.build_landing_database if in_build else published.landing_database)
+        if not db.is_file():
+            raise dg.Failure(f"no database at {db}: run the build job ({len(slos)} SLOs not checked)")
+        results = check_database(db, slos, as_of, landing=landing).results
+        context.log.info(f"{len(results)} SLOs on {asset.to_user_string()} judged on {db}")
+        # Kept before they are reported: a blocking failure stops the run, and its evaluations must not be lost.
+        results_store.record(context.run.run_id, as_of, results)
+        return results
+
+    return _evaluate
 
 
-def checked_in_build(slo: Slo) -> bool:
-    """Whether the build job checks this SLO; the others (tables it does not build) are for `slo check`."""
-    return slo.kind == "build_duration" or slo.dataset in PUBLISHED_TABLES
+def checked_in_build(slo: Slo, build: Build | None) -> bool:
+    """Whether the build job checks this SLO; the others (tables it does not build, every SLO of a check-only
+    product) are for the check jobs and `slo check`."""
+    return build is not None and (slo.kind == "build_duration" or slo.dataset in build.published_tables)
 
 
-def slo_asset_checks(slos: Sequence[Slo]) -> list[dg.AssetChecksDefinition]:
-    """One check definition per asset that has SLOs; SLOs on datasets this job does not build are skipped."""
-    return slo_checks([s for s in slos if checked_in_build(s)], check_asset, _evaluate, REQUIRED_RESOURCES)
+def slo_asset_checks(slos: Sequence[Slo], build: Build | None) -> list[dg.AssetChecksDefinition]:
+    """One check definition per asset of the build that has SLOs (none without a build)."""
+    if build is None:
+        return []
+    return slo_checks(
+        [s for s in slos if checked_in_build(s, build)],
+        lambda slo: check_asset(slo, build),
+        _evaluator(build),
+        REQUIRED_RESOURCES,
+    )
+
+
+def published_checks(
+    slos: Sequence[Slo], build: Build | None
+) -> tuple[list[dg.AssetSpec], list[dg.AssetChecksDefinition]]:
+    """The SLOs no build checks (every SLO of a check-only product, and the example's on tables it does not make):
+    checks on the published database, each on an external asset (an AssetSpec: observed, never materialized, so
+    nothing can write it) named after its dataset, so the scheduled `check_slos` job and its history cover them."""
+    rest = [s for s in slos if not checked_in_build(s, build) and s.kind != "build_duration"]
+    made = set(build.published_tables) if build is not None else set()
+    keys = sorted({s.dataset for s in rest} - made)
+    externals = [dg.AssetSpec(key=dg.AssetKey(k.split(".")), description=f"{k}: checked, not built here") for k in keys]
+    checks = slo_checks(rest, lambda slo: dg.AssetKey(slo.dataset.split(".")), _evaluator(None), REQUIRED_RESOURCES)
+    return externals, checks

@@ -5,15 +5,19 @@ Everything SLO-shaped is generated from the spec: the asset checks, the freshnes
 schedules (a build per distinct update cadence of the use cases, a check per distinct check cadence; hourly checks
 for a product without use cases, slo/cadence.py). Schedules
 start stopped: turning one on in the UI (with the daemon running, as `dagster dev` does) is the user's decision.
+
+Only a product whose spec declares a build (`build: module:ATTRIBUTE`, build_api.py) gets assets, a build job and
+build schedules, and only then is anything written; a check-only product gets its check jobs and check schedules.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project.defs.assets import BUILD_JOB, all_assets
+from dagster_project.build_api import Build
+from dagster_project.defs.assets import all_assets, build_job_name, publish_key
 from dagster_project.defs.check_jobs import CHECK_JOB, CHECK_JOB_DESCRIPTION, PublishedDatabaseResource, check_jobs
-from dagster_project.defs.checks import slo_asset_checks
+from dagster_project.defs.checks import published_checks, slo_asset_checks
 from dagster_project.defs.resources import (
     BuildParamsResource,
     ResultsStoreResource,
@@ -22,24 +26,35 @@ from dagster_project.defs.resources import (
 )
 from dagster_project.defs.slo_checks import check_job, cron_slug
 from dagster_project.errors import UsageError
-from dagster_project.product.tables import table_deps
 from dagster_project.settings import Settings
 from dagster_project.slo.cadence import Cadence, build_cadences, check_cadences, freshness_windows
 from dagster_project.slo.domain import Slo, all_slos
 from dagster_project.spec.models import SpecFile
-from dagster_project.spec.validate import validate
+from dagster_project.spec.validate import LoadedSpec, validate
 
-__all__ = ["BUILD_JOB", "build_definitions", "cron_slug", "load_slos", "load_specs"]
+__all__ = ["build_definitions", "build_job_name", "cron_slug", "load_build", "load_slos", "load_specs", "publish_key"]
 
 
-def load_specs(settings: Settings) -> list[SpecFile]:
-    """The spec files in settings.spec_paths; UsageError listing every problem if any is invalid."""
+def _loaded_specs(settings: Settings) -> list[LoadedSpec]:
     if not settings.spec_paths:
         return []
     specs, issues = validate(settings.spec_paths)
     if issues:
         raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
-    return [s.spec for s in specs]
+    return specs
+
+
+def load_specs(settings: Settings) -> list[SpecFile]:
+    """The spec files in settings.spec_paths; UsageError listing every problem if any is invalid."""
+    return [s.spec for s in _loaded_specs(settings)]
+
+
+def load_build(settings: Settings) -> Build | None:
+    """The build the specs declare (imported now), or None when every product is check-only."""
+    from dagster_project.spec.build_ref import product_build
+
+    found = product_build(_loaded_specs(settings))
+    return found.build if found is not None else None
 
 
 def load_slos(settings: Settings) -> list[Slo]:
@@ -58,40 +73,55 @@ def _schedule(job: str, cadence: Cadence, what: str) -> dg.ScheduleDefinition:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    specs = load_specs(settings)
+    from dagster_project.spec.build_ref import product_build
+
+    loaded = _loaded_specs(settings)
+    specs = [s.spec for s in loaded]
     slos = all_slos(specs)
-    build_job = dg.define_asset_job(
-        BUILD_JOB,
-        selection=dg.AssetSelection.all(),
-        description="Load the sources, build staging and the Product Affinity tables, publish the database.",
-    )
-    schedules = [_schedule(BUILD_JOB, c, "Rebuild the data product") for c in build_cadences(specs)]
-    schedules += [_schedule(CHECK_JOB, c, "Check every SLO") for c in check_cadences(specs)]
-    checks = slo_asset_checks(slos)
+    found = product_build(loaded) if any(s.build is not None for s in specs) else None
+    build = found.build if found is not None else None
+    resources: dict[str, object] = {
+        "published": PublishedDatabaseResource(
+            database=str(settings.database),
+            landing_database=str(settings.landing_database),
+            gx_root=str(settings.state_dir),
+            build_database=str(settings.build_database),
+            build_landing_database=str(settings.build_landing_database),
+        ),
+        "build_params": BuildParamsResource.from_params(settings.build),
+        "results_store": ResultsStoreResource(path=str(settings.results_path), pushgateway=settings.pushgateway),
+    }
+    schedules = [_schedule(CHECK_JOB, c, "Check every SLO") for c in check_cadences(specs)]
+    externals, rest = published_checks(slos, build)
+    checks = [*slo_asset_checks(slos, build), *rest]
+    jobs: list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = [
+        check_job(CHECK_JOB, checks, CHECK_JOB_DESCRIPTION),
+        *check_jobs(slos),
+    ]
+    assets: list[dg.AssetsDefinition | dg.AssetSpec] = list(externals)
+    if build is not None:  # only a declared build writes, and only to the databases it created
+        job = build_job_name(build)
+        jobs.insert(0, dg.define_asset_job(job, selection=dg.AssetSelection.all(), description=build.description))
+        built = [s for s in specs if s.data_product.id == build.product]
+        schedules = [_schedule(job, c, "Rebuild the data product") for c in build_cadences(built)] + schedules
+        assets = [*all_assets(build, freshness_windows(slos, build.table_deps())), *externals]
+        resources["warehouse"] = WarehouseResource(
+            build_database=str(settings.build_database),
+            landing_database=str(settings.build_landing_database),
+            published_database=str(settings.database),
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+            product=build.product,
+            schemas=list(build.schemas),
+            sources=[t.name for t in build.sources],
+        )
+        resources["sources"] = SourceFilesResource(data_dir=str(settings.sources_dir))
     return dg.Definitions(
-        assets=all_assets(freshness_windows(slos, table_deps())),
+        assets=assets,
         asset_checks=checks,
-        jobs=[build_job, check_job(CHECK_JOB, checks, CHECK_JOB_DESCRIPTION), *check_jobs(slos)],
+        jobs=jobs,
         schedules=schedules,
         # One DuckDB file admits one writing process: steps run one after another in the run's process.
         executor=dg.in_process_executor,
-        resources={
-            "warehouse": WarehouseResource(
-                build_database=str(settings.build_database),
-                landing_database=str(settings.build_landing_database),
-                published_database=str(settings.database),
-                memory_limit=settings.duckdb_memory_limit,
-                threads=settings.duckdb_threads,
-            ),
-            "published": PublishedDatabaseResource(
-                database=str(settings.database),
-                landing_database=str(settings.landing_database),
-                gx_root=str(settings.state_dir),
-                build_database=str(settings.build_database),
-                build_landing_database=str(settings.build_landing_database),
-            ),
-            "sources": SourceFilesResource(data_dir=str(settings.sources_dir)),
-            "build_params": BuildParamsResource.from_params(settings.build),
-            "results_store": ResultsStoreResource(path=str(settings.results_path), pushgateway=settings.pushgateway),
-        },
+        resources=resources,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,6 +15,7 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
+from dagster_project.errors import UsageError
 from dagster_project.exporter.push import push
 from dagster_project.results.store import record
 from dagster_project.settings import (
@@ -26,26 +28,44 @@ from dagster_project.settings import (
 )
 from dagster_project.warehouse.connection import connect
 from dagster_project.warehouse.lock import BuildLock, lock_path
+from dagster_project.warehouse.ownership import Owner, mark, refuse_foreign
 from dagster_project.warehouse.publish import discard_unsafe_build_file
 
 
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The DuckDB build database (and the landing file the build loads the sources into) and the published database
-    it replaces when a build succeeds (the landing file then replaces the published one, `<published>.landing`)."""
+    it replaces when a build succeeds (the landing file then replaces the published one, `<published>.landing`).
+
+    It writes only to files the build created (warehouse/ownership.py): `product`, `schemas` and `sources` say whose
+    they are; a run refuses, before it writes anything, any of the four files that is someone else's."""
 
     build_database: str
     landing_database: str
     published_database: str
+    product: str
+    schemas: list[str]
+    sources: list[str]
     memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     threads: int = DEFAULT_DUCKDB_THREADS
     _lock: BuildLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Hold the build lock for the whole run (resources are set up once per in-process run)."""
+        """Refuse files that are not the build's own, hold the build lock for the whole run (resources are set up
+        once per in-process run), and mark the build's files as ours."""
+        owner = Owner(self.product, tuple(self.schemas), tuple(self.sources))
+        published = Path(self.published_database)
+        refuse_foreign(owner, published, published.with_name(published.name + ".landing"))  # before the lock file
         self._lock = BuildLock(lock_path(Path(self.build_database)))
         self._lock.acquire()
+        try:
+            refuse_foreign(owner, Path(self.build_database), Path(self.landing_database), intermediate=True)
+        except Exception:
+            self._lock.release()
+            raise
         if discard_unsafe_build_file(Path(self.build_database)) and context.log is not None:
             context.log.info(f"discarded {self.build_database}: made by an older version that kept raw data in it")
+        with self.connect() as con:
+            mark(con, owner)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._lock is not None:
@@ -69,13 +89,12 @@ class SourceFilesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class BuildParamsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Parameters of the product tables; as_of empty means the time of the build."""
+    """Parameters of the build: as_of empty means the time of the build; `options` (a JSON object) are the build's
+    own knobs by name, e.g. {"min_pair_orders": 10} for Product Affinity, checked by the build."""
 
     as_of: str = ""
     customer_salt: str
-    min_pair_orders: int = 3
-    recommendations_per_customer: int = 5
-    neighbours_per_product: int = 20
+    options: str = "{}"
 
     @classmethod
     def from_params(cls, params: BuildParams, env: Mapping[str, str] | None = None) -> BuildParamsResource:
@@ -88,18 +107,20 @@ class BuildParamsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return cls(
             as_of=params.as_of.isoformat() if params.as_of else "",
             customer_salt=dg.EnvVar(variable) if from_env else params.customer_salt,
-            min_pair_orders=params.min_pair_orders,
-            recommendations_per_customer=params.recommendations_per_customer,
-            neighbours_per_product=params.neighbours_per_product,
+            options=json.dumps(dict(params.options), sort_keys=True),
         )
 
     def params(self) -> BuildParams:
+        try:
+            options = json.loads(self.options)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"build_params.options: not a JSON object ({exc})") from None
+        if not isinstance(options, dict):
+            raise UsageError("build_params.options: not a JSON object")
         return BuildParams(
             as_of=parse_timestamp(self.as_of) if self.as_of else None,
             customer_salt=self.customer_salt,
-            min_pair_orders=self.min_pair_orders,
-            recommendations_per_customer=self.recommendations_per_customer,
-            neighbours_per_product=self.neighbours_per_product,
+            options=options,
         )
 
 

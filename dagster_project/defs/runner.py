@@ -9,22 +9,31 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
 from dagster_project.defs.checks import RESULT_METADATA_KEY
-from dagster_project.defs.factory import BUILD_JOB, build_definitions
+from dagster_project.defs.factory import build_definitions, build_job_name, load_build, load_specs
 from dagster_project.defs.instance import build_instance
-from dagster_project.errors import SloError, SourceDataError
+from dagster_project.errors import SloError, SourceDataError, UsageError
 from dagster_project.settings import Settings
 from dagster_project.warehouse.lock import BuildBusy
+from dagster_project.warehouse.ownership import ForeignDatabase
 from dagster_project.warehouse.publish import PublishError
 
 # Dagster's console logger would print every event (and a traceback on failure); the CLI reports for itself.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def no_build(products: Iterable[str]) -> str:
+    names = ", ".join(products) or "none"
+    return (
+        f"nothing to build: no data product in the specs declares a build (build: module:ATTRIBUTE; products: "
+        f"{names}); a product without a build is check-only: use `slo check`"
+    )
 
 
 class BuildFailed(SloError):
@@ -49,7 +58,9 @@ def _results(result: dg.ExecuteInProcessResult) -> tuple[dict[str, Any], ...]:
 
 
 # Errors raised inside steps that the CLI reports as they are. They cross the run boundary serialized, by class name.
-_USER_ERRORS: dict[str, type[SloError]] = {cls.__name__: cls for cls in (SourceDataError, BuildBusy, PublishError)}
+_USER_ERRORS: dict[str, type[SloError]] = {
+    cls.__name__: cls for cls in (SourceDataError, BuildBusy, PublishError, ForeignDatabase)
+}
 
 
 def _user_error(error: object) -> SloError | None:
@@ -97,8 +108,11 @@ def _report_steps(
 
 def run_build(settings: Settings, progress: Callable[[int, int], None] | None = None) -> BuildRun:
     """Build through Dagster; `progress(done, total)` is called as steps finish, when given."""
+    build = load_build(settings)
+    if build is None:
+        raise UsageError(no_build(s.data_product.id for s in load_specs(settings)))
     defs = build_definitions(settings)
-    job = defs.resolve_job_def(BUILD_JOB)
+    job = defs.resolve_job_def(build_job_name(build))
     with build_instance(settings.dagster_home) as instance:
         run_id = str(uuid.uuid4())
         done = threading.Event()

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import duckdb
 
+from dagster_project.product.params import AffinityParams
 from dagster_project.product.schemas import PRODUCT_SCHEMA
-from dagster_project.settings import BuildParams
 
 
 def pair_affinity_sql(source: str, item: str, target: str, a: str, b: str, min_pair_orders: int) -> str:
@@ -47,7 +47,7 @@ def pair_affinity_sql(source: str, item: str, target: str, a: str, b: str, min_p
     """
 
 
-def build_product_pair_affinity(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
+def build_product_pair_affinity(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {PRODUCT_SCHEMA}")
     con.execute(
         pair_affinity_sql(
@@ -61,7 +61,7 @@ def build_product_pair_affinity(con: duckdb.DuckDBPyConnection, params: BuildPar
     )
 
 
-def build_category_affinity(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
+def build_category_affinity(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {PRODUCT_SCHEMA}")
     con.execute(
         pair_affinity_sql(

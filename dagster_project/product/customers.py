@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from dagster_project.product.params import AffinityParams
 from dagster_project.product.schemas import PRODUCT_SCHEMA
 from dagster_project.product.staging import customer_key_sql
-from dagster_project.settings import BuildParams
 
 FREQUENCY_DAYS = 30
 
 
-def build_customer_metrics(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
+def build_customer_metrics(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
     as_of = (params.as_of or datetime.now(UTC)).astimezone(UTC)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {PRODUCT_SCHEMA}")
     con.execute(

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import duckdb
 
+from dagster_project.product.params import AffinityParams
 from dagster_project.product.schemas import PRODUCT_SCHEMA
-from dagster_project.settings import BuildParams
 
 NORTH_STAR_METRIC = "cross_sell_revenue_share"
 INPUT_MEASURES = ("total_revenue", "cross_sell_revenue", "orders", "cross_sell_orders")
 
 
-def build_north_star_daily(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
+def build_north_star_daily(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {PRODUCT_SCHEMA}")
     con.execute(
         f"""

@@ -22,9 +22,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from dagster_project.product.params import AffinityParams
 from dagster_project.product.schemas import PRODUCT_SCHEMA
 from dagster_project.product.staging import customer_key_sql
-from dagster_project.settings import BuildParams
 from dagster_project.warehouse.connection import row_count
 
 # Scores are scored densely a block of customers at a time: block rows x products stays near this many cells.
@@ -72,7 +72,7 @@ def top_k_per_row(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, n
     return row[top], col[top], val[top], rank[top]
 
 
-def build_cross_sell_recommendations(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
+def build_cross_sell_recommendations(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {PRODUCT_SCHEMA}")
     con.execute(
         """
@@ -107,7 +107,7 @@ def build_cross_sell_recommendations(con: duckdb.DuckDBPyConnection, params: Bui
         con.execute("DROP TABLE IF EXISTS _rec_products")
 
 
-def _score(con: duckdb.DuckDBPyConnection, params: BuildParams) -> pa.Table:
+def _score(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> pa.Table:
     import scipy.sparse as sp  # only here: the CLI's other commands should not pay for importing scipy
 
     n_customers = row_count(con, "temp._rec_customers")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import duckdb
 
+from dagster_project.product.params import AffinityParams
 from dagster_project.product.schemas import STAGING_SCHEMA
-from dagster_project.settings import BuildParams
 
 # 64 bits of SHA-256: collisions are negligible below billions of customers.
 CUSTOMER_KEY_HEX_DIGITS = 16
@@ -35,7 +35,7 @@ def _create(con: duckdb.DuckDBPyConnection, table: str, select: str, params: dic
     con.execute(f"CREATE OR REPLACE TABLE {STAGING_SCHEMA}.{table} AS {select}", params or {})
 
 
-def build_customers(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
+def build_customers(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
     _create(
         con,
         "customers",
@@ -49,7 +49,7 @@ def build_customers(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None
     )
 
 
-def build_products(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
+def build_products(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
     _create(
         con,
         "products",
@@ -62,7 +62,7 @@ def build_products(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
     )
 
 
-def build_orders(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
+def build_orders(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
     _create(
         con,
         "orders",
@@ -81,7 +81,7 @@ def build_orders(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
     )
 
 
-def build_order_items(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
+def build_order_items(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
     _create(
         con,
         "order_items",
@@ -96,7 +96,7 @@ def build_order_items(con: duckdb.DuckDBPyConnection, params: BuildParams) -> No
     )
 
 
-def build_order_lines(con: duckdb.DuckDBPyConnection, params: BuildParams) -> None:
+def build_order_lines(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
     """Order lines of known orders and known products, with what every product table needs from both."""
     _create(
         con,

@@ -1,38 +1,27 @@
 """Every table the build makes, in one registry: name, what it depends on, how it is built, what its columns mean.
 
-The Dagster layer turns each entry into an asset; the docs and the column tests read the same entries. The product
+The build (build.py) hands these to the service through the public API; the Dagster layer turns each entry into an
+asset, and the docs and the column tests read the same entries. The product
 tables (schema product_affinity) are a public contract: names and columns change only with a major version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import duckdb
 
-from dagster_project.product import affinity, customers, north_star, recommendations, staging
-from dagster_project.settings import BuildParams
+from dagster_project.build_api import TableBuild
+from dagster_project.product import affinity, customers, north_star, staging
+from dagster_project.product.params import AffinityParams
 from dagster_project.sources import SOURCE_TABLES
 
-BuildFn = Callable[[duckdb.DuckDBPyConnection, BuildParams], None]
+__all__ = ["BUILT_TABLES", "PRODUCT_TABLES", "RAW_TABLES", "STAGING_TABLES", "TableBuild", "table_deps"]
 
 
-@dataclass(frozen=True)
-class TableBuild:
-    name: str  # schema.table
-    description: str
-    deps: tuple[str, ...]
-    build: BuildFn
-    columns: tuple[tuple[str, str], ...] = ()  # (column, meaning); product tables document every column
+def _cross_sell_recommendations(con: duckdb.DuckDBPyConnection, params: AffinityParams) -> None:
+    """Imported when it runs: numpy and pyarrow load only for a build, not for `slo validate` resolving the build."""
+    from dagster_project.product.recommendations import build_cross_sell_recommendations
 
-    @property
-    def schema(self) -> str:
-        return self.name.split(".", 1)[0]
-
-    @property
-    def table(self) -> str:
-        return self.name.split(".", 1)[1]
+    build_cross_sell_recommendations(con, params)
 
 
 RAW_TABLES = tuple(f"raw.{t.name}" for t in SOURCE_TABLES)
@@ -112,7 +101,7 @@ PRODUCT_TABLES: tuple[TableBuild, ...] = (
         "product_affinity.cross_sell_recommendations",
         "Top products per customer that they have not bought, scored from product affinity.",
         ("staging.order_lines", "product_affinity.product_pair_affinity"),
-        recommendations.build_cross_sell_recommendations,
+        _cross_sell_recommendations,
         (
             ("customer_key", "Salted customer key."),
             ("rank", "1 = best."),

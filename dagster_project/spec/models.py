@@ -470,6 +470,11 @@ class SpecFile(Strict):
     schema_ref: str | None = Field(default=None, alias="$schema", description="Path of the JSON Schema, for editors.")
     version: Literal[1]
     data_product: DataProductCard
+    build: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")] | None = Field(
+        default=None,
+        description="The product's build, as package.module:ATTRIBUTE naming a dagster_project.build_api.Build. "
+        "Without one the product is check-only: it is checked, never built or written to.",
+    )
     semantic_model: SemanticModel | None = None
     north_star: NorthStar | None = None
     consumer_queries: list[ConsumerQuery] = Field(default_factory=list)

@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyarrow.types as pat
 
+from dagster_project.build_api import SourceColumn, SourceTable, find_source_file
 from dagster_project.errors import SourceDataError
-from dagster_project.sources import SourceColumn, SourceTable, find_source_file
 from dagster_project.warehouse.connection import RAW_CATALOG, quote_ident, row_count, table_schema
 
 INTEGER_TYPES = ("BIGINT", "INTEGER")
