@@ -22,8 +22,9 @@ examples:
 
 The database is only read (opened read-only, never written). Each SLO's threshold comes from what was observed,
 with a margin its comment states; the spec is validated against the database before it is written, and passes
-`slo check` on it. An existing output file is never overwritten. The design card fields today's spec requires are
-TODO placeholders: replace them with your product's design.
+`slo check` on it. An existing output file is never overwritten. The spec names the product and its owner (a TODO
+placeholder without --owner) and no more of its design card: a comment says what to add next (use cases with their
+update cadence, goals, a North Star; docs/writing-slos.md).
 
 exit codes: 0 written, 2 invalid usage (no such database or table, output file exists), 3 the database cannot be
 read or a query ran past --timeout

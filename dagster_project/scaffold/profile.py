@@ -31,8 +31,6 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 MAX_CATEGORIES = 20
 # Rows per day are read for at most this many days back from the newest row.
 VOLUME_DAYS = 91
-# Window of the starter North Star (the rows counted in it are its placeholder target).
-NORTH_STAR_WINDOW = timedelta(days=28)
 # Rows dated more than this after the evaluation time are in the future (not_in_future's default tolerance).
 FUTURE_TOLERANCE = timedelta(minutes=5)
 # Columns tried together for a candidate key when no single column is one.
@@ -60,7 +58,6 @@ class ColumnProfile:
     maximum: float | None = None
     newest_epoch: float | None = None  # times: the newest value at or before the evaluation time
     future: int = 0  # times: values dated after the evaluation time plus the tolerance
-    in_window: int = 0  # times: values in the North Star window ending at the evaluation time
     categories: tuple[str, ...] | None = None  # categorical text: its values, sorted
 
 
@@ -157,7 +154,6 @@ class _Profiler:
         named = [(c, ty) for c, ty in schema if nameable(c)]
         now = timestamp_literal(self.as_of)
         later = timestamp_literal(self.as_of + FUTURE_TOLERANCE)
-        since = timestamp_literal(self.as_of - NORTH_STAR_WINDOW)
         parts = ["count(*)"]
         for c, ty in named:
             q, fam = quote_ident(c), family(ty)
@@ -169,7 +165,6 @@ class _Profiler:
                 parts += [
                     f"epoch(max({q}) FILTER (WHERE {q} <= {now}))",
                     f"count_if({q} > {later})",
-                    f"count_if({q} > {since} AND {q} <= {now})",
                 ]
         row = self.query(f"SELECT {', '.join(parts)} FROM {t}")[0]
         rows = _int(row[0])
@@ -182,8 +177,8 @@ class _Profiler:
             if fam == "number":
                 col = _with(col, minimum=_number(next(values)), maximum=_number(next(values)))
             elif fam == "time":
-                newest, future, window = next(values), next(values), next(values)
-                col = _with(col, newest_epoch=_number(newest), future=_int(future), in_window=_int(window))
+                newest, future = next(values), next(values)
+                col = _with(col, newest_epoch=_number(newest), future=_int(future))
             distinct_n = col.distinct or 0
             if fam == "text" and 0 < distinct_n <= MAX_CATEGORIES and rows - nulls >= 2 * distinct_n:
                 found = self.query(

@@ -4,15 +4,16 @@ it was written from.
 
 Pure: a DatabaseProfile in, YAML text out. Margins:
 
-- freshness (max_age): twice the observed age, rounded up, and more than the placeholder use case's update cadence
-  plus an assumed build (so `slo validate` has no slack warning); none when the newest row is older than 90 days;
+- freshness (max_age): twice the observed age, rounded up, and at least an hour (one observation says little about
+  how often a table is updated); none when the newest row is older than 90 days. The spec declares no use case, so
+  `slo validate` has no update cadence to warn against; one added later is checked against these thresholds;
 - completeness (non_null_ratio): twice the observed null share (never-null columns together at 1.0);
 - volume (row_volume): half the lowest ratio of a day to its trailing days seen in the history read;
 - validity: numeric ranges widened by half their span (not below 0 when no value was), the categorical values seen,
   no rows in the future; each at a 1% allowance for ranges and sets;
 - uniqueness and schema as observed, at 1.0; no_pii at 0 only where no value looked like personal data.
 
-The design card today's spec requires is written by card.design_card() with TODO placeholders.
+The data product part is card.design_card(): its id, its owner and, as comments, what to add next.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dagster_project.scaffold.card import PLACEHOLDER_CADENCE, PLACEHOLDER_USE_CASE, design_card, quoted, scalar, when
+from dagster_project.scaffold.card import design_card, quoted, scalar, when
 from dagster_project.scaffold.profile import ColumnProfile, DatabaseProfile, TableProfile
-from dagster_project.spec.cron import max_gap_seconds
-from dagster_project.verify.slack import DEFAULT_BUILD_MARGIN_S
 
 HISTORICAL_AGE_S = 90 * 86400
+# The least max_age threshold written: an age seen once says little about how often a table is updated.
+MIN_MAX_AGE_S = 3600
 OBJECTIVE = 0.99
 WINDOWS = "[7d, 28d]"
 _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
@@ -135,7 +136,6 @@ class _Slo:
             f"    severity: {self.severity}",
             f"    objective: {OBJECTIVE}",
             f"    windows: {WINDOWS}",
-            f"    protects: {{use_case: {PLACEHOLDER_USE_CASE}}}",
         ]
 
 
@@ -219,14 +219,12 @@ class _Writer:
                 "time of its own"
             )
         else:
-            slack = max_gap_seconds(PLACEHOLDER_CADENCE) + DEFAULT_BUILD_MARGIN_S
-            threshold = duration_up(max(2 * age, slack + 1))
+            threshold = duration_up(max(2 * age, MIN_MAX_AGE_S))
             why = "threshold 2x, rounded up"
-            if 2 * age <= slack:
-                cadence = age_text(slack - DEFAULT_BUILD_MARGIN_S)
+            if 2 * age < MIN_MAX_AGE_S:
                 why = (
-                    f"threshold 2x, raised above the placeholder update_cadence ({cadence}) "
-                    f"plus an assumed {age_text(DEFAULT_BUILD_MARGIN_S)} build"
+                    f"threshold 2x, raised to {age_text(MIN_MAX_AGE_S)}: "
+                    "one observation says little about how often it is updated"
                 )
             comment = [f"{seen}; {why}"]
             if others:
@@ -447,12 +445,12 @@ class _Writer:
 
 
 def starter_spec(profile: DatabaseProfile, product: str, owner: str | None = None) -> str:
-    """The starter spec's YAML text. Raises ValueError when no SLO or no North Star can be written."""
+    """The starter spec's YAML text. Raises ValueError when no SLO can be written."""
     writer = _Writer(profile)
     slos = [s for t in profile.tables for s in writer.table(t)]
     if not slos:
         raise ValueError("no SLO could be written: the tables have no column a spec can name")
-    card = design_card(profile, product, owner)
+    card = design_card(product, owner)
     tables = textwrap.wrap(", ".join(t.dataset for t in profile.tables) + ".", 110)
     lines = [
         f"# Starter spec written by `slo init` from {profile.db} as of {when(profile.as_of.timestamp())}, tables:",
