@@ -142,8 +142,9 @@ def evaluation(db: Path, root: Path, repeats: int) -> Ratio:
     )
 
 
-def recorded() -> dict[str, float]:
-    text = BENCHMARKS_MD.read_text()
+def recorded(path: Path = BENCHMARKS_MD) -> dict[str, float]:
+    """The ratios in the bench-quick block of BENCHMARKS.md (none before the first --record)."""
+    text = path.read_text()
     if BEGIN not in text:
         return {}
     block = text[text.index(BEGIN) : text.index(END)]
@@ -162,14 +163,19 @@ def block(ratios: list[Ratio], note: str) -> str:
     )
 
 
-def record(ratios: list[Ratio], note: str) -> None:
-    text = BENCHMARKS_MD.read_text()
+def record(ratios: list[Ratio], note: str, path: Path = BENCHMARKS_MD) -> None:
+    text = path.read_text()
     new = block(ratios, note)
     if BEGIN in text:
         text = text[: text.index(BEGIN)] + new + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip("\n") + "\n\n## Quick benchmark (`make bench-quick`)\n\n" + new + "\n"
-    BENCHMARKS_MD.write_text(text)
+    path.write_text(text)
+
+
+def moved(ratios: list[Ratio], before: dict[str, float], tolerance: float) -> list[str]:
+    """The keys whose ratio moved by more than `tolerance` (relative) from the recorded one."""
+    return [r.key for r in ratios if r.key in before and abs(r.ratio / before[r.key] - 1) > tolerance]
 
 
 def commit() -> str:
@@ -200,21 +206,18 @@ def main() -> int:
         ratios += [*built, evaluation(db, args.root, 5)]
 
     before = recorded()
-    moved = []
+    moves = moved(ratios, before, args.tolerance)
     print(f"\n{'key':18} {'ratio':>8} {'recorded':>9} {'measured':>9} {'baseline':>9}  what")
     for r in ratios:
         old = before.get(r.key)
-        flag = ""
-        if old is not None and abs(r.ratio / old - 1) > args.tolerance:
-            flag = f"  <-- moved {100 * (r.ratio / old - 1):+.0f}%"
-            moved.append(r.key)
+        flag = f"  <-- moved {100 * (r.ratio / old - 1):+.0f}%" if r.key in moves and old is not None else ""
         old_text = f"{old:.2f}x" if old is not None else "-"
         print(f"{r.key:18} {r.ratio:7.2f}x {old_text:>9} {r.measured_s:8.3f}s {r.baseline_s:8.3f}s  {r.what}{flag}")
     load_after = os.getloadavg()[0]
     took = time.perf_counter() - started
     print(f"\n{took:.0f} s; load average {load_before:.1f} at the start, {load_after:.1f} at the end")
-    if moved:
-        print(f"warning: {len(moved)} ratio(s) moved by more than {args.tolerance:.0%}: {', '.join(moved)}")
+    if moves:
+        print(f"warning: {len(moves)} ratio(s) moved by more than {args.tolerance:.0%}: {', '.join(moves)}")
     if args.record:
         note = (
             f'Recorded {datetime.now(UTC):%Y-%m-%d} at commit "{commit()}"; {took:.0f} s; 1-minute load average '
@@ -223,7 +226,7 @@ def main() -> int:
         )
         record(ratios, note)
         print(f"recorded in {BENCHMARKS_MD}")
-    return 1 if moved and args.strict else 0
+    return 1 if moves and args.strict else 0
 
 
 if __name__ == "__main__":
