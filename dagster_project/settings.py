@@ -45,8 +45,8 @@ ENV_VARS = {key: f"SLO_{key.upper()}" for key in CONFIG_KEYS}
 # Never read from a file: a configuration file is committed, a secret is not.
 SECRET_ENV = {"customer_salt": "SLO_CUSTOMER_SALT"}
 NO_SPECS = (
-    "no SLO specs found: give --slos, set SLO_SPECS, set specs in slo.toml (or [tool.slo] in pyproject.toml), "
-    "or run where a slo_definitions/ folder is"
+    "no SLO specs found: name them (--slos, or the paths of `slo validate`), set SLO_SPECS, set specs in slo.toml "
+    "(or [tool.slo] in pyproject.toml), or run where a slo_definitions/ folder is"
 )
 
 

@@ -119,8 +119,8 @@ def test_outside_a_checkout_no_command_falls_back_to_the_bundled_example(tmp_pat
     result = slo(*args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
-        "error: no SLO specs found: give --slos, set SLO_SPECS, set specs in slo.toml (or [tool.slo] in "
-        "pyproject.toml), or run where a slo_definitions/ folder is"
+        "error: no SLO specs found: name them (--slos, or the paths of `slo validate`), set SLO_SPECS, set specs in "
+        "slo.toml (or [tool.slo] in pyproject.toml), or run where a slo_definitions/ folder is"
     ]
     assert list(tmp_path.iterdir()) == []  # and nothing was written
 
@@ -136,6 +136,19 @@ def test_every_command_finds_the_specs_the_same_way(tmp_path: Path, source: str)
     assert tree.returncode == 0 and json.loads(tree.stdout)[0]["product"] == "product_affinity"
     rules = slo("rules", cwd=tmp_path, env=env)
     assert rules.returncode == 0 and "orders_fresh" in rules.stdout
+
+
+def test_validate_checks_against_the_configured_database(tmp_path: Path) -> None:
+    """A database named by SLO_DB or slo.toml is what `slo validate` checks the spec against, as --db would."""
+    db = tmp_path / "mine.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE t (x INTEGER)")
+    con.close()
+    (tmp_path / "slo.toml").write_text(f'specs = ["{SPEC}"]\ndb = "mine.duckdb"\n')
+    result = slo("validate", "--json", cwd=tmp_path)
+    payload = json.loads(result.stdout)
+    assert result.returncode == 2 and payload["database"] == str(db)
+    assert any("raw.orders" in p["message"] for p in payload["problems"])  # the spec's tables are not in this file
 
 
 def test_validate_json_lists_problems_with_their_places(tmp_path: Path) -> None:

@@ -40,7 +40,10 @@ def register(sub: Any) -> None:
         help="spec files or folders (default $SLO_SPECS, specs in slo.toml, else ./slo_definitions/)",
     )
     p.add_argument(
-        "--db", type=Path, help="also check datasets, columns, their types and the spec's SQL against this DuckDB file"
+        "--db",
+        type=Path,
+        help="also check datasets, columns, their types and the spec's SQL against this DuckDB file (default $SLO_DB "
+        "or db in slo.toml when set)",
     )
     p.add_argument(
         "--results",
@@ -69,19 +72,22 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.spec.validate import validate
     from dagster_project.verify.slack import measured_build_seconds, slack_warnings
 
-    config = config_of(argparse.Namespace(slos=args.paths or None, results=args.results, state_dir=args.state_dir))
+    config = config_of(
+        argparse.Namespace(slos=args.paths or None, results=args.results, state_dir=args.state_dir, db=args.db)
+    )
     specs, issues = validate(list(config.require_specs()))
     if not issues:
         from dagster_project.spec.build_ref import build_issues  # imports each declared build's module
 
         issues = build_issues(specs)
-    if not issues and args.db is not None:
-        if not args.db.exists():
-            print(f"{args.db}: no such database", file=sys.stderr)
+    db = config.db  # --db, SLO_DB or db in slo.toml: never the default path, which may hold another product
+    if not issues and db is not None:
+        if not db.exists():
+            print(f"{db}: no such database (from {config.origins.get('db')})", file=sys.stderr)
             return EXIT_USAGE
         from dagster_project.verify.database import database_issues
 
-        issues = database_issues(specs, args.db)
+        issues = database_issues(specs, db)
     if args.results is not None and not args.results.is_file():
         print(f"{args.results}: no such results store", file=sys.stderr)
         return EXIT_USAGE
@@ -95,7 +101,7 @@ def handle(args: argparse.Namespace) -> int:
             "files": [str(s.doc.path) for s in specs],
             "products": [s.spec.data_product.id for s in specs],
             "slos": slos if not issues else None,
-            "database": str(args.db) if args.db else None,
+            "database": str(db) if db else None,
             "problems": [_issue_json(i) for i in sorted(issues)],
             "warnings": [_issue_json(w) for w in sorted(warnings)],
         }
@@ -108,6 +114,6 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(
         f"{len(specs)} spec file(s) valid: {slos} SLOs"
-        + (f", datasets, columns, types and SQL checked against {args.db}" if args.db else "")
+        + (f", datasets, columns, types and SQL checked against {db}" if db else "")
     )
     return EXIT_OK
