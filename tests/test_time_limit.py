@@ -60,3 +60,14 @@ def test_an_interrupt_that_is_not_ours_is_not_called_a_timeout() -> None:
     with pytest.raises(duckdb.InterruptException), time_limit(con, 60):
         con.execute(RUNAWAY).fetchall()
     timer.join()
+
+
+def test_a_connection_closed_inside_its_block_does_not_end_the_time_limits_that_follow() -> None:
+    """Interrupting a closed connection raises; the watchdog survives it and still stops the next runaway."""
+    closed = duckdb.connect()
+    with time_limit(closed, 0.05):
+        closed.close()
+        threading.Event().wait(0.3)  # the deadline passes while the connection is already closed
+    con = duckdb.connect()
+    with pytest.raises(QueryTimedOut), time_limit(con, 0.2):
+        con.execute(RUNAWAY).fetchall()

@@ -65,7 +65,7 @@ class _Watchdog:
         guard = _Guard(time.monotonic() + seconds, next(self.numbers), con)
         with self.lock:
             heapq.heappush(self.guards, guard)
-            if self.thread is None:
+            if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="slo-query-time-limit", daemon=True)
                 self.thread.start()
             if self.guards[0] is guard:
@@ -92,7 +92,10 @@ class _Watchdog:
                     continue
                 guard = heapq.heappop(self.guards)
                 guard.fired = True
-                guard.con.interrupt()
+                try:
+                    guard.con.interrupt()
+                except Exception:  # e.g. a connection closed inside its block: nothing to stop
+                    guard.fired = False
 
 
 _WATCHDOG = _Watchdog()
