@@ -151,6 +151,14 @@ def test_validate_checks_against_the_configured_database(tmp_path: Path) -> None
     assert any("raw.orders" in p["message"] for p in payload["problems"])  # the spec's tables are not in this file
 
 
+def test_validate_json_names_a_missing_database_in_json_too(tmp_path: Path) -> None:
+    result = slo("validate", str(SPEC), "--db", str(tmp_path / "nope.duckdb"), "--json", cwd=tmp_path)
+    payload = json.loads(result.stdout)
+    assert result.returncode == 2 and payload["valid"] is False
+    assert payload["problems"][0]["message"] == "no such database (from --db)"
+    assert not (tmp_path / "nope.duckdb").exists()
+
+
 def test_validate_json_lists_problems_with_their_places(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(SPEC.read_text().replace("objective: 0.99", "objective: 1.5", 1))

@@ -83,7 +83,11 @@ def handle(args: argparse.Namespace) -> int:
     db = config.db  # --db, SLO_DB or db in slo.toml: never the default path, which may hold another product
     if not issues and db is not None:
         if not db.exists():
-            print(f"{db}: no such database (from {config.origins.get('db')})", file=sys.stderr)
+            message = f"no such database (from {config.origins.get('db')})"
+            if args.json:  # still one JSON object: scripts parse stdout
+                problem = {"file": str(db), "line": 0, "column": 0, "path": "db", "message": message}
+                print(json.dumps({"valid": False, "database": str(db), "problems": [problem], "warnings": []}))
+            print(f"{db}: {message}", file=sys.stderr)
             return EXIT_USAGE
         from dagster_project.verify.database import database_issues
 

@@ -29,6 +29,8 @@ from dagster_project.spec.models import INDICATOR_UNITS, CustomSql, MatchesPatte
 from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+# Product ids that would collide with a page of the hub (`slo report`'s folder and `slo serve`'s paths).
+RESERVED_PRODUCT_IDS = {"index": "the hub's page is index.html; choose another id"}
 
 
 @dataclass(frozen=True, order=True)
@@ -171,6 +173,8 @@ def semantic_issues(specs: Sequence[LoadedSpec]) -> list[SpecIssue]:
         card = s.spec.data_product
         measures, dimensions = model_parts(s.spec)
         unique(s, "data product", card.id, ("data_product", "id"))
+        if card.id in RESERVED_PRODUCT_IDS:
+            issues.append(s.issue(("data_product", "id"), f"{card.id!r} is reserved: {RESERVED_PRODUCT_IDS[card.id]}"))
         card_ids: list[tuple[str, str, list[str]]] = [
             ("goal", "goals", [g.id for g in card.goals]),
             ("initiative", "initiatives", [x.id for x in card.initiatives]),
