@@ -122,6 +122,21 @@ def test_a_database_the_build_created_is_marked_and_rebuilt(tmp_path: Path, sour
     assert sha256(settings.database) != first  # rebuilt: a new build was published over it
 
 
+def test_a_database_of_ours_holding_someone_elses_tables_is_refused_and_kept(tmp_path: Path, sources: Path) -> None:
+    """A user loads their own tables into the published database (it has our marker): the next build would replace
+    the file and lose them, so it is refused, naming one of them, and the file is left as it is."""
+    settings = make_settings(tmp_path, sources)
+    assert run_build(settings).published
+    con = duckdb.connect(str(settings.database))
+    con.execute("CREATE SCHEMA flights")
+    con.execute("CREATE TABLE flights.departures AS SELECT 1 AS flight")
+    con.close()
+    before = sha256(settings.database)
+    with pytest.raises(ForeignDatabase, match=r"also holds tables the build does not make \(flights.departures\)"):
+        run_build(settings)
+    assert sha256(settings.database) == before
+
+
 def test_a_database_from_before_the_marker_is_adopted_when_it_has_the_builds_own_shape(
     tmp_path: Path, sources: Path
 ) -> None:

@@ -99,8 +99,20 @@ def _read_owner(path: Path, landing: bool, owner: Owner, intermediate: bool) -> 
             return "has a build_log.owner table that is not slo-monitor's"
         if marker[1] != owner.product:
             return f"was built by slo-monitor for data product {marker[1]!r}, not {owner.product!r}"
+        extra = _tables_not_made(tables, landing, owner)
+        if extra:  # someone added tables to our file: the next publish would replace the file and lose them
+            listed = ", ".join(f"{s}.{t}" for s, t in extra[:3]) + (" ..." if len(extra) > 3 else "")
+            return f"was built by slo-monitor but also holds tables the build does not make ({listed})"
         return None
     return _legacy_problem(tables, steps_columns, landing, owner, intermediate)
+
+
+def _tables_not_made(tables: Iterable[tuple[str, str]], landing: bool, owner: Owner) -> list[tuple[str, str]]:
+    """The tables of one of our files that the build does not make (it would replace the file, losing them)."""
+    if landing:
+        return sorted((s, t) for s, t in tables if not (s == "main" and t in owner.sources) and s != BUILD_LOG_SCHEMA)
+    allowed = {BUILD_LOG_SCHEMA, "raw", *owner.schemas}
+    return sorted((s, t) for s, t in tables if s not in allowed)
 
 
 def _legacy_problem(
