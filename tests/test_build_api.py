@@ -96,6 +96,20 @@ def test_the_scheduled_checks_of_a_check_only_product_judge_its_database_and_lan
     assert sha256(db) == before  # judged read-only
 
 
+def test_a_check_only_use_case_without_a_check_cadence_is_checked_when_its_data_is_updated(tmp_path: Path) -> None:
+    """Nothing here builds a check-only product, so its builds cannot check it: its update cadence schedules checks."""
+    from dagster_project.slo.cadence import check_cadences
+    from dagster_project.spec.validate import validate
+
+    spec = user_spec(tmp_path / "specs")
+    spec.write_text(spec.read_text().replace('\n        check_cadence: "0 * * * *"', ""))
+    (loaded,), issues = validate([spec])
+    assert issues == []
+    assert [c.cron for c in check_cadences([loaded.spec])] == ["0 5 * * *"]
+    built = loaded.spec.model_copy(update={"build": "dagster_project.product.build:BUILD"})
+    assert check_cadences([built]) == []  # a built product is checked by its builds
+
+
 def test_the_example_declares_its_build_and_gets_its_build_job_and_schedule(tmp_path: Path) -> None:
     env = {"SLO_SPECS": str(REPO / "slo_definitions"), "SLO_STATE_DIR": str(tmp_path / "state")}
     defs = build_definitions(settings_from_env(env=env, cwd=tmp_path))

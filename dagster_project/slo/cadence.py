@@ -42,13 +42,21 @@ DEFAULT_CHECK_CADENCE = "0 * * * *"
 
 
 def check_cadences(specs: Sequence[SpecFile]) -> list[Cadence]:
-    """One per distinct check cadence. A use case without one is checked by its builds (their asset checks); a
+    """One per distinct check cadence. A use case without one is checked by its builds (their asset checks) when
+    its product declares a build, else when its data is updated (its update_cadence: nothing here builds it); a
     product without use cases hourly (DEFAULT_CHECK_CADENCE), named `<product> (no use cases)`."""
     asked = [
         (u.usage.check_cadence, f"{s.data_product.id}.{u.id}")
         for s in specs
         for u in s.data_product.use_cases
         if u.usage.check_cadence is not None
+    ]
+    asked += [
+        (u.usage.update_cadence, f"{s.data_product.id}.{u.id} (when updated)")
+        for s in specs
+        if s.build is None
+        for u in s.data_product.use_cases
+        if u.usage.check_cadence is None
     ]
     defaults = [
         (DEFAULT_CHECK_CADENCE, f"{s.data_product.id} (no use cases)") for s in specs if not s.data_product.use_cases
