@@ -36,6 +36,7 @@ from dagster_project.checking import check_database
 from dagster_project.defs.resources import ResultsStoreResource
 from dagster_project.defs.slo_checks import (
     check_job,
+    dagster_tag,
     freshness_policies,
     owner_of,
     schedule,
@@ -193,7 +194,8 @@ def _annotate(slos: Sequence[Slo], key_of: Callable[[str], dg.AssetKey]) -> Call
         owner = owner_of(slo)
         if owner:
             owners.setdefault(key, set()).add(owner)
-        tags.setdefault(key, {}).update({"slo_product": slo.product, **dict(slo.labels)})
+        labels = {"slo_product": slo.product, **dict(slo.labels)}
+        tags.setdefault(key, {}).update({k: v for k, v in labels.items() if dagster_tag(k, v)})
 
     def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:
         if spec.key not in tags:

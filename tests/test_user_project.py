@@ -171,3 +171,25 @@ def test_asset_keys_may_be_a_function_and_the_check_cadence_given(project: Modul
     component = SloChecks(specs=[str(spec)], database=str(tmp_path / "nyc.duckdb"), check_cron=["0 6 * * *"])
     from_yaml_type = dg.build_defs_for_component(component)
     assert [s.cron_schedule for s in from_yaml_type.schedules or []] == ["0 6 * * *"]  # type: ignore[union-attr]
+
+
+def test_labels_and_owners_dagster_refuses_stay_in_the_check_metadata_and_the_project_still_loads(
+    tmp_path: Path,
+) -> None:
+    """Spec labels may hold any text (`channel: '#data-oncall'`) and owners any name; Dagster's asset tags and owners
+    do not. Those are left off the asset (kept on each check), instead of failing the whole code location."""
+    from dagster_project.dagster import attach_slos
+
+    text = (EXAMPLE / "slo_definitions" / "flights.yaml").read_text()
+    text = text.replace("owner: flight-ops", "owner: '@flight ops'").replace(
+        "labels: {tier: gold}", "labels: {tier: gold, channel: '#data-oncall'}"
+    )
+    spec = tmp_path / "flights.yaml"
+    spec.write_text(text)
+    airports = dg.AssetSpec(["flights", "airports"])
+    defs = attach_slos(
+        dg.Definitions(assets=[airports]), specs=[spec], database=tmp_path / "nyc.duckdb", results=tmp_path / "r.sqlite"
+    )
+    (attached,) = [a for a in defs.assets or [] if isinstance(a, dg.AssetSpec) and a.key == airports.key]
+    assert attached.tags.get("tier") == "gold" and "channel" not in attached.tags
+    assert not attached.owners

@@ -34,12 +34,26 @@ MIN_FRESHNESS_WINDOW_S = 60.0  # Dagster refuses a freshness window under a minu
 Evaluate = Callable[[dg.AssetCheckExecutionContext, dg.AssetKey, Sequence[Slo], bool], list[dict[str, Any]]]
 
 
+# What Dagster accepts as a tag key or value and as a team name (a code location with anything else fails to load).
+_DAGSTER_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def dagster_tag(key: str, value: str) -> bool:
+    """Whether Dagster takes `key: value` as an asset tag; the others stay in each check's metadata only."""
+    return bool(_DAGSTER_TAG.match(key)) and (value == "" or bool(_DAGSTER_TAG.match(value)))
+
+
 def owner_of(slo: Slo) -> str | None:
-    """The spec's data_product.owner as a Dagster team owner (`team:<owner>`), or as given when it is an e-mail."""
+    """The spec's data_product.owner as a Dagster team owner (`team:<owner>`), or as given when it is an e-mail;
+    None when Dagster would refuse it (it stays in each check's metadata)."""
     owner = slo.owner.strip()
     if not owner:
         return None
-    return owner if owner.startswith("team:") or "@" in owner else f"team:{owner}"
+    if _EMAIL.match(owner):
+        return owner
+    name = owner.removeprefix("team:")
+    return f"team:{name}" if _DAGSTER_TAG.match(name) else None
 
 
 def check_spec(asset: dg.AssetKey, slo: Slo) -> dg.AssetCheckSpec:
