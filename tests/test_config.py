@@ -207,3 +207,16 @@ def test_slo_run_uses_the_customer_salt_from_the_environment(tmp_path: Path) -> 
     ids = [line.split(",")[0] for line in (src / "customers.csv").read_text().splitlines()[1:]]
     hashed = {hashlib.sha256(f"pepper{i}".encode()).hexdigest()[:16] for i in ids}
     assert key[0] in hashed
+
+
+def test_dagster_definitions_without_specs_fail_to_load_saying_where_to_name_them(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SLO_")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import dagster_project.definitions"],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0 and "UsageError: no SLO specs found" in result.stderr
