@@ -22,9 +22,13 @@ import sqlalchemy as db
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.sql import create_engine
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
+
+try:  # Dagster's own busy timeout for its SQLite storages (not in every 1.13 release: the same value then)
+    from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+except ImportError:  # pragma: no cover - the oldest supported Dagster
+    SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 SQLITE_PRAGMAS = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
 
