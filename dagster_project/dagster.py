@@ -147,7 +147,22 @@ def slo_definitions(
     schedule per distinct check cadence of the specs' use cases; none when they have none). as_of: judge at this
     time instead of now (tests, replays). Anything not given comes from `config` (default: load_config())."""
     config = config if config is not None else load_config()
-    specs_loaded = _load(specs, config)
+    return _definitions(
+        _load(specs, config), database, asset_keys, results, pushgateway, check_cron, job_name, as_of, config
+    )
+
+
+def _definitions(
+    specs_loaded: Sequence[SpecFile],
+    database: PathLike | None,
+    asset_keys: AssetKeys,
+    results: PathLike | None,
+    pushgateway: str | None,
+    check_cron: str | Sequence[str] | None,
+    job_name: str,
+    as_of: str,
+    config: Config,
+) -> dg.Definitions:
     slos = all_slos(specs_loaded)
     key_of = _key_mapper(asset_keys)
     checks = slo_checks(slos, lambda slo: key_of(slo.dataset), _evaluate, (DATABASE_RESOURCE, RESULTS_RESOURCE))
@@ -228,18 +243,9 @@ def attach_slos(
     `team:<owner>`), its labels as tags and the freshness policy of their max-age SLOs (a policy, owner or tag you
     set yourself is kept)."""
     config = config if config is not None else load_config()
-    slos = all_slos(_load(specs, config))
-    ours = slo_definitions(
-        specs,
-        database=database,
-        asset_keys=asset_keys,
-        results=results,
-        pushgateway=pushgateway,
-        check_cron=check_cron,
-        job_name=job_name,
-        as_of=as_of,
-        config=config,
-    )
+    loaded = _load(specs, config)  # validated once, for the checks and for the assets' owners, tags and policies
+    slos = all_slos(loaded)
+    ours = _definitions(loaded, database, asset_keys, results, pushgateway, check_cron, job_name, as_of, config)
     with warnings.catch_warnings():  # map_asset_specs is marked preview in Dagster 1.13; it is what we mean
         warnings.simplefilter("ignore", dg.PreviewWarning)
         annotated = defs.map_asset_specs(func=_annotate(slos, _key_mapper(asset_keys)))

@@ -271,6 +271,11 @@ def settings_from_env(env: Mapping[str, str] | None = None, cwd: Path | None = N
     env = os.environ if env is None else env
     config = load_config(env=env, cwd=cwd)
     as_of = parse_timestamp(env["SLO_AS_OF"], "SLO_AS_OF") if env.get("SLO_AS_OF") else None
+    return settings_from_config(config, as_of)
+
+
+def settings_from_config(config: Config, as_of: datetime | None) -> Settings:
+    """The build's settings where the configuration says; the customer salt only from SLO_CUSTOMER_SALT."""
     return Settings(
         state_dir=config.state_dir,
         data_dir=config.data_dir,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dagster_project.cli.specs import config_of
+from dagster_project.cli.specs import add_state_dir_option, config_of
 from dagster_project.errors import EXIT_OK, SloError, UsageError
 from dagster_project.settings import parse_timestamp
 
@@ -45,9 +45,7 @@ def register(sub: Any) -> None:
         help="the DuckDB database (default $SLO_DB, db in slo.toml, else "
         "<state-dir>/warehouse.duckdb); its .landing file is profiled as raw when beside it",
     )
-    p.add_argument(
-        "--state-dir", type=Path, help="state folder (default $SLO_STATE_DIR, state_dir in slo.toml, else .slo_state)"
-    )
+    add_state_dir_option(p)
     p.add_argument("--tables", nargs="+", metavar="SCHEMA.TABLE", help="tables to profile (default: all)")
     p.add_argument("--product", help="the data product's id (default: from the database's file name)")
     p.add_argument("--owner", help="the owning team (default: a TODO placeholder)")

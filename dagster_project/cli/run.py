@@ -15,7 +15,7 @@ from dagster_project.cli.progress import ProgressBar
 from dagster_project.cli.specs import add_slos_option, add_state_options, config_of
 from dagster_project.cli.table import print_slo_results
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, UsageError
-from dagster_project.settings import BuildParams, Settings, parse_timestamp
+from dagster_project.settings import Settings, parse_timestamp, settings_from_config
 from dagster_project.warehouse.lock import BuildLock, lock_path
 
 EPILOG = """\
@@ -68,15 +68,8 @@ def handle(args: argparse.Namespace) -> int:
 
     config = config_of(args)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC).replace(microsecond=0)
-    settings = Settings(
-        state_dir=config.state_dir,
-        data_dir=config.data_dir,
-        db_path=config.db,
-        spec_paths=config.require_specs(),
-        build=BuildParams(as_of=as_of, customer_salt=config.customer_salt),  # the salt only from SLO_CUSTOMER_SALT
-        results_db=config.results,
-        pushgateway=config.pushgateway,
-    )
+    config.require_specs()
+    settings = settings_from_config(config, as_of)
     build = load_build(settings)
     if build is None:
         raise UsageError(no_build(p.data_product.id for p in load_specs(settings)))

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dagster_project.cli.specs import config_of
+from dagster_project.cli.specs import add_state_dir_option, config_of
 from dagster_project.errors import EXIT_OK, EXIT_USAGE
 
 EPILOG = """\
@@ -51,9 +51,7 @@ def register(sub: Any) -> None:
         help="results store whose latest build_duration is the build time freshness thresholds must allow for "
         "(default: the configuration's, when it exists; without one a build is assumed to take up to an hour)",
     )
-    p.add_argument(
-        "--state-dir", type=Path, help="state folder (default $SLO_STATE_DIR, state_dir in slo.toml, else .slo_state)"
-    )
+    add_state_dir_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     p.set_defaults(handler=handle)
 

@@ -24,7 +24,7 @@ from dagster_project.defs.resources import (
     SourceFilesResource,
     WarehouseResource,
 )
-from dagster_project.defs.slo_checks import check_job, cron_slug
+from dagster_project.defs.slo_checks import check_job, cron_slug, schedule
 from dagster_project.errors import UsageError
 from dagster_project.settings import Settings
 from dagster_project.slo.cadence import Cadence, build_cadences, check_cadences, freshness_windows
@@ -62,14 +62,7 @@ def load_slos(settings: Settings) -> list[Slo]:
 
 
 def _schedule(job: str, cadence: Cadence, what: str) -> dg.ScheduleDefinition:
-    slug = cron_slug(cadence.cron)
-    return dg.ScheduleDefinition(
-        name=f"{job}__{slug}",
-        cron_schedule=cadence.cron,
-        job_name=job,
-        execution_timezone="UTC",
-        description=f"{what} at '{cadence.cron}' (UTC), for {', '.join(cadence.use_cases)}.",
-    )
+    return schedule(job, cadence.cron, f"{what} at '{cadence.cron}' (UTC), for {', '.join(cadence.use_cases)}.")
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
