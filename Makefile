@@ -14,11 +14,11 @@ $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing pinned dependencies into $(VENV) (first run only, about a minute)..."
 	@$(PIP) install -c requirements.lock pip==25.3
-	@$(PIP) install -c requirements.lock -e '.[dev]'
+	@$(PIP) install -c requirements.lock -e '.[dev,spark]'
 	@touch $@
 
 $(BENCH_STAMP): $(STAMP)
-	@$(PIP) install -c requirements.lock -e '.[dev,bench]'
+	@$(PIP) install -c requirements.lock -e '.[dev,spark,bench]'
 	@touch $@
 
 venv: $(STAMP)
@@ -35,13 +35,14 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## The daily lane: lint, type-check and the tests not marked slow (no month-long replays, no reliability runs).
+## The daily lane: lint, type-check and the tests not marked slow or heavy (no month-long replays, no reliability runs,
+## no Spark session).
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow and not heavy" $(PYTEST_ARGS)
 
 ## The fast lane again on the oldest versions pyproject.toml admits (requirements-oldest.txt), in $(OLDEST_VENV): the
 ## ranges are tested at both ends (the lock is the newest end).
@@ -52,7 +53,7 @@ $(OLDEST_VENV)/.installed: pyproject.toml requirements-oldest.txt
 	@touch $@
 
 test-oldest: $(OLDEST_VENV)/.installed
-	$(OLDEST_VENV)/bin/pytest -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
+	$(OLDEST_VENV)/bin/pytest -m "not slow and not heavy" -p no:cacheprovider $(PYTEST_ARGS)
 
 ## Large-scale benchmarks (minutes); results go to BENCHMARKS.md by hand.
 ## ARGS go to the build benchmark (e.g. --skip-mlxtend), EVAL_ARGS to the evaluation one (e.g. --skip-gx),

@@ -35,3 +35,7 @@ def built_product(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = make_settings(tmp, make_sources(tmp / "src", orders=4_000))
     run_build(settings)
     return settings
+
+
+# The shared PostgreSQL cluster and Spark session (one each per test session): tests ask for `postgres` or `spark`.
+from tests.server_support import postgres, spark  # noqa: E402, F401
