@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 
@@ -47,7 +48,7 @@ def describe(seconds: float) -> str:
 class _Guard:
     deadline: float
     number: int
-    con: duckdb.DuckDBPyConnection = field(compare=False)
+    con: Any = field(compare=False)  # anything with interrupt(): a DuckDB connection, a Spark job tag
     fired: bool = field(default=False, compare=False)
     done: bool = field(default=False, compare=False)
 
@@ -61,7 +62,7 @@ class _Watchdog:
         self.numbers = itertools.count()
         self.thread: threading.Thread | None = None
 
-    def watch(self, con: duckdb.DuckDBPyConnection, seconds: float) -> _Guard:
+    def watch(self, con: Any, seconds: float) -> _Guard:
         guard = _Guard(time.monotonic() + seconds, next(self.numbers), con)
         with self.lock:
             heapq.heappush(self.guards, guard)
@@ -110,15 +111,24 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextmanager
+def watched(target: Any, seconds: float) -> Iterator[_Guard]:
+    """Call `target.interrupt()` once `seconds` have passed inside the block (the guard's `fired` says whether it
+    did): for engines other than DuckDB, whose adapters turn the interrupted query into QueryTimedOut themselves."""
+    guard = _WATCHDOG.watch(target, seconds)
+    try:
+        yield guard
+    finally:
+        _WATCHDOG.release(guard)
+
+
+@contextmanager
 def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
     """Run the block's queries on `con` for at most `seconds`; past it, QueryTimedOut. Wrap executing and fetching
     both: DuckDB may do the work in either."""
-    guard = _WATCHDOG.watch(con, seconds)
-    try:
-        yield
-    except duckdb.InterruptException as exc:
-        if guard.fired:
-            raise QueryTimedOut(seconds) from exc
-        raise
-    finally:
-        _WATCHDOG.release(guard)
+    with watched(con, seconds) as guard:
+        try:
+            yield
+        except duckdb.InterruptException as exc:
+            if guard.fired:
+                raise QueryTimedOut(seconds) from exc
+            raise
