@@ -60,7 +60,20 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dagster_project.cli import check, dashboards, generate, init, report, rules, run, schema, serve, tree, validate
+    from dagster_project.cli import (
+        check,
+        dashboards,
+        generate,
+        init,
+        interop,
+        report,
+        rules,
+        run,
+        schema,
+        serve,
+        tree,
+        validate,
+    )
     from dagster_project.cli import store as store_commands
 
     parser = _Parser(
@@ -84,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     tree.register(sub)
     report.register(sub)
     store_commands.register(sub)
+    interop.register(sub)
     return parser
 
 

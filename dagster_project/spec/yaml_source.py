@@ -167,7 +167,19 @@ def _dotted(loc: Path_) -> str:
 
 def load_yaml(path: Path) -> YamlDocument:
     """Parse one YAML document with positions; YamlError (with a position) for anything malformed."""
+    docs = _load(path, stream=False)
+    return docs[0]
+
+
+def load_yaml_stream(path: Path) -> list[YamlDocument]:
+    """Every document of a `---`-separated stream (OpenSLO files hold several), each with its positions; the same
+    limits apply to the whole file."""
+    return _load(path, stream=True)
+
+
+def _load(path: Path, stream: bool) -> list[YamlDocument]:
     doc = YamlDocument(path=path, data=None)
+    docs = [doc]
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_SPEC_BYTES + 1)  # never more, whatever the file claims to be
@@ -182,10 +194,20 @@ def load_yaml(path: Path) -> YamlDocument:
         raise YamlError(path, Position(1, 1), f"cannot read: {exc.strerror or exc}") from None
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise YamlError(path, Position(1, 1), "the file is empty")
-        doc.data = _construct(node, (), doc, loader)
+        if stream:
+            docs = []
+            while loader.check_node():
+                node = loader.get_node()
+                doc = YamlDocument(path=path, data=None)
+                doc.data = None if node is None else _construct(node, (), doc, loader)
+                docs.append(doc)
+            if not docs:
+                raise YamlError(path, Position(1, 1), "the file is empty")
+        else:
+            node = loader.get_single_node()
+            if node is None:
+                raise YamlError(path, Position(1, 1), "the file is empty")
+            doc.data = _construct(node, (), doc, loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
@@ -201,4 +223,4 @@ def load_yaml(path: Path) -> YamlDocument:
         raise YamlError(path, Position(1, 1), f"invalid YAML: {first}") from None
     finally:
         loader.dispose()
-    return doc
+    return docs
