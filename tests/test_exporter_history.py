@@ -11,9 +11,11 @@ import pytest
 
 from dagster_project.exporter.history import History, StoreGone
 from dagster_project.exporter.server import Exporter, ExporterConfig
+from dagster_project.results.address import PostgresUrl, StoreAddress
 from dagster_project.results.store import record
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
+from tests.server_support import PostgresCluster
 
 
 def _result(slo: str, passed: bool | None) -> dict[str, object]:
@@ -167,3 +169,57 @@ def test_rows_written_before_the_store_kept_the_indicator_take_it_from_the_spec(
     unknown = History(store)  # without the spec's word, a passed check holds until the next one
     unknown.refresh()
     assert unknown.slos["orders_fresh"].time(t0.timestamp(), end) == (24 * 3600, 24 * 3600)
+
+
+# --- The same history from a PostgreSQL store (results/postgres.py).
+
+
+def _postgres_store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> PostgresUrl:
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    monkeypatch.setenv("PGPASSWORD", cluster.password)
+    return PostgresUrl(cluster.url(cluster.create_database()))
+
+
+def test_history_on_postgresql_reads_only_new_rows_and_reads_a_store_made_again_from_the_start(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _postgres_store(request, monkeypatch)
+    history = History(url)
+    assert history.refresh() == 0  # an empty database: an empty history (and now a store)
+    record(url, "r1", datetime(2026, 11, 27, 6, tzinfo=UTC), [_result("a", True), _result("b", False)])
+    assert history.refresh() == 2
+    record(url, "r2", datetime(2026, 11, 27, 7, tzinfo=UTC), [_result("a", None)])
+    assert history.refresh() == 1 and history.rows == 3
+    assert history.slos["a"].totals == {"pass": 1, "fail": 0, "error": 1}
+    import psycopg
+
+    with psycopg.connect(url.url, autocommit=True) as con:  # the store dropped and made again, with more rows
+        con.execute("DROP TABLE evaluations, slo_results_store")
+    for i in range(4):
+        record(url, f"n{i}", datetime(2026, 11, 27, 8, tzinfo=UTC), [_result("a", False)])
+    assert history.refresh() == 4 and history.slos["a"].totals == {"pass": 0, "fail": 4, "error": 0}
+    assert "b" not in history.slos
+
+
+def test_the_exporter_and_the_report_give_the_same_numbers_from_sqlite_and_from_its_postgresql_copy(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster_project.report.build import reports
+    from dagster_project.results.maintenance import copy_store
+
+    specs, _ = validate([REPO / "slo_definitions"])
+    lite, url = tmp_path / "r.sqlite", _postgres_store(request, monkeypatch)
+    for hour in range(6):
+        results = [_result(s.id, [True, False, None][(hour + k) % 3]) for k, s in enumerate(specs[0].spec.slos)]
+        record(lite, f"r{hour}", datetime(2026, 11, 27, hour, tzinfo=UTC), results)
+    copy_store(lite, url)
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+    def values(store: StoreAddress) -> list[str]:
+        body = Exporter(ExporterConfig([s.spec for s in specs], store, database=None)).refresh(now.timestamp())
+        return [line for line in body.decode().splitlines() if line and not line.startswith(("#", "dataslo_exporter_"))]
+
+    from_sqlite, from_postgres = values(lite), values(url)
+    assert from_sqlite == from_postgres and len(from_sqlite) > 31 * 10
+    spec_files = [s.spec for s in specs]
+    assert reports(spec_files, lite, now, None, None) == reports(spec_files, url, now, None, None)

@@ -319,7 +319,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def one_error_line(result: subprocess.CompletedProcess[str], path: Path) -> str:
+def one_error_line(result: subprocess.CompletedProcess[str], path: StoreAddress) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {path}: "), result.stderr
     assert "unexpected" not in lines[0] and "Traceback" not in result.stderr
@@ -603,3 +603,131 @@ def test_every_store_command_has_help_with_examples() -> None:
     for command in (["store"], ["store", "check"], ["store", "backup"], ["store", "migrate"], ["store", "copy"]):
         run = slo(*command, "--help")
         assert run.returncode == 0 and "examples:" in run.stdout, command
+
+
+# --- PostgreSQL: a database that holds something else is refused; moving a history between backends.
+
+
+def test_a_database_with_an_evaluations_table_of_its_own_is_refused_and_unchanged(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = new_postgres_store(postgres, monkeypatch)
+    raw(url, "CREATE TABLE evaluations (id integer PRIMARY KEY, grade text)", "INSERT INTO evaluations VALUES (1, 'A')")
+    with pytest.raises(ResultsStoreError, match=r"not a results store: the database holds an evaluations table of"):
+        record(url, "run-1", WHEN, [result("a", True)])
+    for command in ("check", "migrate"):
+        run = slo("store", command, "--results", str(url))
+        assert run.returncode == EXIT_RUNTIME and "not a results store" in one_error_line(run, url), command
+    assert raw(url, "SELECT * FROM evaluations") == [(1, "A")]
+    assert raw(url, "SELECT to_regclass('slo_results_store') IS NULL") == [(True,)]
+
+
+def test_a_wrong_password_is_one_line_naming_the_url_without_any_password(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = new_postgres_store(postgres, monkeypatch)
+    monkeypatch.setenv("PGPASSWORD", "not-the-password")
+    run = slo("store", "check", "--results", str(url))
+    assert run.returncode == EXIT_RUNTIME
+    assert "password authentication failed" in one_error_line(run, url)
+    assert postgres.password not in run.stderr + run.stdout
+
+
+def _history(address: StoreAddress) -> list[tuple[Any, ...]]:
+    with ResultsStore(address) as store:
+        return [tuple(vars(e).values()) for e in store.evaluations()]
+
+
+def _fill(address: StoreAddress, runs: int, per_run: int = 50) -> None:
+    """Runs of passes, failures and errors, with every optional column used."""
+    for i in range(runs):
+        records = []
+        for j in range(per_run):
+            outcome = [True, False, None][j % 3]
+            records.append(
+                {
+                    **result(f"s{j}", outcome, None if outcome is None else j / 7, "boom" if outcome is None else None),
+                    "indicator": "in_range",
+                    "objective": 0.999,
+                    "detail": f"d{j}" if j % 5 == 0 else None,
+                }
+            )
+        record(address, f"run-{i}", WHEN, records)
+
+
+def test_copy_moves_a_whole_history_to_postgresql_and_back_verified(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lite, url, back = tmp_path / "r.sqlite", new_postgres_store(postgres, monkeypatch), tmp_path / "laptop.sqlite"
+    _fill(lite, 30)
+    there = slo("store", "copy", str(lite), str(url))
+    assert there.returncode == 0, there.stderr
+    assert there.stdout.startswith(f"copied 1,500 evaluations from {lite} to {url}; verified: 1,500 evaluations")
+    home = slo("store", "copy", str(url), f"sqlite:///{back}")
+    assert home.returncode == 0, home.stderr
+    checksum = there.stdout.split("sha256 ")[1]
+    assert home.stdout.split("sha256 ")[1] == checksum
+    assert _history(lite) == _history(url) == _history(back)  # seq, values, errors, recorded_at: all the same
+    record(url, "after", WHEN, [result("a", True)])  # the copy's numbering carries on after its highest seq
+    with ResultsStore(url) as store:
+        assert [e.seq for e in store.evaluations(run_id="after")] == [1501]
+
+
+def test_an_interrupted_copy_resumes_where_it_stopped_without_duplicates(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from dagster_project.results.maintenance import copy_store
+
+    lite, url = tmp_path / "r.sqlite", new_postgres_store(postgres, monkeypatch)
+    _fill(lite, 20)
+
+    def interrupt(done: int, total: int) -> None:
+        if done >= 300:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        copy_store(lite, url, batch=150, progress=interrupt)
+    with ResultsStore(url) as store:
+        assert store.count() == 300  # two whole batches, nothing half-written
+    _fill(lite, 2)  # the source moved on meanwhile
+    again = slo("store", "copy", str(lite), str(url), "--batch", "150")
+    assert again.returncode == 0, again.stderr
+    assert "copied 800 evaluations" in again.stdout and "resuming after 300 already there" in again.stdout
+    assert "verified: 1,100 evaluations on both sides" in again.stdout
+    assert _history(lite) == _history(url)
+
+
+def test_copy_refuses_a_destination_holding_other_rows_and_leaves_it(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lite, url = tmp_path / "r.sqlite", new_postgres_store(postgres, monkeypatch)
+    _fill(lite, 2)
+    record(url, "theirs", WHEN, [result("other", False)])
+    run = slo("store", "copy", str(lite), str(url))
+    assert run.returncode == EXIT_RUNTIME
+    assert "holds 1 evaluations that are not the first ones of" in one_error_line(run, url)
+    assert [row[1] for row in _history(url)] == ["theirs"]
+    itself = slo("store", "copy", str(lite), f"sqlite:///{lite}")
+    assert itself.returncode == EXIT_USAGE and "is the source store itself" in itself.stderr
+
+
+def test_backup_of_a_postgresql_store_says_what_to_use_instead(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = new_postgres_store(postgres, monkeypatch)
+    run = slo("store", "backup", "--results", str(url), "-o", str(tmp_path / "b.sqlite"))
+    assert run.returncode == EXIT_USAGE and "pg_dump" in run.stderr and "slo store copy" in run.stderr
+
+
+def test_the_dagster_resource_records_into_a_postgresql_store_named_by_its_url(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster_project.defs.resources import ResultsStoreResource
+
+    url = new_postgres_store(postgres, monkeypatch)
+    resource = ResultsStoreResource(path=str(url))
+    resource.record("dagster-run-1", WHEN, [result("a", True), result("b", None, None, "boom")])
+    assert [(row[1], row[2], row[11]) for row in _history(url)] == [
+        ("dagster-run-1", "a", True),
+        ("dagster-run-1", "b", None),
+    ]

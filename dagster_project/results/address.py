@@ -65,15 +65,17 @@ def parse_store_address(text: str | Path, what: str = "--results", base: Path | 
 
 
 def _shown(url: str) -> str:
-    """The URL with any password replaced, for an error message."""
+    """The URL with any password (in the user part or the query) replaced, for an error message."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return url.split("://", 1)[0] + "://..."
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    if parts.password is not None:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(k == "password" for k, _ in query):
+        parts = parts._replace(query="&".join(f"{k}={'***' if k == 'password' else v}" for k, v in query))
+    return parts.geturl()
 
 
 def store_exists(address: StoreAddress) -> bool:
