@@ -223,3 +223,32 @@ def test_the_exporter_and_the_report_give_the_same_numbers_from_sqlite_and_from_
     assert from_sqlite == from_postgres and len(from_sqlite) > 31 * 10
     spec_files = [s.spec for s in specs]
     assert reports(spec_files, lite, now, None, None) == reports(spec_files, url, now, None, None)
+
+
+def test_a_run_that_commits_after_a_higher_numbered_one_is_still_read_by_an_incremental_reader(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL numbers rows when they are inserted, not when they commit: run A takes seq 2 and is still open when
+    run B would take seq 3. Were B to commit first, a reader would move past 3 and never read A's row; appends are
+    therefore serialised (B waits for A), so the reader misses nothing."""
+    import threading
+
+    from dagster_project.results import postgres as pg
+    from dagster_project.results.store import INSERT_COLUMNS
+
+    url = _postgres_store(request, monkeypatch)
+    when = datetime(2026, 11, 27, 6, tzinfo=UTC)
+    record(url, "first", when, [_result("a", True)])
+    history = History(url)
+    assert history.refresh() == 1
+    row = ("A", "a", "product_affinity", "validity", "raw.orders", when.timestamp(), when.timestamp(), 0.5, "min",
+           0.99, 0, "error", "native", None, None, None, None)  # fmt: skip
+    late = threading.Thread(target=record, args=(url, "B", when, [_result("b", False)]))
+    with pg.connect(url) as con, pg.transaction(con, "writers"):
+        pg.insert(con, INSERT_COLUMNS, [row])  # run A: inserted, numbered, not committed
+        late.start()
+        late.join(timeout=1.0)  # B either waits for A (serialised) or commits now (the bug)
+        history.refresh()  # whatever is committed by now
+    late.join()
+    history.refresh()
+    assert history.rows == 3 and history.slos["a"].totals == {"pass": 1, "fail": 1, "error": 0}

@@ -731,3 +731,34 @@ def test_the_dagster_resource_records_into_a_postgresql_store_named_by_its_url(
         ("dagster-run-1", "a", True),
         ("dagster-run-1", "b", None),
     ]
+
+
+def test_runs_need_only_insert_and_select_and_readers_only_select(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The privileges docs/deploying.md gives the roles of runs and of readers are enough (and a reader's role
+    cannot write)."""
+    from dagster_project.exporter.history import History
+
+    url = new_postgres_store(postgres, monkeypatch)
+    assert slo("store", "migrate", "--results", str(url)).returncode == 0
+    tag = url.url.rsplit("/", 1)[1]
+    writer, reader = f"{tag}_writer", f"{tag}_reader"
+    raw(
+        url,
+        f"CREATE ROLE {writer} LOGIN PASSWORD '{postgres.password}'",
+        f"CREATE ROLE {reader} LOGIN PASSWORD '{postgres.password}'",
+        f"GRANT SELECT, INSERT ON evaluations TO {writer}",
+        f"GRANT SELECT ON slo_results_store TO {writer}, {reader}",
+        f"GRANT USAGE ON SEQUENCE evaluations_seq_seq TO {writer}",
+        f"GRANT SELECT ON evaluations TO {reader}",
+    )
+    as_writer = PostgresUrl(url.url.replace(f"{postgres.user}@", f"{writer}@"))
+    as_reader = PostgresUrl(url.url.replace(f"{postgres.user}@", f"{reader}@"))
+    assert record(as_writer, "run-1", WHEN, [result("a", True), result("b", False)]) == 2
+    history = History(as_reader)
+    assert history.refresh() == 2
+    with pytest.raises(ResultsStoreError, match=r"cannot record 1 results: permission denied .*nothing was recorded"):
+        record(as_reader, "run-2", WHEN, [result("a", True)])
+    with ResultsStore(as_reader) as store:
+        assert store.count() == 2

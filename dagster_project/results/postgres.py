@@ -8,9 +8,10 @@ What differs, and how the same behaviour is kept:
 - Types: double precision for SQLite's 8-byte REAL, an identity column for AUTOINCREMENT, smallint 0/1 for passed.
 - Order: a sequence hands out numbers when rows are inserted, not when they commit: of two concurrent writers the
   one with the higher numbers may commit first, and an incremental reader (`seq > last seen`) that read those
-  would never see the lower-numbered rows committed after. Each append therefore takes, for its transaction, a
-  lock on the table that writers share with nobody (SHARE ROW EXCLUSIVE: readers are never blocked): writes are
-  serialised as SQLite's are, and every committed row has a higher seq than every row committed before it.
+  would never see the lower-numbered rows committed after. Each append therefore takes the writers' lock (an
+  advisory lock held until its transaction ends, which only writers take: readers never wait) before it inserts:
+  writes are serialised as SQLite's are, and every committed row has a higher seq than every row committed before
+  it. An advisory lock, not LOCK TABLE: that would need UPDATE on the table, and a run's role needs only INSERT.
 - Integrity: the server's (WAL, checksums when enabled); SQLite's page checks have no counterpart to run here.
 """
 
@@ -118,8 +119,8 @@ def columns(con: psycopg.Connection[Any]) -> tuple[str, ...]:
 
 @contextmanager
 def transaction(con: psycopg.Connection[Any], lock: str | None = None) -> Iterator[None]:
-    """One transaction; `lock` "writers" takes the table lock every append takes, "schema" the advisory lock of
-    creating and upgrading a store.
+    """One transaction; `lock` "writers" takes the lock every append takes, "schema" the lock of creating and
+    upgrading a store.
 
     The schema lock is the session's, taken before the transaction begins: a transaction that began before another
     one's CREATE TABLE committed may look the table up in a stale catalog even after waiting for that one, and
@@ -138,7 +139,9 @@ def transaction(con: psycopg.Connection[Any], lock: str | None = None) -> Iterat
     with con.transaction():
         con.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         if lock == "writers":
-            con.execute("LOCK TABLE evaluations IN SHARE ROW EXCLUSIVE MODE")
+            from dagster_project.results.store import APPLICATION_ID
+
+            con.execute("SELECT pg_advisory_xact_lock(%s)", (APPLICATION_ID + 1,))
         yield
 
 
