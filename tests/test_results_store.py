@@ -762,3 +762,31 @@ def test_runs_need_only_insert_and_select_and_readers_only_select(
         record(as_reader, "run-2", WHEN, [result("a", True)])
     with ResultsStore(as_reader) as store:
         assert store.count() == 2
+
+
+def test_every_command_reads_and_writes_a_postgresql_store_as_it_does_a_file(at: StoreAddress, tmp_path: Path) -> None:
+    """`slo check` records, then `slo tree`, `slo explain`, `slo report` and `slo validate --results` read, the
+    same on both backends (the store named once, by SLO_RESULTS, as a deployment sets it)."""
+    import json
+
+    from tests.cli_support import run_slo
+    from tests.test_start_small import CHECKED_AT, SPEC, make_flights
+
+    db, env = make_flights(tmp_path / "flights.duckdb"), {"SLO_RESULTS": str(at)}
+    check = run_slo(
+        "check", "--slos", str(SPEC), "--db", str(db), "--as-of", CHECKED_AT, "--json", cwd=tmp_path, env=env
+    )
+    assert check.returncode == 0, check.stderr
+    with ResultsStore(at) as store:
+        assert [(e.slo_id, e.passed, e.observed) for e in store.evaluations()] == [("flights_fresh", True, 3600.0)]
+    tree = run_slo("tree", "--slos", str(SPEC), cwd=tmp_path, env=env)
+    assert tree.returncode == 0 and "data product flights (no North Star declared)  [1 ok]" in tree.stdout, tree.stderr
+    explain = run_slo(
+        "explain", "flights_fresh", "--slos", str(SPEC), "--json", "--as-of", "2026-11-27T07:00:00Z",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert explain.returncode == 0 and json.loads(explain.stdout)["latest"]["status"] == "ok", explain.stderr
+    report = run_slo("report", "--slos", str(SPEC), "--db", str(db), "-o", str(tmp_path / "r"), cwd=tmp_path, env=env)
+    assert report.returncode == 0 and (tmp_path / "r" / "flights.html").is_file(), report.stderr
+    validate = run_slo("validate", str(SPEC), "--results", str(at), cwd=tmp_path)
+    assert validate.returncode == 0, validate.stderr
