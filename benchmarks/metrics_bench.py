@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from dagster_project.results.address import StoreAddress
 from dagster_project.results.store import ResultsStore
 
 SLOS = 1000
@@ -98,10 +99,16 @@ def _proc_mb(pid: int, key: str) -> float:
     return float("nan")
 
 
-def measure(spec: Path, store: Path, evaluations: int, scrapes: int, port: int) -> Result:
+def measure(
+    spec: Path, store: StoreAddress, evaluations: int, scrapes: int, port: int, db: Path | None = None
+) -> Result:
+    """`db`: the (missing) published database to name; beside a SQLite store unless given."""
     url = f"http://127.0.0.1:{port}/metrics"
+    if db is None:
+        assert isinstance(store, Path)
+        db = store.parent / "none.duckdb"
     args = [sys.executable, "-m", "dagster_project.cli.main", "serve", "--port", str(port), "--refresh", "5"]
-    args += ["--slos", str(spec), "--results", str(store), "--db", str(store.parent / "none.duckdb")]
+    args += ["--slos", str(spec), "--results", str(store), "--db", str(db)]
     started = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from dagster_project.build_api import DEFAULT_SALT, BuildParams
 from dagster_project.errors import UsageError
+from dagster_project.results.address import StoreAddress, parse_store_address
 
 __all__ = ["DEFAULT_SALT", "BuildParams", "Config", "Settings", "load_config", "settings_from_env"]
 
@@ -56,7 +57,7 @@ class Config:
 
     specs: tuple[Path, ...] = ()
     state_dir: Path = DEFAULT_STATE_DIR
-    results: Path | None = None
+    results: StoreAddress | None = None  # a SQLite file or a PostgreSQL URL (results/address.py)
     db: Path | None = None
     data_dir: Path | None = None
     pushgateway: str = ""
@@ -65,7 +66,8 @@ class Config:
     origins: Mapping[str, str] = field(default_factory=dict)  # key -> "--flag", "SLO_X", a file, or "default"
 
     @property
-    def results_path(self) -> Path:
+    def results_path(self) -> StoreAddress:
+        """The results store: a SQLite file (by default results.sqlite in the state folder) or a PostgreSQL URL."""
         return self.results if self.results is not None else self.state_dir / "results.sqlite"
 
     @property
@@ -123,6 +125,8 @@ def read_config_file(path: Path) -> dict[str, object]:
             out[key] = tuple(path.parent / v for v in items)
         elif not isinstance(value, str) or not value:
             raise UsageError(f"{where}: {key}: give a non-empty string")
+        elif key == "results":
+            out[key] = parse_store_address(value, f"{where}: results", base=path.parent)
         else:
             out[key] = value if key == "pushgateway" else path.parent / value
     return out
@@ -142,11 +146,15 @@ def load_config(
     for key in CONFIG_KEYS:
         flag, variable = flags.get(key), env.get(ENV_VARS[key], "")
         if flag is not None and flag != [] and flag != ():
-            values[key], origins[key] = flag, f"--{key.replace('_', '-')}"
+            origin = f"--{key.replace('_', '-')}"
+            values[key] = parse_store_address(flag, origin) if key == "results" else flag  # type: ignore[arg-type]
+            origins[key] = origin
         elif variable:
             values[key] = (
                 variable
                 if key == "pushgateway"
+                else parse_store_address(variable, ENV_VARS[key])
+                if key == "results"
                 else tuple(Path(p) for p in variable.split(os.pathsep) if p)
                 if key == "specs"
                 else Path(variable)
@@ -177,7 +185,7 @@ class Settings:
     duckdb_threads: int = DEFAULT_DUCKDB_THREADS
     spec_paths: tuple[Path, ...] = field(default_factory=lambda: default_spec_paths())
     build: BuildParams = field(default_factory=BuildParams)
-    results_db: Path | None = None  # None: results.sqlite under the state folder
+    results_db: StoreAddress | None = None  # None: results.sqlite under the state folder
     pushgateway: str = ""  # a Pushgateway URL every batch of results is also pushed to ("" for none)
 
     @property
@@ -206,8 +214,8 @@ class Settings:
         return self.data_dir if self.data_dir is not None else self.state_dir / "sample_data"
 
     @property
-    def results_path(self) -> Path:
-        """The append-only store of every SLO evaluation (results/store.py)."""
+    def results_path(self) -> StoreAddress:
+        """The append-only store of every SLO evaluation (results/store.py): a SQLite file or a PostgreSQL URL."""
         return self.results_db if self.results_db is not None else self.state_dir / "results.sqlite"
 
     @property

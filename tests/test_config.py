@@ -52,6 +52,47 @@ def test_paths_in_the_file_are_relative_to_the_file_and_found_from_a_subfolder(t
     assert config.specs == (tmp_path / "specs",) and config.db == tmp_path / "w.duckdb"
 
 
+def test_the_results_store_is_a_path_a_sqlite_url_or_a_postgresql_url_in_flags_env_and_file(tmp_path: Path) -> None:
+    from dagster_project.results.address import PostgresUrl
+
+    url = "postgresql://slo@db.internal:5432/slo?sslmode=require"
+    (tmp_path / "slo.toml").write_text(f'results = "{url}"\n')
+    assert load_config(env={}, cwd=tmp_path).results == PostgresUrl(url)  # not made a path under the file's folder
+    (tmp_path / "slo.toml").write_text('results = "sqlite:///state/r.sqlite"\n')
+    assert load_config(env={}, cwd=tmp_path).results == tmp_path / "state" / "r.sqlite"
+    assert load_config(env={"SLO_RESULTS": url}, cwd=tmp_path).results == PostgresUrl(url)
+    assert load_config({"results": "sqlite:////abs/r.sqlite"}, env={}, cwd=tmp_path).results == Path("/abs/r.sqlite")
+    assert load_config({"results": "plain/r.sqlite"}, env={}, cwd=tmp_path).results == Path("plain/r.sqlite")
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [
+        (
+            "flag",
+            "postgresql://slo:hunter2@db/slo",
+            "--results: 'postgresql://slo:***@db/slo': a password has no place",
+        ),
+        ("env", "postgresql://slo@db/slo?password=hunter2", "SLO_RESULTS: "),
+        ("file", "postgres://slo:hunter2@db:5432/slo", "slo.toml: results: 'postgres://slo:***@db:5432/slo'"),
+        ("flag", "mysql://slo@db/slo", "unknown kind of results store 'mysql'"),
+        ("flag", "postgresql://slo@db", "names no database"),
+    ],
+)
+def test_a_results_url_with_a_password_or_of_another_kind_is_refused_without_showing_the_password(
+    tmp_path: Path, where: str, value: str, message: str
+) -> None:
+    if where == "file":
+        (tmp_path / "slo.toml").write_text(f'results = "{value}"\n')
+    flags = {"results": value} if where == "flag" else {}
+    env = {"SLO_RESULTS": value} if where == "env" else {}
+    with pytest.raises(UsageError) as caught:
+        load_config(flags, env=env, cwd=tmp_path)
+    assert message in str(caught.value) and "hunter2" not in str(caught.value)
+    run = slo("store", "check", cwd=tmp_path, env={**env, **({"SLO_RESULTS": value} if where == "flag" else {})})
+    assert run.returncode == 2 and "hunter2" not in run.stderr and "Traceback" not in run.stderr
+
+
 def test_a_pyproject_without_a_tool_slo_table_is_not_a_configuration(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
     assert find_config_file(tmp_path) is None

@@ -11,9 +11,11 @@ import pytest
 
 from dagster_project.exporter.history import History, StoreGone
 from dagster_project.exporter.server import Exporter, ExporterConfig
+from dagster_project.results.address import PostgresUrl, StoreAddress
 from dagster_project.results.store import record
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
+from tests.server_support import PostgresCluster
 
 
 def _result(slo: str, passed: bool | None) -> dict[str, object]:
@@ -167,3 +169,86 @@ def test_rows_written_before_the_store_kept_the_indicator_take_it_from_the_spec(
     unknown = History(store)  # without the spec's word, a passed check holds until the next one
     unknown.refresh()
     assert unknown.slos["orders_fresh"].time(t0.timestamp(), end) == (24 * 3600, 24 * 3600)
+
+
+# --- The same history from a PostgreSQL store (results/postgres.py).
+
+
+def _postgres_store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> PostgresUrl:
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    monkeypatch.setenv("PGPASSWORD", cluster.password)
+    return PostgresUrl(cluster.url(cluster.create_database()))
+
+
+def test_history_on_postgresql_reads_only_new_rows_and_reads_a_store_made_again_from_the_start(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _postgres_store(request, monkeypatch)
+    history = History(url)
+    assert history.refresh() == 0  # an empty database: an empty history (and now a store)
+    record(url, "r1", datetime(2026, 11, 27, 6, tzinfo=UTC), [_result("a", True), _result("b", False)])
+    assert history.refresh() == 2
+    record(url, "r2", datetime(2026, 11, 27, 7, tzinfo=UTC), [_result("a", None)])
+    assert history.refresh() == 1 and history.rows == 3
+    assert history.slos["a"].totals == {"pass": 1, "fail": 0, "error": 1}
+    import psycopg
+
+    with psycopg.connect(url.url, autocommit=True) as con:  # the store dropped and made again, with more rows
+        con.execute("DROP TABLE evaluations, slo_results_store")
+    for i in range(4):
+        record(url, f"n{i}", datetime(2026, 11, 27, 8, tzinfo=UTC), [_result("a", False)])
+    assert history.refresh() == 4 and history.slos["a"].totals == {"pass": 0, "fail": 4, "error": 0}
+    assert "b" not in history.slos
+
+
+def test_the_exporter_and_the_report_give_the_same_numbers_from_sqlite_and_from_its_postgresql_copy(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster_project.report.build import reports
+    from dagster_project.results.maintenance import copy_store
+
+    specs, _ = validate([REPO / "slo_definitions"])
+    lite, url = tmp_path / "r.sqlite", _postgres_store(request, monkeypatch)
+    for hour in range(6):
+        results = [_result(s.id, [True, False, None][(hour + k) % 3]) for k, s in enumerate(specs[0].spec.slos)]
+        record(lite, f"r{hour}", datetime(2026, 11, 27, hour, tzinfo=UTC), results)
+    copy_store(lite, url)
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+    def values(store: StoreAddress) -> list[str]:
+        body = Exporter(ExporterConfig([s.spec for s in specs], store, database=None)).refresh(now.timestamp())
+        return [line for line in body.decode().splitlines() if line and not line.startswith(("#", "dataslo_exporter_"))]
+
+    from_sqlite, from_postgres = values(lite), values(url)
+    assert from_sqlite == from_postgres and len(from_sqlite) > 31 * 10
+    spec_files = [s.spec for s in specs]
+    assert reports(spec_files, lite, now, None, None) == reports(spec_files, url, now, None, None)
+
+
+def test_a_run_that_commits_after_a_higher_numbered_one_is_still_read_by_an_incremental_reader(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL numbers rows when they are inserted, not when they commit: run A takes seq 2 and is still open when
+    run B would take seq 3. Were B to commit first, a reader would move past 3 and never read A's row; appends are
+    therefore serialised (B waits for A), so the reader misses nothing."""
+    import threading
+
+    from dagster_project.results import postgres as pg
+    from dagster_project.results.store import INSERT_COLUMNS
+
+    url = _postgres_store(request, monkeypatch)
+    when = datetime(2026, 11, 27, 6, tzinfo=UTC)
+    record(url, "first", when, [_result("a", True)])
+    history = History(url)
+    assert history.refresh() == 1
+    row = ("A", "a", "product_affinity", "validity", "raw.orders", when.timestamp(), when.timestamp(), 0.5, "min",
+           0.99, 0, "error", "native", None, None, None, None)  # fmt: skip
+    late = threading.Thread(target=record, args=(url, "B", when, [_result("b", False)]))
+    with pg.connect(url) as con, pg.transaction(con, "writers"):
+        pg.insert(con, INSERT_COLUMNS, [row])  # run A: inserted, numbered, not committed
+        late.start()
+        late.join(timeout=1.0)  # B either waits for A (serialised) or commits now (the bug)
+        history.refresh()  # whatever is committed by now
+    late.join()
+    history.refresh()
+    assert history.rows == 3 and history.slos["a"].totals == {"pass": 1, "fail": 1, "error": 0}

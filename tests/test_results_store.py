@@ -1,6 +1,9 @@
 """The results store keeps every evaluation: exact round trips, errors kept as errors, one run all-or-nothing even
 when its writer is killed, concurrent writers all counted, a file that is not a store refused clearly and left as it
-is, a damaged store refused for appends and named by its readers, and `slo store check|backup`."""
+is, a damaged store refused for appends and named by its readers, and `slo store check|backup|migrate|copy`.
+
+The tests of behaviour both backends share take the `at` fixture and run twice: on a SQLite file and on a database of
+the session's private PostgreSQL cluster (tests/server_support.py); the password only in PGPASSWORD."""
 
 from __future__ import annotations
 
@@ -22,11 +25,55 @@ import pytest
 
 from dagster_project.errors import EXIT_RUNTIME, EXIT_USAGE
 from dagster_project.results import store as store_module
-from dagster_project.results.store import APPLICATION_ID, SCHEMA_VERSION, ResultsStore, ResultsStoreError, record
+from dagster_project.results.address import PostgresUrl, StoreAddress
+from dagster_project.results.store import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    OlderStoreError,
+    ResultsStore,
+    ResultsStoreError,
+    record,
+)
 from tests.conftest import REPO
+from tests.server_support import PostgresCluster
 from tests.test_cli import slo
 
 WHEN = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+
+
+def new_postgres_store(cluster: PostgresCluster, monkeypatch: pytest.MonkeyPatch) -> PostgresUrl:
+    """An empty database of the shared cluster; its URL has no password, PGPASSWORD has it (for child processes
+    too)."""
+    monkeypatch.setenv("PGPASSWORD", cluster.password)
+    return PostgresUrl(cluster.url(cluster.create_database()))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def at(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StoreAddress:
+    """Where a new store goes: a SQLite file that does not exist yet, or an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "r.sqlite"
+    return new_postgres_store(request.getfixturevalue("postgres"), monkeypatch)
+
+
+def raw(address: StoreAddress, *statements: str) -> list[tuple[Any, ...]]:
+    """Run statements on the store's database behind its back (to make old or foreign stores); the last one's rows."""
+    rows: list[tuple[Any, ...]] = []
+    if isinstance(address, Path):
+        con = sqlite3.connect(address, isolation_level=None)
+        try:
+            for statement in statements:
+                rows = con.execute(statement).fetchall()
+        finally:
+            con.close()
+        return rows
+    import psycopg
+
+    with psycopg.connect(address.url, autocommit=True) as pg:
+        for statement in statements:
+            cur = pg.execute(statement.encode())
+            rows = cur.fetchall() if cur.description else []
+    return rows
 
 
 def result(slo: str, passed: bool | None, observed: float | None = 0.5, error: str | None = None) -> dict[str, Any]:
@@ -44,8 +91,8 @@ def result(slo: str, passed: bool | None, observed: float | None = 0.5, error: s
     }
 
 
-def test_a_run_round_trips_with_its_values_and_its_errors(tmp_path: Path) -> None:
-    path = tmp_path / "r.sqlite"
+def test_a_run_round_trips_with_its_values_and_its_errors(at: StoreAddress) -> None:
+    path = at
     records = [result("a", True, 0.995), result("b", False, 0.25), result("c", None, None, "column x not found")]
     assert record(path, "run-1", WHEN, records) == 3
     with ResultsStore(path) as store:
@@ -61,8 +108,8 @@ def test_a_run_round_trips_with_its_values_and_its_errors(tmp_path: Path) -> Non
     assert all(e.recorded_at >= WHEN for e in kept)
 
 
-def test_runs_append_and_never_replace(tmp_path: Path) -> None:
-    path = tmp_path / "r.sqlite"
+def test_runs_append_and_never_replace(at: StoreAddress) -> None:
+    path = at
     record(path, "run-1", WHEN, [result("a", True)])
     record(path, "run-2", WHEN, [result("a", False)])
     with ResultsStore(path) as store:
@@ -79,23 +126,27 @@ def test_a_file_that_is_not_a_store_is_refused_with_its_name(tmp_path: Path) -> 
     assert path.read_text().startswith("these are my notes")
 
 
-def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "r.sqlite"
-    con = sqlite3.connect(path)
-    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    con.close()
-    with pytest.raises(ResultsStoreError, match="is newer than this tool's"):
+def test_a_store_from_a_newer_version_is_refused(at: StoreAddress) -> None:
+    path = at
+    if isinstance(path, Path):
+        raw(path, f"PRAGMA application_id = {APPLICATION_ID}", f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    else:
+        record(path, "run-0", WHEN, [result("a", True)])
+        raw(path, f"UPDATE slo_results_store SET version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(ResultsStoreError, match=f"{path}: results store version 4 is newer than this tool's"):
         record(path, "run-1", WHEN, [result("a", True)])
+    for command in ("check", "migrate"):
+        run = slo("store", command, "--results", str(path))
+        assert run.returncode == EXIT_RUNTIME and "is newer than this tool's" in one_error_line(run, path)
 
 
 def _writer(path: str, run: str, n: int) -> None:
     for i in range(n):
-        record(Path(path), f"{run}-{i}", WHEN, [result(f"s{j}", j % 2 == 0) for j in range(25)])
+        record(path, f"{run}-{i}", WHEN, [result(f"s{j}", j % 2 == 0) for j in range(25)])
 
 
-def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "r.sqlite"
+def test_concurrent_writers_lose_nothing(at: StoreAddress) -> None:
+    path = at
     ctx = multiprocessing.get_context("spawn")
     workers = [ctx.Process(target=_writer, args=(str(path), f"w{k}", 40)) for k in range(4)]
     for w in workers:
@@ -107,9 +158,9 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         assert store.count() == 4 * 40 * 25
 
 
-def test_a_writer_killed_mid_run_leaves_whole_runs_only(tmp_path: Path) -> None:
+def test_a_writer_killed_mid_run_leaves_whole_runs_only(at: StoreAddress) -> None:
     """Runs of 1,000 evaluations written back to back; SIGKILL lands wherever it lands."""
-    path = tmp_path / "r.sqlite"
+    path = at
     proc = _start_writer(path)
     assert proc.stdout is not None
     for _ in range(3):  # at least three whole runs written, then kill it while it writes more
@@ -119,8 +170,9 @@ def test_a_writer_killed_mid_run_leaves_whole_runs_only(tmp_path: Path) -> None:
     proc.wait()
     with ResultsStore(path) as store:
         count = store.count()
-        per_run = store.con.execute("SELECT count(*) FROM evaluations GROUP BY run_id").fetchall()
-        assert store.con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        per_run = store.execute("SELECT count(*) FROM evaluations GROUP BY run_id").fetchall()
+        if isinstance(path, Path):
+            assert store.con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert count >= 3000 and count % 1000 == 0
     assert {n for (n,) in per_run} == {1000}
     record(path, "after", WHEN, [result("a", True)])  # and the next run succeeds
@@ -128,7 +180,7 @@ def test_a_writer_killed_mid_run_leaves_whole_runs_only(tmp_path: Path) -> None:
         assert store.count() == count + 1
 
 
-def test_a_version_1_store_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
+def test_a_version_1_store_is_refused_until_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "r.sqlite"
     con = sqlite3.connect(path)
     con.execute(  # version 1's table: no detail column
@@ -145,6 +197,12 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> Non
     con.execute("PRAGMA user_version = 1")
     con.commit()
     con.close()
+    with pytest.raises(OlderStoreError, match=r"older version \(version 1, .*run `slo store migrate --results "):
+        record(path, "new", WHEN, [{**result("a", False), "detail": "missing x"}])
+    assert raw(path, "PRAGMA user_version") == [(1,)]
+    migrated = slo("store", "migrate", "--results", str(path))
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stdout == f"migrated {path} from version 1 to {SCHEMA_VERSION}; every row kept\n"
     record(path, "new", WHEN, [{**result("a", False), "detail": "missing x"}])
     with ResultsStore(path) as store:
         assert [(e.run_id, e.detail) for e in store.evaluations()] == [("old", None), ("new", "missing x")]
@@ -152,22 +210,69 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> Non
         assert store.con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
 
 
-def test_a_version_2_store_is_upgraded_and_new_rows_keep_their_indicator_and_objective(tmp_path: Path) -> None:
-    path = tmp_path / "r.sqlite"
+def _make_version_2(path: StoreAddress) -> None:
+    """A version 2 store of one run: no indicator, no objective (and, in SQLite, no application id yet)."""
     record(path, "old", WHEN, [result("a", True)])
-    con = sqlite3.connect(path)  # make it a version 2 store: no indicator, no objective, no application id
-    con.execute("PRAGMA application_id = 0")
-    con.execute("ALTER TABLE evaluations DROP COLUMN indicator")
-    con.execute("ALTER TABLE evaluations DROP COLUMN objective")
-    con.execute("PRAGMA user_version = 2")
-    con.commit()
-    con.close()
+    if isinstance(path, Path):
+        raw(
+            path,
+            "PRAGMA application_id = 0",
+            "ALTER TABLE evaluations DROP COLUMN indicator",
+            "ALTER TABLE evaluations DROP COLUMN objective",
+            "PRAGMA user_version = 2",
+        )
+    else:
+        raw(
+            path,
+            "ALTER TABLE evaluations DROP COLUMN indicator",
+            "ALTER TABLE evaluations DROP COLUMN objective",
+            "UPDATE slo_results_store SET version = 2",
+        )
+
+
+def test_readers_and_writers_never_upgrade_a_store_they_say_to_migrate(at: StoreAddress, tmp_path: Path) -> None:
+    path = at
+    _make_version_2(path)
+    with pytest.raises(OlderStoreError, match=r"older version \(version 2.*slo store migrate --results "):
+        record(path, "new", WHEN, [result("a", False)])
+    db = tmp_path / "none.duckdb"
+    for args in (
+        ("serve", "--results", str(path), "--db", str(db), "--port", "0"),
+        ("report", "--results", str(path), "--db", str(db), "-o", str(tmp_path / "report")),
+        ("tree", "--results", str(path)),
+    ):
+        run = slo(*args)
+        assert run.returncode == EXIT_RUNTIME, (args, run.stderr)
+        assert f"run `slo store migrate --results {path}`" in one_error_line(run, path), args
+    check = slo("store", "check", "--results", str(path))
+    assert check.returncode == 0 and "version      2" in check.stdout and "slo store migrate" in check.stdout
+    assert len(raw(path, "SELECT * FROM evaluations")[0]) == 16  # still version 2's columns: nobody upgraded it
+
+
+def test_migrate_upgrades_in_place_once_and_then_has_nothing_to_do(at: StoreAddress) -> None:
+    path = at
+    _make_version_2(path)
+    first = slo("store", "migrate", "--results", str(path))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == f"migrated {path} from version 2 to {SCHEMA_VERSION}; every row kept\n"
+    again = slo("store", "migrate", "--results", str(path))
+    assert again.returncode == 0 and again.stdout == f"{path} is at version {SCHEMA_VERSION}: nothing to do\n"
     record(path, "new", WHEN, [{**result("a", False), "indicator": "in_range", "objective": 0.995}])
     with ResultsStore(path) as store:
         rows = [(e.run_id, e.indicator, e.objective) for e in store.evaluations()]
         assert rows == [("old", None, None), ("new", "in_range", 0.995)]
-        assert store.con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
-        assert store.con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    if isinstance(path, Path):
+        assert raw(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        assert raw(path, "PRAGMA application_id") == [(APPLICATION_ID,)]
+    else:
+        assert raw(path, "SELECT application_id, version FROM slo_results_store") == [(APPLICATION_ID, 3)]
+
+
+def test_migrate_makes_a_store_where_there_is_none(at: StoreAddress) -> None:
+    run = slo("store", "migrate", "--results", str(at))
+    assert run.returncode == 0 and run.stdout == f"made a new results store at {at} (version {SCHEMA_VERSION})\n"
+    with ResultsStore(at) as store:
+        assert store.count() == 0
 
 
 def test_a_store_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -178,13 +283,15 @@ def test_a_store_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def _first_open(path: str) -> str:
     try:
-        record(Path(path), "r", WHEN, [result("a", True)])
+        record(path, "r", WHEN, [result("a", True)])
         return "ok"
     except ResultsStoreError as exc:
         return str(exc)
 
 
-def test_processes_creating_a_store_at_once_all_succeed(tmp_path: Path) -> None:
+def test_processes_creating_a_store_at_once_all_succeed(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Switching a new store to WAL is not covered by the busy timeout: losers of that race must try again.
 
     Spawned, not forked: a fork copies locks held by the test process's other threads (loggers, servers of earlier
@@ -196,6 +303,13 @@ def test_processes_creating_a_store_at_once_all_succeed(tmp_path: Path) -> None:
             assert pool.map(_first_open, [path] * 8) == ["ok"] * 8
             with ResultsStore(Path(path)) as store:
                 assert store.count() == 8
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    urls = [str(new_postgres_store(cluster, monkeypatch)) for _ in range(5)]  # sets PGPASSWORD before the spawns
+    with ctx.Pool(8) as pool:  # the same race in empty PostgreSQL databases
+        for url in urls:
+            assert pool.map(_first_open, [url] * 8) == ["ok"] * 8
+            with ResultsStore(url) as store:
+                assert store.count() == 8
 
 
 # --- Identity: only a path that does not exist gets a new store; anything else there is refused and left as it is.
@@ -205,7 +319,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def one_error_line(result: subprocess.CompletedProcess[str], path: Path) -> str:
+def one_error_line(result: subprocess.CompletedProcess[str], path: StoreAddress) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {path}: "), result.stderr
     assert "unexpected" not in lines[0] and "Traceback" not in result.stderr
@@ -285,7 +399,7 @@ def test_another_applications_sqlite_file_is_refused_and_unchanged(tmp_path: Pat
     con.close()
 
 
-def test_an_unlabelled_version_3_store_of_ours_is_adopted_and_keeps_its_rows(tmp_path: Path) -> None:
+def test_an_unlabelled_version_3_store_of_ours_is_adopted_by_migrate_and_keeps_its_rows(tmp_path: Path) -> None:
     """Stores written before the application id (id 0) are recognised by their columns and get the id."""
     path = tmp_path / "r.sqlite"
     record(path, "old", WHEN, [result("a", True)])
@@ -293,6 +407,10 @@ def test_an_unlabelled_version_3_store_of_ours_is_adopted_and_keeps_its_rows(tmp
     con.execute("PRAGMA application_id = 0")
     con.commit()
     con.close()
+    with pytest.raises(OlderStoreError, match="written before stores carried an identity"):
+        record(path, "new", WHEN, [result("a", False)])
+    run = slo("store", "migrate", "--results", str(path))
+    assert run.returncode == 0 and "migrated" in run.stdout
     record(path, "new", WHEN, [result("a", False)])
     with ResultsStore(path) as store:
         assert [e.run_id for e in store.evaluations()] == ["old", "new"]
@@ -361,21 +479,23 @@ def test_integrity_is_checked_once_per_process_and_again_after_the_interval(
 # --- Recovery: slo store check and slo store backup.
 
 
-def test_store_check_reports_an_intact_store_and_changes_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "r.sqlite"
+def test_store_check_reports_an_intact_store_and_changes_nothing(at: StoreAddress) -> None:
+    path = at
     record(path, "run-1", WHEN, [result(f"s{j}", True) for j in range(25)])
     record(path, "run-2", WHEN, [result(f"s{j}", True) for j in range(25)])
-    before = digest(path)
+    before = digest(path) if isinstance(path, Path) else raw(path, "SELECT * FROM evaluations ORDER BY seq")
     run = slo("store", "check", "--results", str(path))
     assert run.returncode == 0, run.stderr
+    integrity = "ok" if isinstance(path, Path) else "ok (PostgreSQL: the server's; columns as expected)"
     assert run.stdout.splitlines() == [
         f"store        {path}",
         f"identity     results store (application_id {APPLICATION_ID:#x})",
         f"version      {SCHEMA_VERSION}",
-        "integrity    ok",
+        f"integrity    {integrity}",
         "evaluations  50 in 2 runs",
     ]
-    assert digest(path) == before
+    after = digest(path) if isinstance(path, Path) else raw(path, "SELECT * FROM evaluations ORDER BY seq")
+    assert after == before
 
 
 def test_store_check_fails_on_a_damaged_store(damaged_store: Path) -> None:
@@ -391,17 +511,16 @@ def test_store_check_on_a_missing_store_says_so(tmp_path: Path) -> None:
     assert not (tmp_path / "none.sqlite").exists()
 
 
-def _start_writer(path: Path) -> subprocess.Popen[str]:
+def _start_writer(path: StoreAddress) -> subprocess.Popen[str]:
     """A process appending runs of 1,000 evaluations back to back, printing each run's number once written."""
     script = textwrap.dedent(
         f"""
         from datetime import UTC, datetime
-        from pathlib import Path
         from dagster_project.results.store import record
         from tests.test_results_store import result
         i = 0
         while True:
-            record(Path({str(path)!r}), f"run-{{i}}", datetime.now(UTC), [result(f"s{{j}}", True) for j in range(1000)])
+            record({str(path)!r}, f"run-{{i}}", datetime.now(UTC), [result(f"s{{j}}", True) for j in range(1000)])
             print(i, flush=True)
             i += 1
         """
@@ -481,6 +600,193 @@ def test_the_readmes_dump_recipe_salvages_a_damaged_store_that_passes_check(
 
 
 def test_every_store_command_has_help_with_examples() -> None:
-    for command in (["store"], ["store", "check"], ["store", "backup"]):
+    for command in (["store"], ["store", "check"], ["store", "backup"], ["store", "migrate"], ["store", "copy"]):
         run = slo(*command, "--help")
         assert run.returncode == 0 and "examples:" in run.stdout, command
+
+
+# --- PostgreSQL: a database that holds something else is refused; moving a history between backends.
+
+
+def test_a_database_with_an_evaluations_table_of_its_own_is_refused_and_unchanged(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = new_postgres_store(postgres, monkeypatch)
+    raw(url, "CREATE TABLE evaluations (id integer PRIMARY KEY, grade text)", "INSERT INTO evaluations VALUES (1, 'A')")
+    with pytest.raises(ResultsStoreError, match=r"not a results store: the database holds an evaluations table of"):
+        record(url, "run-1", WHEN, [result("a", True)])
+    for command in ("check", "migrate"):
+        run = slo("store", command, "--results", str(url))
+        assert run.returncode == EXIT_RUNTIME and "not a results store" in one_error_line(run, url), command
+    assert raw(url, "SELECT * FROM evaluations") == [(1, "A")]
+    assert raw(url, "SELECT to_regclass('slo_results_store') IS NULL") == [(True,)]
+
+
+def test_a_wrong_password_is_one_line_naming_the_url_without_any_password(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = new_postgres_store(postgres, monkeypatch)
+    monkeypatch.setenv("PGPASSWORD", "not-the-password")
+    run = slo("store", "check", "--results", str(url))
+    assert run.returncode == EXIT_RUNTIME
+    assert "password authentication failed" in one_error_line(run, url)
+    assert postgres.password not in run.stderr + run.stdout
+
+
+def _history(address: StoreAddress) -> list[tuple[Any, ...]]:
+    with ResultsStore(address) as store:
+        return [tuple(vars(e).values()) for e in store.evaluations()]
+
+
+def _fill(address: StoreAddress, runs: int, per_run: int = 50) -> None:
+    """Runs of passes, failures and errors, with every optional column used."""
+    for i in range(runs):
+        records = []
+        for j in range(per_run):
+            outcome = [True, False, None][j % 3]
+            records.append(
+                {
+                    **result(f"s{j}", outcome, None if outcome is None else j / 7, "boom" if outcome is None else None),
+                    "indicator": "in_range",
+                    "objective": 0.999,
+                    "detail": f"d{j}" if j % 5 == 0 else None,
+                }
+            )
+        record(address, f"run-{i}", WHEN, records)
+
+
+def test_copy_moves_a_whole_history_to_postgresql_and_back_verified(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lite, url, back = tmp_path / "r.sqlite", new_postgres_store(postgres, monkeypatch), tmp_path / "laptop.sqlite"
+    _fill(lite, 30)
+    there = slo("store", "copy", str(lite), str(url))
+    assert there.returncode == 0, there.stderr
+    assert there.stdout.startswith(f"copied 1,500 evaluations from {lite} to {url}; verified: 1,500 evaluations")
+    home = slo("store", "copy", str(url), f"sqlite:///{back}")
+    assert home.returncode == 0, home.stderr
+    checksum = there.stdout.split("sha256 ")[1]
+    assert home.stdout.split("sha256 ")[1] == checksum
+    assert _history(lite) == _history(url) == _history(back)  # seq, values, errors, recorded_at: all the same
+    record(url, "after", WHEN, [result("a", True)])  # the copy's numbering carries on after its highest seq
+    with ResultsStore(url) as store:
+        assert [e.seq for e in store.evaluations(run_id="after")] == [1501]
+
+
+def test_an_interrupted_copy_resumes_where_it_stopped_without_duplicates(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from dagster_project.results.maintenance import copy_store
+
+    lite, url = tmp_path / "r.sqlite", new_postgres_store(postgres, monkeypatch)
+    _fill(lite, 20)
+
+    def interrupt(done: int, total: int) -> None:
+        if done >= 300:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        copy_store(lite, url, batch=150, progress=interrupt)
+    with ResultsStore(url) as store:
+        assert store.count() == 300  # two whole batches, nothing half-written
+    _fill(lite, 2)  # the source moved on meanwhile
+    again = slo("store", "copy", str(lite), str(url), "--batch", "150")
+    assert again.returncode == 0, again.stderr
+    assert "copied 800 evaluations" in again.stdout and "resuming after 300 already there" in again.stdout
+    assert "verified: 1,100 evaluations on both sides" in again.stdout
+    assert _history(lite) == _history(url)
+
+
+def test_copy_refuses_a_destination_holding_other_rows_and_leaves_it(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lite, url = tmp_path / "r.sqlite", new_postgres_store(postgres, monkeypatch)
+    _fill(lite, 2)
+    record(url, "theirs", WHEN, [result("other", False)])
+    run = slo("store", "copy", str(lite), str(url))
+    assert run.returncode == EXIT_RUNTIME
+    assert "holds 1 evaluations that are not the first ones of" in one_error_line(run, url)
+    assert [row[1] for row in _history(url)] == ["theirs"]
+    itself = slo("store", "copy", str(lite), f"sqlite:///{lite}")
+    assert itself.returncode == EXIT_USAGE and "is the source store itself" in itself.stderr
+
+
+def test_backup_of_a_postgresql_store_says_what_to_use_instead(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = new_postgres_store(postgres, monkeypatch)
+    run = slo("store", "backup", "--results", str(url), "-o", str(tmp_path / "b.sqlite"))
+    assert run.returncode == EXIT_USAGE and "pg_dump" in run.stderr and "slo store copy" in run.stderr
+
+
+def test_the_dagster_resource_records_into_a_postgresql_store_named_by_its_url(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster_project.defs.resources import ResultsStoreResource
+
+    url = new_postgres_store(postgres, monkeypatch)
+    resource = ResultsStoreResource(path=str(url))
+    resource.record("dagster-run-1", WHEN, [result("a", True), result("b", None, None, "boom")])
+    assert [(row[1], row[2], row[11]) for row in _history(url)] == [
+        ("dagster-run-1", "a", True),
+        ("dagster-run-1", "b", None),
+    ]
+
+
+def test_runs_need_only_insert_and_select_and_readers_only_select(
+    postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The privileges docs/deploying.md gives the roles of runs and of readers are enough (and a reader's role
+    cannot write)."""
+    from dagster_project.exporter.history import History
+
+    url = new_postgres_store(postgres, monkeypatch)
+    assert slo("store", "migrate", "--results", str(url)).returncode == 0
+    tag = url.url.rsplit("/", 1)[1]
+    writer, reader = f"{tag}_writer", f"{tag}_reader"
+    raw(
+        url,
+        f"CREATE ROLE {writer} LOGIN PASSWORD '{postgres.password}'",
+        f"CREATE ROLE {reader} LOGIN PASSWORD '{postgres.password}'",
+        f"GRANT SELECT, INSERT ON evaluations TO {writer}",
+        f"GRANT SELECT ON slo_results_store TO {writer}, {reader}",
+        f"GRANT USAGE ON SEQUENCE evaluations_seq_seq TO {writer}",
+        f"GRANT SELECT ON evaluations TO {reader}",
+    )
+    as_writer = PostgresUrl(url.url.replace(f"{postgres.user}@", f"{writer}@"))
+    as_reader = PostgresUrl(url.url.replace(f"{postgres.user}@", f"{reader}@"))
+    assert record(as_writer, "run-1", WHEN, [result("a", True), result("b", False)]) == 2
+    history = History(as_reader)
+    assert history.refresh() == 2
+    with pytest.raises(ResultsStoreError, match=r"cannot record 1 results: permission denied .*nothing was recorded"):
+        record(as_reader, "run-2", WHEN, [result("a", True)])
+    with ResultsStore(as_reader) as store:
+        assert store.count() == 2
+
+
+def test_every_command_reads_and_writes_a_postgresql_store_as_it_does_a_file(at: StoreAddress, tmp_path: Path) -> None:
+    """`slo check` records, then `slo tree`, `slo explain`, `slo report` and `slo validate --results` read, the
+    same on both backends (the store named once, by SLO_RESULTS, as a deployment sets it)."""
+    import json
+
+    from tests.cli_support import run_slo
+    from tests.test_start_small import CHECKED_AT, SPEC, make_flights
+
+    db, env = make_flights(tmp_path / "flights.duckdb"), {"SLO_RESULTS": str(at)}
+    check = run_slo(
+        "check", "--slos", str(SPEC), "--db", str(db), "--as-of", CHECKED_AT, "--json", cwd=tmp_path, env=env
+    )
+    assert check.returncode == 0, check.stderr
+    with ResultsStore(at) as store:
+        assert [(e.slo_id, e.passed, e.observed) for e in store.evaluations()] == [("flights_fresh", True, 3600.0)]
+    tree = run_slo("tree", "--slos", str(SPEC), cwd=tmp_path, env=env)
+    assert tree.returncode == 0 and "data product flights (no North Star declared)  [1 ok]" in tree.stdout, tree.stderr
+    explain = run_slo(
+        "explain", "flights_fresh", "--slos", str(SPEC), "--json", "--as-of", "2026-11-27T07:00:00Z",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert explain.returncode == 0 and json.loads(explain.stdout)["latest"]["status"] == "ok", explain.stderr
+    report = run_slo("report", "--slos", str(SPEC), "--db", str(db), "-o", str(tmp_path / "r"), cwd=tmp_path, env=env)
+    assert report.returncode == 0 and (tmp_path / "r" / "flights.html").is_file(), report.stderr
+    validate = run_slo("validate", str(SPEC), "--results", str(at), cwd=tmp_path)
+    assert validate.returncode == 0, validate.stderr

@@ -80,6 +80,7 @@ def located(results: list[dict[str, Any]], specs: Sequence[LoadedSpec]) -> list[
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.checking import check_database
     from dagster_project.exporter.push import keep
+    from dagster_project.results.address import gx_root
     from dagster_project.slo.domain import all_slos
     from dagster_project.slo.report import blocking_failures
     from dagster_project.spec.validate import validate
@@ -100,7 +101,11 @@ def handle(args: argparse.Namespace) -> int:
         print(f"{len(issues)} problem(s) found; nothing was evaluated", file=sys.stderr)
         return EXIT_USAGE
     checked = check_database(
-        db, all_slos([s.spec for s in specs]), as_of, engine=args.engine, gx_root=config.results_path.parent
+        db,
+        all_slos([s.spec for s in specs]),
+        as_of,
+        engine=args.engine,
+        gx_root=gx_root(config.results_path, config.state_dir),
     )
     results = located(checked.results, specs)
     run_id = str(uuid.uuid4())

@@ -37,8 +37,9 @@ def add_state_options(parser: Any, db_help: str | None = "published database") -
     )
     parser.add_argument(
         "--results",
-        type=Path,
-        help="results store (default $SLO_RESULTS, results in slo.toml, else <state-dir>/results.sqlite)",
+        metavar="PATH|URL",
+        help="results store: a SQLite file (or sqlite:///path) or postgresql://user@host:port/db, the password from"
+        " PGPASSWORD or ~/.pgpass (default $SLO_RESULTS, results in slo.toml, else <state-dir>/results.sqlite)",
     )
     if db_help is not None:
         parser.add_argument(

@@ -61,12 +61,13 @@ def register(sub: Any) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
+    from dagster_project.results.address import store_exists
     from dagster_project.results.store import ResultsStore
 
     config = config_of(args)
     specs = load_specs(config)
     latest: dict[str, Any] = {}
-    if config.results_path.is_file():
+    if store_exists(config.results_path):
         with ResultsStore(config.results_path) as store:
             latest = store.latest()
     return specs, latest
@@ -197,12 +198,13 @@ def _windows(args: argparse.Namespace, slo: Any) -> list[dict[str, Any]]:
     """The SLO's figures per window from the results store: the same objects the exporter and the report render."""
     from dagster_project.exporter.history import History
     from dagster_project.exporter.names import window_label
+    from dagster_project.results.address import store_exists
     from dagster_project.slo.attainment import slo_figures
 
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
     results = config_of(args).results_path
     history = History(results, {slo.id: slo.kind})
-    if results.is_file():
+    if store_exists(results):
         history.refresh()
     figures = slo_figures(slo, history.slos.get(slo.id), as_of.timestamp())
     return [

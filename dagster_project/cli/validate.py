@@ -47,7 +47,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--results",
-        type=Path,
+        metavar="PATH|URL",
         help="results store whose latest build_duration is the build time freshness thresholds must allow for "
         "(default: the configuration's, when it exists; without one a build is assumed to take up to an hour)",
     )
@@ -67,6 +67,7 @@ def _issue_json(issue: Any) -> dict[str, Any]:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from dagster_project.results.address import store_exists
     from dagster_project.spec.validate import validate
     from dagster_project.verify.slack import measured_build_seconds, slack_warnings
 
@@ -90,10 +91,10 @@ def handle(args: argparse.Namespace) -> int:
         from dagster_project.verify.database import database_issues
 
         issues = database_issues(specs, db)
-    if args.results is not None and not args.results.is_file():
+    if args.results is not None and not store_exists(config.results_path):
         print(f"{args.results}: no such results store", file=sys.stderr)
         return EXIT_USAGE
-    results = config.results_path if config.results_path.is_file() else None
+    results = config.results_path if store_exists(config.results_path) else None
     build_s = measured_build_seconds([s.spec for s in specs], results) if results is not None else {}
     warnings = slack_warnings(specs, build_s)
     slos = sum(len(s.spec.slos) for s in specs)

@@ -125,7 +125,8 @@ class BuildParamsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class ResultsStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The append-only store every check writes its evaluations to (SQLite; see results/store.py), and the
+    """The append-only store every check writes its evaluations to (`path`: a SQLite file or a postgresql:// URL
+    without its password, which comes from PGPASSWORD or .pgpass; see results/store.py), and the
     Pushgateway each batch of results is also pushed to, when one is configured.
 
     Results are kept in the store as they come; they are pushed when the run is over (the resource's teardown: the
@@ -139,7 +140,7 @@ class ResultsStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         parse_pushgateway(self.pushgateway, "results_store.pushgateway")  # a malformed URL: before any step runs
 
     def record(self, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]) -> None:
-        record(Path(self.path), run_id, evaluated_at, records)
+        record(self.path, run_id, evaluated_at, records)
         if self.pushgateway:
             self._unpushed.append((evaluated_at, list(records)))
 

@@ -9,11 +9,10 @@ stale by its stored threshold. Rows written before the store kept the indicator 
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import closing
+from collections.abc import Mapping
 from pathlib import Path
 
+from dagster_project.results.address import StoreAddress
 from dagster_project.results.store import ResultsStore
 from dagster_project.slo.attainment import SloHistory, good_until
 
@@ -24,15 +23,16 @@ class StoreGone(RuntimeError):
 
 class History:
     """Every SLO's history, caught up with the store by `refresh()` (reads only the rows it has not seen). A store
-    that was replaced (another file, or fewer rows than already read) is read again from the start."""
+    that was replaced (another file or database store, or fewer rows than already read) is read again from the
+    start. The store is a SQLite file or a PostgreSQL database (results/address.py): the same rows either way."""
 
-    def __init__(self, store: Path, kinds: Mapping[str, str] | None = None) -> None:
+    def __init__(self, store: StoreAddress, kinds: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.kinds = dict(kinds or {})  # slo id -> indicator, for rows that do not say
         self.slos: dict[str, SloHistory] = {}
         self.last_seq = 0
         self.rows = 0
-        self._identity: tuple[int, int] | None = None  # (device, inode) of the file read so far
+        self._identity: object = None  # ResultsStore.identity() of the store read so far
 
     def _reset(self) -> None:
         self.slos, self.last_seq, self.rows, self._identity = {}, 0, 0, None
@@ -40,20 +40,19 @@ class History:
     def refresh(self, batch: int = 100_000) -> int:
         """Read new rows; returns how many. A store not created yet is an empty history; one that disappeared
         after being read raises StoreGone."""
-        if not self.store.exists():
+        if isinstance(self.store, Path) and not self.store.exists():
             if self._identity is not None:
                 raise StoreGone(f"{self.store}: the results store disappeared")
             return 0
-        stat = self.store.stat()
-        identity = (stat.st_dev, stat.st_ino)
         read = 0
         with ResultsStore(self.store) as store:
-            newest = store.con.execute("SELECT coalesce(max(seq), 0) FROM evaluations").fetchone()[0]
+            identity = store.identity()
+            newest = store.newest_seq()
             if (self._identity is not None and identity != self._identity) or newest < self.last_seq:
                 self._reset()
             self._identity = identity
             while True:
-                rows = list(_rows_after(store.con, self.last_seq, batch))
+                rows = store.rows_after(self.last_seq, batch)
                 for seq, slo_id, at, passed, observed, threshold, indicator in rows:
                     verdict = None if passed is None else bool(passed)
                     until = good_until(indicator or self.kinds.get(slo_id), at, verdict, observed, threshold)
@@ -67,16 +66,3 @@ class History:
                 history.rebuild()
         self.rows += read
         return read
-
-
-def _rows_after(
-    con: sqlite3.Connection, seq: int, limit: int
-) -> Iterator[tuple[int, str, float, int | None, float | None, float, str | None]]:
-    with closing(
-        con.execute(
-            "SELECT seq, slo_id, evaluated_at, passed, observed, threshold, indicator FROM evaluations"
-            " WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, limit),
-        )
-    ) as cursor:
-        yield from cursor

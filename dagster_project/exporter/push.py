@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from dagster_project.exporter import names as n
+from dagster_project.results.address import StoreAddress
 from dagster_project.results.store import record
 
 # The most one batch of pushes may take: a slow or silent gateway costs a run this much, no more.
@@ -68,7 +68,11 @@ def push(pushgateway: str, evaluated_at: datetime, records: Sequence[Mapping[str
 
 
 def keep(
-    store: Path | None, pushgateway: str, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]
+    store: StoreAddress | None,
+    pushgateway: str,
+    run_id: str,
+    evaluated_at: datetime,
+    records: Sequence[Mapping[str, Any]],
 ) -> str | None:
     """What every producer of results does with them: append them to the store (unless `store` is None) and push
     them when a gateway is configured. Returns the warning to show when the push failed: the store has the results

@@ -35,6 +35,7 @@ from dagster_project.engines.native import open_for_checks
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import History
 from dagster_project.exporter.snapshot import Families, product_families, slo_families
+from dagster_project.results.address import StoreAddress
 from dagster_project.slo.domain import all_slos
 from dagster_project.spec.models import SpecFile
 
@@ -47,7 +48,7 @@ IDLE_TIMEOUT_S = 30.0  # a kept-alive connection with no request for this long i
 @dataclass(frozen=True)
 class ExporterConfig:
     specs: Sequence[SpecFile]
-    results: Path
+    results: StoreAddress  # a SQLite file or a PostgreSQL URL
     database: Path | None  # the published data product, for the North Star and goals
     landing: Path | None = None
     refresh_s: float = 5.0

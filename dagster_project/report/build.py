@@ -12,6 +12,7 @@ from dagster_project.engines.measures import Measured, MeasureValue, measure_pro
 from dagster_project.engines.native import open_for_checks
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import History
+from dagster_project.results.address import StoreAddress
 from dagster_project.slo.attainment import SloHistory, WindowFigures, group_figures, product_figures, window_figures
 from dagster_project.slo.card_gaps import missing_from_card
 from dagster_project.slo.domain import Slo, format_value, slos_from_spec
@@ -125,7 +126,7 @@ def product_report(
 
 
 def reports(
-    specs: Sequence[SpecFile], store: Path, as_of: datetime, database: Path | None, data_docs: Path | None
+    specs: Sequence[SpecFile], store: StoreAddress, as_of: datetime, database: Path | None, data_docs: Path | None
 ) -> list[ProductReport]:
     history = History(store, {slo.id: slo.kind for spec in specs for slo in slos_from_spec(spec)})
     history.refresh()

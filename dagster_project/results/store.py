@@ -32,6 +32,8 @@ from types import TracebackType
 from typing import Any
 
 from dagster_project.errors import SloError
+from dagster_project.results import postgres as pg
+from dagster_project.results.address import PostgresUrl, StoreAddress, parse_store_address
 
 SCHEMA_VERSION = 3
 APPLICATION_ID = 0x534C4F72  # b"SLOr": PRAGMA application_id of every results store (offset 68 of SQLite's header)
@@ -145,7 +147,7 @@ def identify(path: Path) -> Identity:
     )
 
 
-def damaged(path: Path, reason: object) -> str:
+def damaged(path: object, reason: object) -> str:
     return f"{path}: the results store is damaged ({reason}); see `slo store check` and restore a backup"
 
 
@@ -208,16 +210,51 @@ def _row(record: Mapping[str, Any], run_id: str, evaluated_at: float, recorded_a
 # (device, inode) of each store this process has found intact -> when (time.monotonic()).
 _intact: dict[tuple[int, int], float] = {}
 
+INSERT_COLUMNS = (
+    "run_id", "slo_id", "product", "dimension", "dataset", "evaluated_at", "recorded_at", "observed", "bound",
+    "threshold", "passed", "severity", "engine", "error", "detail", "indicator", "objective",
+)  # fmt: skip
+
+
+class OlderStoreError(ResultsStoreError):
+    """A store of an older schema version: only `slo store migrate` upgrades it."""
+
+
+def older(address: object, version: int, labelled: bool) -> str:
+    what = f"version {version}" if labelled else f"version {version}, written before stores carried an identity"
+    return (
+        f"{address}: the results store is of an older version ({what}; this tool uses {SCHEMA_VERSION}): run"
+        f" `slo store migrate --results {address}` once (safe to repeat); nothing was read or written"
+    )
+
 
 class ResultsStore:
-    """Open per use (`with ResultsStore(path) as store:`); connections are cheap and not shared across threads.
-    An SQLite error inside the block leaves it as a ResultsStoreError naming the file."""
+    """Open per use (`with ResultsStore(address) as store:`); connections are cheap and not shared across threads.
+    `address` is a SQLite file (Path) or a PostgreSQL database (address.PostgresUrl); both behave the same.
+    A database error inside the block leaves it as a ResultsStoreError naming the store."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, address: StoreAddress | str) -> None:
+        self.address: StoreAddress = (
+            parse_store_address(address, "results store") if isinstance(address, str) else address
+        )
         self._con: sqlite3.Connection | None = None
+        self._pg: Any = None  # a psycopg connection for a PostgreSQL store
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (SQLite stores only)."""
+        if not isinstance(self.address, Path):
+            raise TypeError(f"{self.address}: not a SQLite store")
+        return self.address
+
+    @property
+    def is_postgres(self) -> bool:
+        return isinstance(self.address, PostgresUrl)
 
     def __enter__(self) -> ResultsStore:
+        if isinstance(self.address, PostgresUrl):
+            self._pg = _open_postgres(self.address)
+            return self
         # Some locks are not waited for by SQLite's busy handler (switching a store to WAL, recovering a WAL left by
         # a killed process): whoever meets "database is locked" there tries again, within the same budget the
         # busy timeout gives every other statement.
@@ -237,12 +274,12 @@ class ResultsStore:
             if not os.path.lexists(self.path):
                 _create(self.path)
             identity = identify(self.path)
+            if identity.version < SCHEMA_VERSION or not identity.labelled:
+                raise OlderStoreError(older(self.path, identity.version, identity.labelled))
             con = connect_existing(self.path, "rw")
             if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
-            if identity.version < SCHEMA_VERSION or not identity.labelled:
-                _upgrade(con)
             return con
         except sqlite3.OperationalError:
             if con is not None:
@@ -264,26 +301,49 @@ class ResultsStore:
         if self._con is not None:
             self._con.close()
             self._con = None
+        if self._pg is not None:
+            with suppress(Exception):
+                self._pg.close()
+            self._pg = None
         if isinstance(exc, sqlite3.DatabaseError):  # a reader that met damage (or a full disk): one line, the file
             raise ResultsStoreError(unreadable(self.path, exc)) from None
+        if exc is not None and pg.is_error(exc):
+            raise ResultsStoreError(f"{self.address}: cannot read the results store: {pg.error_text(exc)}") from None
 
     @property
     def con(self) -> sqlite3.Connection:
+        """The SQLite connection (SQLite stores only; everything else goes through the methods below)."""
         if self._con is None:
-            raise RuntimeError("ResultsStore used outside its `with` block")
+            raise RuntimeError("ResultsStore used outside its `with` block, or not a SQLite store")
         return self._con
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        """A cursor over `sql` (written with ? placeholders, in the SQL both databases speak)."""
+        if self._pg is not None:
+            return self._pg.execute(sql.replace("?", "%s"), args)
+        return self.con.execute(sql, args)
 
     def append(self, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]) -> int:
         """Append one run's result records (slo/report.py's shape) in one transaction; returns how many."""
         recorded_at = time.time()
         rows = [_row(r, run_id, _epoch(evaluated_at), recorded_at) for r in records]
+        if self._pg is not None:
+            try:
+                with pg.transaction(self._pg, "writers"):
+                    pg.insert(self._pg, INSERT_COLUMNS, rows)
+            except Exception as exc:
+                if pg.is_error(exc):
+                    raise ResultsStoreError(
+                        f"{self.address}: cannot record {len(rows)} results: {pg.error_text(exc)}; nothing was recorded"
+                    ) from None
+                raise
+            return len(rows)
         self._check_integrity()
         try:
             with _transaction(self.con):
                 self.con.executemany(
-                    "INSERT INTO evaluations (run_id, slo_id, product, dimension, dataset, evaluated_at, recorded_at,"
-                    " observed, bound, threshold, passed, severity, engine, error, detail, indicator, objective)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO evaluations ({', '.join(INSERT_COLUMNS)})"
+                    f" VALUES ({', '.join('?' * len(INSERT_COLUMNS))})",
                     rows,
                 )
         except sqlite3.DatabaseError as exc:
@@ -291,6 +351,19 @@ class ResultsStore:
                 raise ResultsStoreError(f"{damaged(self.path, exc)}; nothing was recorded") from None
             raise ResultsStoreError(f"{self.path}: cannot record {len(rows)} results: {exc}") from None
         return len(rows)
+
+    def insert_copied(self, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Rows of another store, their seq kept (`slo store copy`), in one transaction (under the writers' lock on
+        PostgreSQL): an interrupted copy leaves whole batches, and new rows are numbered after the highest seq."""
+        if self._pg is not None:
+            with pg.transaction(self._pg, "writers"):
+                pg.insert(self._pg, names, rows)
+                pg.follow_sequence(self._pg)
+            return
+        with _transaction(self.con):
+            self.con.executemany(
+                f"INSERT INTO evaluations ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", rows
+            )
 
     def _check_integrity(self) -> None:
         """Refuse to append to a damaged store. quick_check reads the whole file (0.65 s for a million
@@ -305,17 +378,42 @@ class ResultsStore:
             raise ResultsStoreError(f"{damaged(self.path, problems[0])}; nothing was recorded")
         _intact[key] = now
 
+    def identity(self) -> object:
+        """What tells this store from another at the same address: the file's (device, inode), or the id a
+        PostgreSQL store was given when made (a store dropped and made again is another one)."""
+        if self._pg is not None:
+            return str(pg.marker(self._pg)[0][2])
+        stat = os.stat(self.path)
+        return (stat.st_dev, stat.st_ino)
+
     def latest(self) -> dict[str, StoredEvaluation]:
         """Each SLO's latest evaluation (by evaluated-at, then by when it was written)."""
         sql = (
             "SELECT * FROM evaluations WHERE seq IN (SELECT seq FROM (SELECT seq, row_number() OVER"
-            " (PARTITION BY slo_id ORDER BY evaluated_at DESC, seq DESC) AS k FROM evaluations) WHERE k = 1)"
+            " (PARTITION BY slo_id ORDER BY evaluated_at DESC, seq DESC) AS k FROM evaluations) AS ranked"
+            " WHERE k = 1)"
         )
-        with closing(self.con.execute(sql)) as cursor:
+        with closing(self.execute(sql)) as cursor:
             return {e.slo_id: e for e in map(_stored, cursor)}
 
     def count(self) -> int:
-        return int(self.con.execute("SELECT count(*) FROM evaluations").fetchone()[0])
+        return int(self.execute("SELECT count(*) FROM evaluations").fetchone()[0])
+
+    def newest_seq(self) -> int:
+        return int(self.execute("SELECT coalesce(max(seq), 0) FROM evaluations").fetchone()[0])
+
+    def rows_after(
+        self, seq: int, limit: int
+    ) -> list[tuple[int, str, float, int | None, float | None, float, str | None]]:
+        """What the exporter's history needs of the rows written after `seq`, in the order they were written."""
+        with closing(
+            self.execute(
+                "SELECT seq, slo_id, evaluated_at, passed, observed, threshold, indicator FROM evaluations"
+                " WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            )
+        ) as cursor:
+            return list(cursor)
 
     def evaluations(self, slo_id: str | None = None, run_id: str | None = None) -> list[StoredEvaluation]:
         """In the order they were written."""
@@ -327,8 +425,54 @@ class ResultsStore:
             where.append("run_id = ?")
             args.append(run_id)
         sql = "SELECT * FROM evaluations" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
-        with closing(self.con.execute(sql, args)) as cursor:
+        with closing(self.execute(sql, args)) as cursor:
             return [_stored(row) for row in cursor]
+
+
+def _open_postgres(url: PostgresUrl) -> Any:
+    """A connection to the store in the database at `url`, made there when the database holds none; refused
+    (ResultsStoreError naming the URL) when the database holds something else or another version."""
+    con = None
+    try:
+        con = pg.connect(url)
+        if not any(pg.found(con)):
+            pg.create(con, SCHEMA_VERSION, APPLICATION_ID)
+        check_postgres(con, url)
+        return con
+    except Exception as exc:
+        if con is not None:
+            with suppress(Exception):
+                con.close()
+        if isinstance(exc, ResultsStoreError):
+            raise
+        if pg.is_error(exc):
+            raise ResultsStoreError(f"{url}: cannot open the results store: {pg.error_text(exc)}") from None
+        raise
+
+
+def identify_postgres(con: Any, url: PostgresUrl) -> Identity:
+    """Recognise the store in a database (which must hold one), as identify() does a file."""
+    has_marker, has_table = pg.found(con)
+    if not has_marker:
+        what = "an evaluations table of another application" if has_table else "no results store"
+        raise ResultsStoreError(f"{url}: not a results store: the database holds {what}; left as it is")
+    rows = pg.marker(con)
+    if len(rows) != 1 or rows[0][0] != APPLICATION_ID:
+        raise ResultsStoreError(
+            f"{url}: not a results store: its {pg.META_TABLE} table is not one a results store writes; left as it is"
+        )
+    version = int(rows[0][1])
+    if version > SCHEMA_VERSION:
+        raise ResultsStoreError(f"{url}: results store version {version} is newer than this tool's ({SCHEMA_VERSION})")
+    if not has_table:
+        raise ResultsStoreError(f"{url}: the results store is damaged (its evaluations table is missing)")
+    return Identity(version, labelled=True)
+
+
+def check_postgres(con: Any, url: PostgresUrl) -> None:
+    identity = identify_postgres(con, url)
+    if identity.version < SCHEMA_VERSION:
+        raise OlderStoreError(older(url, identity.version, True))
 
 
 def _stored(row: tuple[Any, ...]) -> StoredEvaluation:
@@ -426,6 +570,56 @@ def _upgrade(con: sqlite3.Connection) -> None:
         con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+@dataclass(frozen=True)
+class Migration:
+    """What `slo store migrate` did: the version found (None: there was no store, one was made) and now."""
+
+    found: int | None
+    labelled: bool
+    version: int
+
+    @property
+    def changed(self) -> bool:
+        return self.found is None or self.found < self.version or not self.labelled
+
+
+def migrate(address: StoreAddress) -> Migration:
+    """Bring the store at `address` to this tool's schema version in place, in one transaction (rows kept); make
+    one where there is none. Idempotent: a store already at this version is left untouched. Processes migrating
+    at once all succeed (the version is read again inside the transaction)."""
+    if isinstance(address, PostgresUrl):
+        con = None
+        try:
+            con = pg.connect(address)
+            if not any(pg.found(con)) and pg.create(con, SCHEMA_VERSION, APPLICATION_ID):
+                return Migration(None, True, SCHEMA_VERSION)
+            identity = identify_postgres(con, address)
+            found = pg.upgrade(con, SCHEMA_VERSION) if identity.version < SCHEMA_VERSION else identity.version
+            return Migration(found, True, SCHEMA_VERSION)
+        except Exception as exc:
+            if pg.is_error(exc):
+                raise ResultsStoreError(f"{address}: cannot migrate the results store: {pg.error_text(exc)}") from None
+            raise
+        finally:
+            if con is not None:
+                with suppress(Exception):
+                    con.close()
+    try:
+        if not os.path.lexists(address):
+            _create(address)
+            return Migration(None, True, SCHEMA_VERSION)
+        identity = identify(address)
+        if identity.version < SCHEMA_VERSION or not identity.labelled:
+            with closing(connect_existing(address, "rw")) as lite:
+                lite.execute("PRAGMA journal_mode = WAL")
+                _upgrade(lite)
+        return Migration(identity.version, identity.labelled, SCHEMA_VERSION)
+    except sqlite3.DatabaseError as exc:
+        raise ResultsStoreError(unreadable(address, exc)) from None
+    except OSError as exc:
+        raise ResultsStoreError(f"{address}: cannot migrate the results store: {exc.strerror or exc}") from None
+
+
 @contextmanager
 def _transaction(con: sqlite3.Connection) -> Iterator[None]:
     con.execute("BEGIN IMMEDIATE")
@@ -437,7 +631,9 @@ def _transaction(con: sqlite3.Connection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
-def record(path: Path, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]) -> int:
+def record(
+    address: StoreAddress | str, run_id: str, evaluated_at: datetime, records: Sequence[Mapping[str, Any]]
+) -> int:
     """Open, append one run's records, close."""
-    with ResultsStore(path) as store:
+    with ResultsStore(address) as store:
         return store.append(run_id, evaluated_at, records)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
+from dagster_project.results.address import StoreAddress
 from dagster_project.slo.domain import format_value
 from dagster_project.spec.cron import CronError, max_gap_seconds
 from dagster_project.spec.durations import parse_duration
@@ -46,7 +46,7 @@ def _text(seconds: float) -> str:
     return format_value(seconds, "duration")
 
 
-def measured_build_seconds(specs: Sequence[SpecFile], results: Path) -> dict[str, float]:
+def measured_build_seconds(specs: Sequence[SpecFile], results: StoreAddress) -> dict[str, float]:
     """product -> the latest observed build_duration in the results store at `results` (products without one left
     out). Raises ResultsStoreError when the file is not a results store."""
     from dagster_project.results.store import ResultsStore
