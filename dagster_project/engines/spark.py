@@ -153,9 +153,10 @@ class SparkAdapter:
             adapter.register_parquet_tables((base / server.tables).resolve())
         return adapter
 
-    def register_parquet_tables(self, folder: Path) -> None:
+    def register_parquet_tables(self, folder: Path, replace: bool = False) -> None:
         """Each <folder>/<schema>/<table>/ (or <table>.parquet) as the external table schema.table, in this session's
-        in-memory catalog (refused on a shared metastore, which would be written)."""
+        in-memory catalog (refused on a shared metastore, which would be written). With `replace`, a table already
+        registered under that name is registered again here (an external table: its files are never touched)."""
         if not folder.is_dir():
             raise EngineError(f"Spark tables folder {folder} does not exist")
         implementation = self.session.conf.get("spark.sql.catalogImplementation", "in-memory")
@@ -169,6 +170,8 @@ class SparkAdapter:
             for table in sorted(schema_dir.iterdir()):
                 name = table.name.removesuffix(".parquet")
                 location = str(table).replace("'", "\\'")
+                if replace:
+                    self.session.sql(f"DROP TABLE IF EXISTS `{schema_dir.name}`.`{name}`")
                 self.session.sql(
                     f"CREATE TABLE IF NOT EXISTS `{schema_dir.name}`.`{name}` USING parquet LOCATION '{location}'"
                 )
