@@ -67,7 +67,10 @@ class EngineAdapter(Protocol):
 
     def catalog(self) -> Catalog: ...
 
-    def fetch(self, sql: str, timeout_s: float, max_rows: int = 2) -> list[tuple[Any, ...]]: ...
+    def fetch(self, sql: str, timeout_s: float, max_rows: int | None = 2) -> list[tuple[Any, ...]]:
+        """At most `max_rows` rows; None: every row (a consumer query being timed is fetched whole, as its users
+        would)."""
+        ...
 
     def same_type(self, expected: str, actual: Column) -> bool:
         """Whether the column's type is the spec's `expected` type name (a schema SLO), in this engine's terms."""

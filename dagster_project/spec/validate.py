@@ -21,11 +21,12 @@ from pydantic import ValidationError
 
 from dagster_project.engines.measures import measure_query
 from dagster_project.exporter.names import RESERVED_LABELS
+from dagster_project.indicators.registry import REGISTRY
 from dagster_project.spec.cron import CronError
 from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, regex_error, require_measure_query, require_single_select
-from dagster_project.spec.models import INDICATOR_UNITS, CustomSql, MatchesPattern, SpecFile, model_parts
+from dagster_project.spec.models import CustomSql, MatchesPattern, SpecFile, model_parts
 from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -268,7 +269,7 @@ def _alerting_issues(s: LoadedSpec) -> list[SpecIssue]:
 
 
 # Ratios that may exceed 1: a volume spike, sums far apart.
-UNBOUNDED_RATIOS = frozenset({"row_volume", "reconciliation"})
+UNBOUNDED_RATIOS = frozenset(name for name, d in REGISTRY.items() if d.unbounded)
 
 
 def spec_datasets(spec: SpecFile) -> set[str]:
@@ -343,7 +344,7 @@ def _window_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
 
 def _threshold_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
     slo = s.spec.slos[i]
-    unit = INDICATOR_UNITS[slo.indicator.type]
+    unit = REGISTRY[slo.indicator.type].unit
     bound_key = "min" if slo.threshold.min is not None else "max"
     loc: Path_ = ("slos", i, "threshold", bound_key)
     value = slo.threshold.bound

@@ -16,6 +16,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from dagster_project.indicators.registry import REGISTRY
 from dagster_project.slo.domain import format_value
 from dagster_project.spec.cron import CronError, max_gap_seconds
 from dagster_project.spec.durations import parse_duration
@@ -55,7 +56,7 @@ def measured_build_seconds(specs: Sequence[SpecFile], results: Path) -> dict[str
     with ResultsStore(results) as store:
         for spec in specs:
             product = spec.data_product.id
-            ids = [s.id for s in spec.slos if s.indicator.type == "build_duration"]
+            ids = [s.id for s in spec.slos if REGISTRY[s.indicator.type].about_the_build]
             measured = [
                 e for i in ids for e in store.evaluations(slo_id=i) if e.product == product and e.observed is not None
             ]
