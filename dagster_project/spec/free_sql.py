@@ -59,6 +59,7 @@ _FORBIDDEN_NODES: tuple[type[exp.Expr], ...] = (
     exp.Grant,
     exp.Install,
     exp.Into,  # SELECT ... INTO
+    exp.Lock,  # SELECT ... FOR UPDATE / FOR SHARE: takes locks (PostgreSQL, DuckDB ignores it)
     exp.Kill,
     exp.LoadData,
     exp.Pragma,

@@ -242,7 +242,7 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
         need(query, queries, "consumer query", ("slos", i, "indicator", "query"))
         issues.extend(_threshold_issues(s, i))
         issues.extend(_window_issues(s, i))
-    issues.extend(_sql_issues(s))
+    issues.extend(_sql_issues(s, engine_of(s.spec)))
     issues.extend(_alerting_issues(s))
     return issues
 
@@ -289,10 +289,28 @@ def spec_datasets(spec: SpecFile) -> set[str]:
 _MEASURE_AS_OF = datetime(2000, 1, 1)
 
 
-def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
-    """Free SQL must be one read-only SELECT over the spec's datasets, a measure one expression over its table
-    (free_sql.py, on the parse tree); regexes must compile (DuckDB's RE2 dialect)."""
+def engine_of(spec: SpecFile) -> str:
+    """The engine (and sqlglot dialect) that runs the spec's checks: where its data lives. DuckDB, the published
+    database, until a spec can name another server."""
+    return "duckdb"
+
+
+def engine_issues(s: LoadedSpec, engine: str) -> list[SpecIssue]:
+    """Indicators the engine cannot run (indicators/<type>.py: engines), refused at their place, not at run time."""
     issues = []
+    for i, slo in enumerate(s.spec.slos):
+        d = REGISTRY[slo.indicator.type]
+        if not d.runs_on(engine):
+            where = ", ".join(sorted(d.engines))
+            message = f"{d.type} cannot run on {engine} (only on {where}): {d.not_on}"
+            issues.append(s.issue(("slos", i, "indicator", "type"), message))
+    return issues
+
+
+def _sql_issues(s: LoadedSpec, dialect: str = "duckdb") -> list[SpecIssue]:
+    """Free SQL must be one read-only SELECT over the spec's datasets, a measure one expression over its table
+    (free_sql.py, on the parse tree), in the dialect of the engine that runs it; regexes must work there."""
+    issues = engine_issues(s, dialect)
     allowed = spec_datasets(s.spec)
     checks: list[tuple[Path_, str]] = [
         (("consumer_queries", i, "sql"), q.sql) for i, q in enumerate(s.spec.consumer_queries)
@@ -304,7 +322,7 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
     ]
     for loc, sql in checks:
         try:
-            require_single_select(sql, allowed)
+            require_single_select(sql, allowed, dialect)
         except FreeSqlRejected as exc:
             issues.append(s.issue(loc, f"SQL {exc}"))
     for i, measure in enumerate(model_parts(s.spec)[0]):
@@ -316,7 +334,9 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
         except FreeSqlRejected as exc:
             issues.append(s.issue(("semantic_model", "measures", i, "expression"), f"expression {exc}"))
     for i, slo in enumerate(s.spec.slos):
-        if isinstance(slo.indicator, MatchesPattern) and (error := regex_error(slo.indicator.regex)) is not None:
+        if not isinstance(slo.indicator, MatchesPattern):
+            continue
+        if (error := regex_error(slo.indicator.regex, dialect)) is not None:
             issues.append(s.issue(("slos", i, "indicator", "regex"), f"invalid regex: {error}"))
     return issues
 
