@@ -45,6 +45,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "query_availability": {"query_id": "q", "sql": "SELECT 1"},
     "no_pii": {"patterns": ["email", "iban"], "columns": ["b"]},
     "custom_sql": {"sql": "SELECT 1.0"},
+    "row_count": {},
 }
 
 
@@ -85,7 +86,7 @@ def test_every_indicator_renders_in_every_dialect_as_sql_that_dialect_reads_back
         assert isinstance(parsed, sqlglot.exp.Query), (kind, text)
         assert "EPOCH_SECONDS" not in text.upper() and "NUMBER_OR_NULL" not in text.upper(), text
         rendered += 1
-    assert rendered == 12  # the scan and query indicators; the others run the spec's SQL or read the catalog
+    assert rendered == 13  # the scan and query indicators; the others run the spec's SQL or read the catalog
 
 
 @pytest.mark.parametrize(
@@ -358,3 +359,13 @@ def test_an_indicator_the_engine_cannot_run_is_refused_at_its_place(tmp_path: Pa
         (23, "slos.2.indicator.type", "build_duration cannot run on spark (only on duckdb)"),
     ]
     assert [i.path for i in engine_issues(loaded, "postgres")] == ["slos.2.indicator.type"]
+
+
+def test_row_count_counts_every_row_in_the_datasets_one_scan(adapter: DuckDBAdapter) -> None:
+    slos = [make_slo("row_count"), make_slo("non_null_ratio"), make_slo("row_count", dataset="s.r")]
+    slos[2] = Slo(**{**slos[2].__dict__, "id": "ref_rows"})
+    recording = RecordingAdapter(adapter)
+    evaluations = {e.slo.id: e for e in evaluate(recording, compile_plan(slos), AS_OF)}
+    assert (evaluations["row_count"].observed, evaluations["ref_rows"].observed) == (3.0, 2.0)
+    assert evaluations["row_count"].slo.unit == "count"
+    assert len(recording.queries) == 2  # one scan per dataset, row_count fused into s.t's

@@ -23,6 +23,7 @@ from dagster_project.indicators import (
     query_latency,
     reconciliation,
     referential_integrity,
+    row_count,
     row_volume,
     schema,
     uniqueness,
@@ -48,6 +49,7 @@ REGISTRY: dict[str, Definition] = {
         query_availability.DEFINITION,
         no_pii.DEFINITION,
         custom_sql.DEFINITION,
+        row_count.DEFINITION,
     )
 }
 
