@@ -95,7 +95,11 @@ def test_every_indicator_renders_in_every_dialect_as_sql_that_dialect_reads_back
         # Epoch seconds with microseconds: Spark's unix_timestamp would truncate to whole seconds.
         ("max_age", "duckdb", "EPOCH(CAST('2026-11-27 06:00:00.250000' AS TIMESTAMP))"),
         ("max_age", "postgres", "DATE_PART('epoch', CAST('2026-11-27 06:00:00.250000' AS TIMESTAMP))"),
-        ("max_age", "spark", "CAST(UNIX_MICROS(CAST('2026-11-27 06:00:00.250000' AS TIMESTAMP)) AS DOUBLE) / 1000000"),
+        (
+            "max_age",
+            "spark",
+            "UNIX_MICROS(CAST(CAST('2026-11-27 06:00:00.250000' AS TIMESTAMP) AS TIMESTAMP)) AS DOUBLE) / 1000000",
+        ),
         # A regex full match: DuckDB's own, anchored elsewhere (PostgreSQL spells \b as \y; Java's $ would also
         # match before a final newline).
         ("matches_pattern", "duckdb", 'REGEXP_FULL_MATCH(CAST("b" AS TEXT), ' + r"'\bx[0-9]+')"),

@@ -64,9 +64,10 @@ def _scan(
     except (EngineError, QueryTimedOut):
         pass  # find which one: each alone
     out = []
-    for slo, alone in zip(slos, query.alone, strict=True):
+    for i, slo in enumerate(slos):
         try:
-            out.append(judgeable(slo, first_value(adapter.fetch(render(alone, adapter.dialect), slo.timeout_s, 1))))
+            alone = render(query.alone(i), adapter.dialect)
+            out.append(judgeable(slo, first_value(adapter.fetch(alone, slo.timeout_s, 1))))
         except (EngineError, QueryTimedOut) as exc:
             out.append(Evaluation(slo, None, str(exc)))
     return out

@@ -17,12 +17,14 @@ branch on the engine:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 DIALECTS = ("duckdb", "postgres", "spark")
 
@@ -141,14 +143,24 @@ def select(*projections: exp.Expr, from_: exp.Expr | None = None) -> exp.Select:
     return query.from_(from_, copy=False) if from_ is not None else query
 
 
-def template(text: str) -> exp.Expr:
+class Template:
     """A query's one canonical form (DuckDB's reading), with placeholder names that `fill` replaces by nodes;
-    epoch_seconds(x) stands for EpochSeconds."""
-    return sqlglot.parse_one(text, read="duckdb")
+    epoch_seconds(x) stands for EpochSeconds. Parsed on first use (not when `slo validate` imports the indicators)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @functools.cached_property
+    def tree(self) -> exp.Expr:
+        return sqlglot.parse_one(self.text, read="duckdb")
+
+
+def template(text: str) -> Template:
+    return Template(text)
 
 
 def fill(
-    tree: exp.Expr,
+    template: Template,
     columns: Mapping[str, str] | None = None,
     values: Mapping[str, exp.Expr] | None = None,
     tables: Mapping[str, str] | None = None,
@@ -175,7 +187,7 @@ def fill(
         return node
 
     # Two passes: transform does not descend into a node it has just replaced.
-    return tree.transform(replace).transform(epochs, copy=False)
+    return template.tree.transform(replace).transform(epochs, copy=False)
 
 
 # --- rendering ------------------------------------------------------------------------------------------------------
@@ -193,35 +205,69 @@ def _regex(pattern: exp.Expr, dialect: str, full: bool) -> exp.Expr:
     return exp.Literal.string(f"^(?:{text})\\z" if full else text)  # Java: $ also matches before a final newline
 
 
-def _portable(dialect: str) -> object:
-    def rewrite(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, EpochSeconds):
-            if dialect == "spark":
-                micros = exp.func("unix_micros", exp.cast(node.this, TIMESTAMP))
-                return exp.paren(exp.Div(this=exp.cast(micros, DOUBLE), expression=exp.Literal.number("1000000")))
-            if dialect == "postgres":
-                # date_part gives double precision; EXTRACT gives numeric (slower, and a Decimal to convert).
-                return exp.Anonymous(this="date_part", expressions=[exp.Literal.string("epoch"), node.this])
-            return exp.Anonymous(this="epoch", expressions=[node.this])
-        if isinstance(node, FullMatch | Search):
-            full = isinstance(node, FullMatch)
-            if dialect == "duckdb":
-                name = "regexp_full_match" if full else "regexp_matches"
-                return exp.Anonymous(this=name, expressions=[node.this, node.expression])
-            return exp.RegexpLike(this=node.this, expression=_regex(node.expression, dialect, full))
-        if isinstance(node, NumberOrNull):
-            if dialect == "duckdb":
-                return exp.TryCast(this=node.this, to=DOUBLE.copy())
-            text = exp.cast(node.this, TEXT)
-            numeric = exp.RegexpLike(this=text, expression=exp.Literal.string(_NUMBER_TEXT))
-            return exp.Case(ifs=[exp.If(this=numeric, true=exp.cast(text.copy(), DOUBLE))])
-        return node
+# Each portable node is rendered as text by the dialect's generator (a subclass of sqlglot's, with one entry per
+# node): no copy or rewrite of the tree per rendering, which cost more than the queries of a small database.
+Render = Callable[[Any, Any], str]
 
-    return rewrite
+
+def _epoch(dialect: str) -> Render:
+    def render(g: Any, e: Any) -> str:
+        x = g.sql(e, "this")
+        if dialect == "spark":
+            return f"(CAST(UNIX_MICROS(CAST({x} AS TIMESTAMP)) AS DOUBLE) / 1000000)"
+        if dialect == "postgres":
+            # date_part gives double precision; EXTRACT gives numeric (slower, and a Decimal to convert).
+            return f"DATE_PART('epoch', {x})"
+        return f"EPOCH({x})"
+
+    return render
+
+
+def _match(dialect: str, full: bool) -> Render:
+    def render(g: Any, e: Any) -> str:
+        x = g.sql(e, "this")
+        if dialect == "duckdb":
+            return f"{'REGEXP_FULL_MATCH' if full else 'REGEXP_MATCHES'}({x}, {g.sql(e, 'expression')})"
+        operator = "~" if dialect == "postgres" else "RLIKE"
+        return f"({x} {operator} {g.sql(_regex(e.expression, dialect, full))})"
+
+    return render
+
+
+_NUMBER_TEXT = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+
+
+def _number_or_null(dialect: str) -> Render:
+    def render(g: Any, e: Any) -> str:
+        x = g.sql(e, "this")
+        if dialect == "duckdb":
+            return f"TRY_CAST({x} AS DOUBLE)"
+        text, double = g.sql(TEXT.copy()), g.sql(DOUBLE.copy())
+        operator = "~" if dialect == "postgres" else "RLIKE"
+        numeric = g.sql(exp.Literal.string(_NUMBER_TEXT))
+        return f"CASE WHEN CAST({x} AS {text}) {operator} {numeric} THEN CAST(CAST({x} AS {text}) AS {double}) END"
+
+    return render
+
+
+@functools.cache  # on first use: sqlglot loads a dialect's modules when it is first asked for
+def _dialect(name: str) -> Dialect:
+    base = type(Dialect.get_or_raise(name))
+    generator = base.generator_class
+    transforms: dict[type[exp.Expr], Render] = {
+        EpochSeconds: _epoch(name),
+        FullMatch: _match(name, full=True),
+        Search: _match(name, full=False),
+        NumberOrNull: _number_or_null(name),
+    }
+    rendering_generator = type(
+        f"Slo{generator.__name__}", (generator,), {"TRANSFORMS": {**generator.TRANSFORMS, **transforms}}
+    )
+    return type(f"Slo{base.__name__}", (base,), {"generator_class": rendering_generator})()  # type: ignore[no-any-return]
 
 
 def render(tree: exp.Expr, dialect: str) -> str:
     """The SQL text of `tree` in `dialect` ("duckdb", "postgres", "spark")."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; one of {', '.join(DIALECTS)}")
-    return tree.transform(_portable(dialect)).sql(dialect=dialect)  # type: ignore[arg-type]
+    return tree.sql(dialect=_dialect(dialect))

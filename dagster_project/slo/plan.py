@@ -43,13 +43,17 @@ def compile_plan(slos: Sequence[Slo]) -> CheckPlan:
 
 @dataclass(frozen=True)
 class ScanQuery:
-    """A dataset's scan: one SELECT with a column per SLO (m0, m1, ...), and each SLO's aggregate alone, which the
-    evaluator falls back to when the fused query fails (to find which one)."""
+    """A dataset's scan: one SELECT with a column per SLO (m0, m1, ...); `alone(i)` is the i-th SLO's aggregate by
+    itself, which the evaluator falls back to when the fused query fails (to find which one)."""
 
     dataset: str
     slos: tuple[Slo, ...]
     fused: exp.Select
-    alone: tuple[exp.Select, ...]
+    as_of: datetime
+    text_columns: tuple[str, ...]
+
+    def alone(self, i: int) -> exp.Select:
+        return sql.select(scan_expression(self.slos[i], self.as_of, self.text_columns), from_=sql.table(self.dataset))
 
 
 def scan_expression(slo: Slo, as_of: datetime, text_columns: Sequence[str]) -> exp.Expr:
@@ -57,13 +61,14 @@ def scan_expression(slo: Slo, as_of: datetime, text_columns: Sequence[str]) -> e
 
 
 def scan_query(dataset: str, slos: Sequence[Slo], as_of: datetime, text_columns: Sequence[str]) -> ScanQuery:
-    expressions = [scan_expression(s, as_of, text_columns) for s in slos]
     fused = sql.select(
-        *(exp.alias_(exp.paren(e.copy(), copy=False), f"m{i}") for i, e in enumerate(expressions)),
+        *(
+            exp.alias_(exp.paren(scan_expression(s, as_of, text_columns), copy=False), f"m{i}", copy=False)
+            for i, s in enumerate(slos)
+        ),
         from_=sql.table(dataset),
     )
-    alone = tuple(sql.select(e, from_=sql.table(dataset)) for e in expressions)
-    return ScanQuery(dataset, tuple(slos), fused, alone)
+    return ScanQuery(dataset, tuple(slos), fused, as_of, tuple(text_columns))
 
 
 def single_query(slo: Slo, as_of: datetime) -> exp.Query:
