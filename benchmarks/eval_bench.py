@@ -51,6 +51,8 @@ import duckdb
 
 from dagster_project.engines.native import evaluate, open_for_checks
 from dagster_project.engines.native_sql import PII_PATTERNS
+from dagster_project.indicators.query_availability import QueryAvailabilityIndicator
+from dagster_project.indicators.query_latency import QueryLatencyIndicator
 from dagster_project.slo.domain import all_slos
 from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import CheckPlan, compile_plan
@@ -252,21 +254,22 @@ def floor_evaluate(
     raw["build_duration"] = rows[0][0] if rows else None
     _timed(parts, "build_duration", t)
     for slo in plan.slos:
-        if slo.kind in ("query_latency", "query_availability"):
+        ind = slo.indicator
+        if isinstance(ind, QueryLatencyIndicator | QueryAvailabilityIndicator):
             t = time.perf_counter()
             timings, failures = [], 0
-            for _ in range(int(slo.params["runs"])):
+            for _ in range(ind.runs):
                 started = time.perf_counter()
                 try:
-                    con.execute(slo.params["sql"]).fetchall()
+                    con.execute(ind.sql).fetchall()
                     timings.append(time.perf_counter() - started)
                 except duckdb.Error:
                     failures += 1
-            if slo.kind == "query_availability":
+            if isinstance(ind, QueryAvailabilityIndicator):
                 raw[slo.id] = len(timings) / (len(timings) + failures)
             else:
                 ordered = sorted(timings)
-                raw[slo.id] = ordered[max(1, math.ceil(slo.params["percentile"] / 100 * len(ordered))) - 1]
+                raw[slo.id] = ordered[max(1, math.ceil(ind.percentile / 100 * len(ordered))) - 1]
             _timed(parts, slo.id, t)
     last, before = raw.pop("_volume_last_day"), raw.pop("_volume_7_days_before")
     raw["orders_daily_volume"] = last / (before / 7) if before else None

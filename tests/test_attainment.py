@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dagster_project.indicators.registry import make
 from dagster_project.slo.attainment import (
     SloHistory,
     good_until,
@@ -30,9 +31,7 @@ def make_slo(kind: str = "in_range", threshold: float = 0.5, windows: tuple[floa
         product="p",
         dimension="freshness" if kind == "max_age" else "validity",
         dataset="s.t",
-        kind=kind,
-        params={},
-        unit="duration" if kind == "max_age" else "ratio",
+        indicator=make(kind, column="c") if kind == "max_age" else make(kind, column="c", min=0.0),
         threshold=Threshold("max" if kind == "max_age" else "min", threshold),
         severity="error",
         objective=0.99,

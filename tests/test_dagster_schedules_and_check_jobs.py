@@ -13,6 +13,7 @@ import pytest
 
 from dagster_project.defs.check_jobs import CHECK_JOB, GX_JOB
 from dagster_project.defs.factory import build_definitions, load_specs
+from dagster_project.indicators.registry import make
 from dagster_project.results.store import ResultsStore
 from dagster_project.settings import Settings
 from dagster_project.slo.cadence import build_cadences, check_cadences, freshness_windows
@@ -26,9 +27,7 @@ def age_slo(id_: str, dataset: str, hours: float, severity: str = "error") -> Sl
         product="p",
         dimension="freshness",
         dataset=dataset,
-        kind="max_age",
-        params={"column": "ts"},
-        unit="duration",
+        indicator=make("max_age", column="ts"),
         threshold=Threshold("max", hours * 3600),
         severity=severity,  # type: ignore[arg-type]
         objective=0.99,

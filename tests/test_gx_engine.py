@@ -18,6 +18,7 @@ from dagster_project.datagen.faults import Fault
 from dagster_project.defs.runner import run_build
 from dagster_project.engines import gx, gx_suite
 from dagster_project.engines.native import evaluate, open_for_checks
+from dagster_project.indicators.registry import make
 from dagster_project.settings import Settings
 from dagster_project.slo.decide import passes
 from dagster_project.slo.domain import Slo, Threshold, all_slos
@@ -41,9 +42,7 @@ def slo(kind: str, params: dict[str, Any], threshold: float = 0.99) -> Slo:
         product="p",
         dimension="validity",
         dataset="raw.orders",
-        kind=kind,
-        params=params,
-        unit="ratio",
+        indicator=make(kind, **params),
         threshold=Threshold("min", threshold),
         severity="error",
         objective=0.99,
@@ -124,11 +123,19 @@ def test_a_result_without_numbers_is_an_error_never_a_failed_check(result: Mappi
 
 
 def test_native_only_indicators_say_why() -> None:
-    kinds = ("max_age", "row_volume", "not_in_future", "schema", "no_pii", "query_latency", "referential_integrity")
-    for kind in kinds:
-        assert not gx_suite.expressible(slo(kind, {}))
+    kinds: dict[str, dict[str, Any]] = {
+        "max_age": {"column": "ts"},
+        "row_volume": {"timestamp_column": "ts"},
+        "not_in_future": {"column": "ts"},
+        "schema": {"columns": {"a": "BIGINT"}},
+        "no_pii": {},
+        "query_latency": {"query_id": "q", "sql": "SELECT 1"},
+        "referential_integrity": {"column": "a", "reference_dataset": "s.r", "reference_column": "a"},
+    }
+    for kind, params in kinds.items():
+        assert not gx_suite.expressible(slo(kind, params))
         with pytest.raises(ValueError, match="native-only"):
-            gx_suite.translate(slo(kind, {}))
+            gx_suite.translate(slo(kind, params))
 
 
 # --- the real engine -----------------------------------------------------------------------------------------------
@@ -170,8 +177,8 @@ def test_a_missing_column_is_an_error_for_its_slos_only(tmp_path: Path, built_pr
     broken = slo("in_set", {"column": "no_such_column", "values": ["web"]})
     fine = slo("in_set", {"column": "channel", "values": ["web", "app", "store"]})
     fine = Slo(**{**fine.__dict__, "id": "fine", "dataset": "raw.orders"})
-    other = Slo(**{**broken.__dict__, "id": "other_table", "dataset": "raw.order_items", "kind": "in_range"})
-    other = Slo(**{**other.__dict__, "params": {"column": "quantity", "min": 1, "max": 100}})
+    quantities = make("in_range", column="quantity", min=1, max=100)
+    other = Slo(**{**broken.__dict__, "id": "other_table", "dataset": "raw.order_items", "indicator": quantities})
     with open_for_checks(built_product.database, landing=built_product.landing_database) as con:
         run = gx.run_checkpoints(con, [broken, fine, other], tmp_path, build_docs=False)
     by_id = {e.slo.id: e for e in run.evaluations}
@@ -253,8 +260,8 @@ def test_each_run_regenerates_the_gx_objects_so_a_stale_context_cannot_break_it(
     tmp_path: Path, built_product: Settings
 ) -> None:
     first = slo("in_set", {"column": "channel", "values": ["web", "app", "store"]})
-    second = Slo(**{**first.__dict__, "id": "quantities", "dataset": "raw.order_items", "kind": "in_range"})
-    second = Slo(**{**second.__dict__, "params": {"column": "quantity", "min": 1, "max": 100}})
+    quantities = make("in_range", column="quantity", min=1, max=100)
+    second = Slo(**{**first.__dict__, "id": "quantities", "dataset": "raw.order_items", "indicator": quantities})
     with open_for_checks(built_product.database, landing=built_product.landing_database) as con:
         gx.run_checkpoints(con, [first], tmp_path, build_docs=False)
         # Left by an older spec or engine version: a validation definition naming a batch that no longer exists.

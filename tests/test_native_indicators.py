@@ -10,10 +10,10 @@ import duckdb
 import pytest
 
 from dagster_project.engines.native import evaluate, open_for_checks
+from dagster_project.indicators.registry import make
 from dagster_project.slo.domain import Slo, Threshold
 from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import compile_plan
-from dagster_project.spec.models import INDICATOR_UNITS
 
 AS_OF = datetime(2026, 11, 27, 6, 0)
 
@@ -24,9 +24,7 @@ def make_slo(kind: str, dataset: str = "s.t", bound: str = "min", value: float =
         product="p",
         dimension="validity",
         dataset=dataset,
-        kind=kind,
-        params=params,
-        unit=INDICATOR_UNITS[kind],
+        indicator=make(kind, **params),
         threshold=Threshold(bound, value),  # type: ignore[arg-type]
         severity="error",
         objective=0.99,

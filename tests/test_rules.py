@@ -16,6 +16,7 @@ import yaml
 
 from dagster_project.exporter import names as n
 from dagster_project.generators.rules import RULES_FILE, RUNBOOK, promql_duration, render, rules_document
+from dagster_project.indicators.registry import make
 from dagster_project.slo import alert_windows
 from dagster_project.slo.domain import Slo, Threshold
 from dagster_project.spec.models import Dimension
@@ -35,9 +36,7 @@ def _slo(period_days: float, objective: float = 0.99, severity: str = "error") -
         product="p",
         dimension="freshness",
         dataset="raw.orders",
-        kind="max_age",
-        params={"column": "order_ts"},
-        unit="duration",
+        indicator=make("max_age", column="order_ts"),
         threshold=Threshold("max", 86400.0),
         severity=severity,  # type: ignore[arg-type]
         objective=objective,

@@ -12,7 +12,7 @@ import pytest
 from dagster_project.cli.schema import SCHEMA_FILE, render
 from dagster_project.settings import Settings
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression
-from dagster_project.spec.models import INDICATOR_UNITS, NonNullRatio
+from dagster_project.spec.models import INDICATOR_UNITS, NonNullRatio, QueryLatency
 from dagster_project.spec.validate import validate
 from dagster_project.verify.database import database_issues
 from tests.conftest import REPO
@@ -60,6 +60,7 @@ def test_the_shipped_thresholds_are_at_least_as_strict_as_the_reference_targets(
             # Purchase data within 2 days (the reference); the shipped bounds leave slack over the daily build.
             assert slo.threshold.max in ("24h", "1d", "26h") or str(slo.threshold.max).endswith("m")
         if slo.indicator.type == "query_latency":
+            assert isinstance(slo.indicator, QueryLatency)
             assert slo.threshold.max == "500ms" and slo.indicator.percentile >= 95
         if slo.indicator.type == "no_pii":
             assert slo.threshold.max == 0

@@ -30,7 +30,7 @@ REQUIRED_RESOURCES = ("published", "build_params", "results_store")
 
 
 def check_asset(slo: Slo, build: Build) -> dg.AssetKey:
-    return publish_key(build) if slo.kind == "build_duration" else dg.AssetKey(slo.dataset.split("."))
+    return publish_key(build) if slo.definition.about_the_build else dg.AssetKey(slo.dataset.split("."))
 
 
 def _evaluator(build: Build | None) -> Evaluate:
@@ -58,7 +58,7 @@ def _evaluator(build: Build | None) -> Evaluate:
 def checked_in_build(slo: Slo, build: Build | None) -> bool:
     """Whether the build job checks this SLO; the others (tables it does not build, every SLO of a check-only
     product) are for the check jobs and `slo check`."""
-    return build is not None and (slo.kind == "build_duration" or slo.dataset in build.published_tables)
+    return build is not None and (slo.definition.about_the_build or slo.dataset in build.published_tables)
 
 
 def slo_asset_checks(slos: Sequence[Slo], build: Build | None) -> list[dg.AssetChecksDefinition]:
@@ -79,7 +79,7 @@ def published_checks(
     """The SLOs no build checks (every SLO of a check-only product, and the example's on tables it does not make):
     checks on the published database, each on an external asset (an AssetSpec: observed, never materialized, so
     nothing can write it) named after its dataset, so the scheduled `check_slos` job and its history cover them."""
-    rest = [s for s in slos if not checked_in_build(s, build) and s.kind != "build_duration"]
+    rest = [s for s in slos if not checked_in_build(s, build) and not s.definition.about_the_build]
     made = set(build.published_tables) if build is not None else set()
     keys = sorted({s.dataset for s in rest} - made)
     externals = [dg.AssetSpec(key=dg.AssetKey(k.split(".")), description=f"{k}: checked, not built here") for k in keys]

@@ -68,7 +68,8 @@ class EngineAdapter(Protocol):
     def catalog(self) -> Catalog: ...
 
     def fetch(self, sql: str, timeout_s: float, max_rows: int | None = 2) -> list[tuple[Any, ...]]:
-        """At most `max_rows` rows (all of them with None)."""
+        """At most `max_rows` rows; None: every row (a consumer query being timed is fetched whole, as its users
+        would)."""
         ...
 
     def same_type(self, expected: str, actual: Column) -> bool:

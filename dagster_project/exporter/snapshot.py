@@ -81,7 +81,7 @@ def slo_families(families: Families, slos: Sequence[Slo], history: History, now:
                     key = (slo.product, slo.dataset)
                     update = f.latest.at - observed
                     last_update[key] = max(last_update.get(key, update), update)
-                if slo.kind == "build_duration":
+                if slo.definition.about_the_build:
                     families.add(n.BUILD_DURATION, [slo.product], observed)
         for alert_window_s in alert_windows.windows(slo):  # what the generated burn-rate rules read
             ratio = error_ratio(slo, h, alert_window_s, now)

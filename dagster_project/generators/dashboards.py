@@ -83,7 +83,7 @@ def oncall(spec: SpecFile, runbook: str = RUNBOOK_URL) -> dict[str, Any]:
     info = f"max by ({by}, dimension, dataset) ({_q(n.SLO_INFO)})"
     freshness: dict[str, set[float]] = {}
     for slo in slos_from_spec(spec):
-        if slo.kind == "max_age":
+        if slo.definition.age:
             freshness.setdefault(slo.dataset, set()).add(slo.threshold.value)
     panels = [
         Panel(

@@ -25,11 +25,13 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from dagster_project.indicators.registry import REGISTRY
 from dagster_project.slo.budget import Budget, Share, budget, share_meeting
 from dagster_project.slo.domain import Slo
 
 OUTCOMES = ("pass", "fail", "error")
-AGE_INDICATORS = frozenset({"max_age"})  # indicators whose observed value is an age that grows after the check
+# Indicators whose observed value is an age that grows after the check.
+AGE_INDICATORS = frozenset(name for name, d in REGISTRY.items() if d.age)
 
 
 def outcome(passed: bool | None) -> str:

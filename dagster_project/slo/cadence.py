@@ -85,7 +85,7 @@ def _upstream(table: str, deps: Mapping[str, Sequence[str]]) -> set[str]:
 def freshness_windows(slos: Sequence[Slo], deps: Mapping[str, Sequence[str]]) -> dict[str, FreshnessWindow]:
     """For each table in `deps` (table -> the tables it is built from) bounded by a max-age SLO on itself or
     upstream: fail after the tightest error-severity bound (or warn-severity, when there is no error one)."""
-    ages = [s for s in slos if s.kind == "max_age" and s.threshold.bound == "max"]
+    ages = [s for s in slos if s.definition.age and s.threshold.bound == "max"]
     out = {}
     for table in sorted(deps):
         lineage = {table} | _upstream(table, deps)

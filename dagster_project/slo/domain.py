@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
+from dagster_project.indicators.base import Indicator, SpecContext
+from dagster_project.indicators.registry import Definition, definition
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.models import DEFAULT_QUERY_TIMEOUT, INDICATOR_UNITS, AlertLevel, SpecFile, Unit
+from dagster_project.spec.models import DEFAULT_QUERY_TIMEOUT, AlertLevel, SpecFile, Unit
 
 Bound = Literal["min", "max"]
 Severity = Literal["warn", "error"]
@@ -34,9 +36,7 @@ class Slo:
     product: str
     dimension: str
     dataset: str
-    kind: str  # the indicator type
-    params: dict[str, Any]  # the indicator's fields; durations already in seconds
-    unit: Unit
+    indicator: Indicator  # its typed domain form (indicators/<type>.py); durations in seconds
     threshold: Threshold
     severity: Severity
     objective: float
@@ -49,6 +49,19 @@ class Slo:
     labels: tuple[tuple[str, str], ...] = ()
     runbook_url: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S  # the longest any one query evaluating it may run (spec: timeout)
+
+    @property
+    def kind(self) -> str:
+        """The indicator's type name, as results records and the store keep it."""
+        return self.indicator.type
+
+    @property
+    def definition(self) -> Definition:
+        return definition(self.indicator.type)
+
+    @property
+    def unit(self) -> Unit:
+        return self.definition.unit
 
 
 def format_value(value: float | None, unit: Unit) -> str:
@@ -72,16 +85,10 @@ def _seconds(value: float | str) -> float:
 
 
 def slos_from_spec(spec: SpecFile) -> list[Slo]:
-    queries = {q.id: q.sql for q in spec.consumer_queries}
+    context = SpecContext({q.id: q.sql for q in spec.consumer_queries})
     card = spec.data_product
     out = []
     for s in spec.slos:
-        params = s.indicator.model_dump(exclude={"type"})
-        for duration in ("period", "tolerance"):
-            if duration in params:
-                params[duration] = _seconds(params[duration])
-        if "query" in params:
-            params["sql"] = queries[params["query"]]
         bound: Bound = "min" if s.threshold.min is not None else "max"
         protects = (
             ("data_product", card.id)
@@ -97,9 +104,7 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 product=spec.data_product.id,
                 dimension=s.dimension,
                 dataset=s.dataset,
-                kind=s.indicator.type,
-                params=params,
-                unit=INDICATOR_UNITS[s.indicator.type],
+                indicator=definition(s.indicator.type).from_spec(s.indicator, context),
                 threshold=Threshold(bound, _seconds(s.threshold.bound)),
                 severity=s.severity,
                 objective=s.objective,

@@ -1,4 +1,5 @@
-"""The rules for SQL written in a spec, checked on its parse tree (sqlglot, DuckDB dialect), never on its text.
+"""The rules for SQL written in a spec, checked on its parse tree (sqlglot, in the dialect of the engine that will
+run it: "duckdb", "postgres" or "spark"), never on its text; on DuckDB also on DuckDB's own parse.
 
 - Free SQL (custom indicators, consumer queries) is exactly one read-only query: a SELECT (or a UNION etc. of
   SELECTs), with no statement anywhere inside it that writes or changes the session (a writing CTE
@@ -11,6 +12,9 @@
   were built - checked on both sqlglot's and DuckDB's own parse of the query (json_serialize_sql), so a quoting
   trick one parser reads differently from the other cannot widen the query either.
 
+Regexes are checked per dialect too (regex_error): RE2 on DuckDB (DuckDB's own parser), and on PostgreSQL and Spark
+the syntax their engines share with Python's, without the constructs one of them reads differently or lacks.
+
 A read-only connection with external access off still accepts statements that change the session - a temporary
 macro shadowing a built-in function, DETACH and ATTACH ':memory:' replacing a catalogue - and those would change
 what every later check on the connection computes. One read-only query cannot. The engine also runs free SQL after
@@ -21,15 +25,18 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-DIALECT = "duckdb"
+if TYPE_CHECKING:
+    import duckdb
+
+DIALECT = "duckdb"  # the default, and the dialect of measures (which run on the published DuckDB database)
 
 
 class FreeSqlRejected(ValueError):
@@ -52,6 +59,7 @@ _FORBIDDEN_NODES: tuple[type[exp.Expr], ...] = (
     exp.Grant,
     exp.Install,
     exp.Into,  # SELECT ... INTO
+    exp.Lock,  # SELECT ... FOR UPDATE / FOR SHARE: takes locks (PostgreSQL, DuckDB ignores it)
     exp.Kill,
     exp.LoadData,
     exp.Pragma,
@@ -88,13 +96,34 @@ _FORBIDDEN_FUNCTIONS = frozenset(
         "sniff_csv",
         "nextval",
         "setseed",
+        # PostgreSQL: files, other servers, settings, sessions, sequences, sleeping
+        "pg_read_file",
+        "pg_read_binary_file",
+        "pg_ls_dir",
+        "pg_stat_file",
+        "lo_import",
+        "lo_export",
+        "dblink",
+        "dblink_exec",
+        "set_config",
+        "setval",
+        "pg_sleep",
+        "pg_terminate_backend",
+        "pg_cancel_backend",
+        "pg_reload_conf",
+        "pg_advisory_lock",
+        "txid_current",
+        # Spark: calls into the JVM, reads files
+        "reflect",
+        "java_method",
+        "read_files",
     }
 )
 
 
-def _parse(sql: str) -> list[exp.Expr]:
+def _parse(sql: str, dialect: str = DIALECT) -> list[exp.Expr]:
     try:
-        statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except SqlglotError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FreeSqlRejected(f"does not parse: {first}") from None
@@ -113,7 +142,7 @@ def _cte_names(tree: exp.Expr) -> set[str]:
     return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
 
 
-def _check_tree(tree: exp.Expr, allowed_tables: Collection[str] | None) -> None:
+def _check_tree(tree: exp.Expr, allowed_tables: Collection[str] | None, dialect: str = DIALECT) -> None:
     """Only reads, only plain schema.table tables (the allowed ones, when given)."""
     ctes = _cte_names(tree)
     allowed = None if allowed_tables is None else {t.lower() for t in allowed_tables}
@@ -125,24 +154,26 @@ def _check_tree(tree: exp.Expr, allowed_tables: Collection[str] | None) -> None:
         if name in _FORBIDDEN_FUNCTIONS:
             raise FreeSqlRejected(f"must only read tables: function {name}() is not allowed")
         if isinstance(node, exp.Table):
-            _check_table(node, ctes, allowed)
+            _check_table(node, ctes, allowed, dialect)
 
 
-def _check_table(table: exp.Table, ctes: set[str], allowed: set[str] | None) -> None:
+def _check_table(table: exp.Table, ctes: set[str], allowed: set[str] | None, dialect: str = DIALECT) -> None:
     if not isinstance(table.this, exp.Identifier):
-        raise FreeSqlRejected(f"must only read tables: table function {table.this.sql(DIALECT)} is not allowed")
+        raise FreeSqlRejected(f"must only read tables: table function {table.this.sql(dialect)} is not allowed")
     if table.catalog:
-        raise FreeSqlRejected(f"must name tables as schema.table: {table.sql(DIALECT)} names a database")
+        raise FreeSqlRejected(f"must name tables as schema.table: {table.sql(dialect)} names a database")
     if not table.db:
         if table.name.lower() in ctes:
             return
-        raise FreeSqlRejected(f"must name tables as schema.table: {table.sql(DIALECT)} has no schema")
+        raise FreeSqlRejected(f"must name tables as schema.table: {table.sql(dialect)} has no schema")
     name = f"{table.db}.{table.name}"
     if allowed is not None and name.lower() not in allowed:
         raise FreeSqlRejected(f"reads {name}, which is not one of the spec's datasets")
 
 
 def _duckdb_statements(sql: str) -> None:
+    import duckdb
+
     try:
         statements = _parser().cursor().extract_statements(sql)
     except duckdb.Error as exc:
@@ -156,38 +187,69 @@ def _duckdb_statements(sql: str) -> None:
 @functools.cache
 def _parser() -> duckdb.DuckDBPyConnection:
     """One in-memory connection, only ever used to parse: opening one per call cost ~20 ms each."""
+    import duckdb
+
     return duckdb.connect()
 
 
-def regex_error(regex: str) -> str | None:
-    """What DuckDB (RE2) says of `regex` when it does not compile, else None; on the one parsing connection."""
+# What PostgreSQL (ARE) or Java (Spark) lack or read differently from RE2 and Python: lookbehind and lookahead
+# (RE2 has none), backreferences, possessive and atomic groups, named groups, \Z/\z/\A
+# (PostgreSQL reads \Z, Java \Z and $ before a final newline), \b (a backspace in PostgreSQL: the plan spells it \y).
+_UNPORTABLE = [
+    (re.compile(r"\(\?<?[=!]"), "lookaround (?=, (?!, (?<=, (?<! is not supported on every engine"),
+    (re.compile(r"\(\?>"), "atomic groups (?> are not supported on every engine"),
+    (re.compile(r"\(\?P?<[A-Za-z]"), "named groups are not supported on every engine"),
+    (re.compile(r"\\[1-9]"), "backreferences are not supported on every engine"),
+    (re.compile(r"[*+?}]\+"), "possessive quantifiers are not supported on every engine"),
+    (re.compile(r"\\[AZz]"), "\\A, \\Z and \\z mean different things on each engine: use ^ and $"),
+]
+
+
+def regex_error(regex: str, dialect: str = DIALECT) -> str | None:
+    """Why `regex` cannot be used on `dialect`'s engine, else None. DuckDB: what RE2 says, on the one parsing
+    connection. PostgreSQL and Spark: it compiles (Python's syntax, close to both) and uses none of the constructs
+    they read differently."""
+    if dialect == "duckdb":
+        import duckdb
+
+        try:
+            _parser().cursor().execute("SELECT regexp_matches('', ?)", [regex]).fetchall()
+        except duckdb.Error as exc:
+            return str(exc).splitlines()[0]
+        return None
+    unescaped = re.sub(r"\\\\", "", regex)  # an escaped backslash starts nothing
+    for pattern, message in _UNPORTABLE:
+        if pattern.search(unescaped):
+            return message
     try:
-        _parser().cursor().execute("SELECT regexp_matches('', ?)", [regex]).fetchall()
-    except duckdb.Error as exc:
-        return str(exc).splitlines()[0]
+        re.compile(regex)
+    except re.error as exc:
+        return str(exc)
     return None
 
 
-def require_single_select(sql: str, allowed_tables: Collection[str] | None = None) -> None:
-    """One read-only query (see the module docstring); `allowed_tables` (schema.table) when the spec is known."""
-    verdict = _single_select_verdict(sql, None if allowed_tables is None else frozenset(allowed_tables))
+def require_single_select(sql: str, allowed_tables: Collection[str] | None = None, dialect: str = DIALECT) -> None:
+    """One read-only query (see the module docstring) in `dialect`; `allowed_tables` (schema.table) when the spec is
+    known."""
+    verdict = _single_select_verdict(sql, None if allowed_tables is None else frozenset(allowed_tables), dialect)
     if verdict is not None:
         raise FreeSqlRejected(verdict)
 
 
 @functools.lru_cache(maxsize=512)
-def _single_select_verdict(sql: str, allowed_tables: frozenset[str] | None) -> str | None:
+def _single_select_verdict(sql: str, allowed_tables: frozenset[str] | None, dialect: str = DIALECT) -> str | None:
     """Why `sql` is refused, or None. Remembered: `slo check` asks for the same queries when it validates the spec,
     checks it against the database and runs it, and each answer costs two parses."""
     try:
-        _duckdb_statements(sql)  # as DuckDB itself will read it
-        statements = _parse(sql)
+        if dialect == "duckdb":
+            _duckdb_statements(sql)  # as DuckDB itself will read it
+        statements = _parse(sql, dialect)
         if len(statements) != 1:
             raise FreeSqlRejected(f"must be exactly one statement, found {len(statements)}")
         tree = statements[0]
         if not isinstance(tree, exp.Query):
             raise FreeSqlRejected(f"must be a SELECT, found {tree.key.upper()}")
-        _check_tree(tree, allowed_tables)
+        _check_tree(tree, allowed_tables, dialect)
     except FreeSqlRejected as exc:
         return str(exc)
     return None

@@ -15,24 +15,39 @@ through them; free SQL (measures, consumer queries, custom indicators) only ever
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from dagster_project.spec.durations import parse_duration
+from dagster_project.indicators.base import Unit as registry_unit
+from dagster_project.indicators.build_duration import BuildDuration
+from dagster_project.indicators.custom_sql import CustomSql
+from dagster_project.indicators.fields import (
+    Dataset,
+    Duration,
+    Identifier,
+    IndicatorSpec,
+    Nulls,
+    SqlName,
+    SqlType,
+    Strict,
+)
+from dagster_project.indicators.in_range import InRange
+from dagster_project.indicators.in_set import InSet
+from dagster_project.indicators.matches_pattern import MatchesPattern
+from dagster_project.indicators.max_age import MaxAge
+from dagster_project.indicators.no_pii import NoPii
+from dagster_project.indicators.non_null_ratio import NonNullRatio
+from dagster_project.indicators.not_in_future import NotInFuture
+from dagster_project.indicators.query_availability import QueryAvailability
+from dagster_project.indicators.query_latency import QueryLatency
+from dagster_project.indicators.reconciliation import Reconciliation
+from dagster_project.indicators.referential_integrity import ReferentialIntegrity
+from dagster_project.indicators.registry import REGISTRY, UNITS
+from dagster_project.indicators.row_volume import RowVolume
+from dagster_project.indicators.schema import SchemaMatch
+from dagster_project.indicators.uniqueness import Uniqueness
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-SqlName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
-Dataset = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$", max_length=257),
-    Field(description="A table as schema.table; plain identifiers only."),
-]
-SqlType = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_ ]*(\([0-9]+(, ?[0-9]+)?\))?(\[\])?$", max_length=64),
-    Field(description="A DuckDB type name, e.g. BIGINT, VARCHAR, DECIMAL(10,2)."),
-]
 Cron = Annotated[
     str,
     StringConstraints(pattern=r"^\s*(\S+\s+){4}\S+\s*$"),
@@ -66,12 +81,6 @@ RunbookUrl = Annotated[
 AlertLevel = Literal["page", "ticket", "none"]
 
 
-def _check_duration(text: str) -> str:
-    parse_duration(text)
-    return text
-
-
-Duration = Annotated[str, AfterValidator(_check_duration), Field(description="e.g. 500ms, 30s, 15m, 24h, 7d, 4w")]
 # How long any one query run for an SLO may take (its indicator's query, each run of a consumer query) before it is
 # interrupted and recorded as an error; also the limit on measures (North Star, goals), which belong to no SLO.
 DEFAULT_QUERY_TIMEOUT = "5m"
@@ -79,10 +88,6 @@ DEFAULT_QUERY_TIMEOUT = "5m"
 Dimension = Literal[
     "freshness", "completeness", "accuracy", "validity", "uniqueness", "schema", "performance", "governance"
 ]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _exactly_one(a: object, b: object, names: str) -> None:
@@ -226,170 +231,15 @@ class ConsumerQuery(Strict):
     sql: str = Field(min_length=1, description="A read-only SELECT.")
 
 
-# Indicators: each computes one observed value with a unit that fixes how its threshold is read.
-class MaxAge(Strict):
-    type: Literal["max_age"]
-    column: SqlName
+# Indicators: each computes one observed value with a unit that fixes how its threshold is read. Each type's model
+# lives in its module under indicators/ (with its meaning and measurement); the union is assembled from the registry.
+if TYPE_CHECKING:
+    Indicator = IndicatorSpec
+else:
+    Indicator = Annotated[Union[tuple(d.model for d in REGISTRY.values())], Field(discriminator="type")]  # noqa: UP007
 
-
-class NonNullRatio(Strict):
-    type: Literal["non_null_ratio"]
-    columns: list[SqlName] = Field(min_length=1)
-
-
-class RowVolume(Strict):
-    """Rows in the period ending at the newest row (at or before the evaluation time) divided by the mean of the
-    `baseline_periods` periods before it: the volume of what arrived, the same all day for a table loaded daily."""
-
-    type: Literal["row_volume"]
-    timestamp_column: SqlName
-    period: Duration = "1d"
-    baseline_periods: int = Field(default=7, ge=1, le=366)
-
-
-# A null in a validity check's column: `ignore` leaves it to a completeness SLO (non_null_ratio) on the column, so
-# one missing value fails one SLO of the right dimension; `fail` counts it as a violation, for a required column
-# that no completeness SLO watches.
-Nulls = Annotated[
-    Literal["ignore", "fail"],
-    Field(description="ignore: nulls are not judged (a non_null_ratio SLO watches them); fail: a null is a violation."),
-]
-
-
-class InRange(Strict):
-    type: Literal["in_range"]
-    column: SqlName
-    min: float | None = None
-    max: float | None = None
-    nulls: Nulls = "ignore"
-
-    @model_validator(mode="after")
-    def _a_bound(self) -> InRange:
-        if self.min is None and self.max is None:
-            raise ValueError("give min, max or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("min is greater than max")
-        return self
-
-
-class InSet(Strict):
-    type: Literal["in_set"]
-    column: SqlName
-    values: list[str | int | float] = Field(min_length=1)
-    nulls: Nulls = "ignore"
-
-
-class MatchesPattern(Strict):
-    type: Literal["matches_pattern"]
-    column: SqlName
-    regex: str = Field(min_length=1)
-    nulls: Nulls = "ignore"
-
-
-class NotInFuture(Strict):
-    """Share of rows whose `column` is at most `tolerance` after the evaluation time (nulls are not judged): a row
-    dated in the future is invalid, and freshness (max_age) leaves it out rather than count it as fresh."""
-
-    type: Literal["not_in_future"]
-    column: SqlName
-    tolerance: Duration = Field(default="5m", description="Clock skew allowed between the sources and the checker.")
-
-
-class ReferentialIntegrity(Strict):
-    type: Literal["referential_integrity"]
-    column: SqlName
-    reference_dataset: Dataset
-    reference_column: SqlName
-
-
-class Reconciliation(Strict):
-    """|sum(column) - sum(reference_column)| / |sum(reference_column)|."""
-
-    type: Literal["reconciliation"]
-    column: SqlName
-    reference_dataset: Dataset
-    reference_column: SqlName
-
-
-class Uniqueness(Strict):
-    type: Literal["uniqueness"]
-    columns: list[SqlName] = Field(min_length=1)
-
-
-class SchemaMatch(Strict):
-    type: Literal["schema"]
-    columns: dict[SqlName, SqlType] = Field(min_length=1, description="Expected column -> DuckDB type name.")
-
-
-class BuildDuration(Strict):
-    type: Literal["build_duration"]
-
-
-class QueryLatency(Strict):
-    type: Literal["query_latency"]
-    query: Identifier
-    percentile: float = Field(default=95, gt=0, le=100)
-    runs: int = Field(default=20, ge=1, le=10_000)
-
-
-class QueryAvailability(Strict):
-    type: Literal["query_availability"]
-    query: Identifier
-    runs: int = Field(default=20, ge=1, le=10_000)
-
-
-class NoPii(Strict):
-    """Count of values matching a PII pattern in the text columns (all of them unless `columns` is given)."""
-
-    type: Literal["no_pii"]
-    patterns: list[Literal["email", "phone", "iban", "credit_card"]] = Field(default=["email", "phone"], min_length=1)
-    columns: list[SqlName] | None = None
-
-
-class CustomSql(Strict):
-    type: Literal["custom_sql"]
-    sql: str = Field(min_length=1, description="A read-only SELECT returning one row with one ratio column.")
-
-
-Indicator = Annotated[
-    MaxAge
-    | NonNullRatio
-    | RowVolume
-    | InRange
-    | InSet
-    | MatchesPattern
-    | NotInFuture
-    | ReferentialIntegrity
-    | Reconciliation
-    | Uniqueness
-    | SchemaMatch
-    | BuildDuration
-    | QueryLatency
-    | QueryAvailability
-    | NoPii
-    | CustomSql,
-    Field(discriminator="type"),
-]
-
-Unit = Literal["ratio", "duration", "count"]
-INDICATOR_UNITS: dict[str, Unit] = {
-    "max_age": "duration",
-    "non_null_ratio": "ratio",
-    "row_volume": "ratio",
-    "in_range": "ratio",
-    "in_set": "ratio",
-    "matches_pattern": "ratio",
-    "not_in_future": "ratio",
-    "referential_integrity": "ratio",
-    "reconciliation": "ratio",
-    "uniqueness": "ratio",
-    "schema": "ratio",
-    "build_duration": "duration",
-    "query_latency": "duration",
-    "query_availability": "ratio",
-    "no_pii": "count",
-    "custom_sql": "ratio",
-}
+Unit = registry_unit
+INDICATOR_UNITS: dict[str, Unit] = dict(UNITS)
 
 
 class Threshold(Strict):
@@ -494,3 +344,31 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "slo-monitor data product spec"
     return schema
+
+
+__all__ = [
+    "BuildDuration",
+    "CustomSql",
+    "Dataset",
+    "Duration",
+    "Identifier",
+    "InRange",
+    "InSet",
+    "Indicator",
+    "MatchesPattern",
+    "MaxAge",
+    "NoPii",
+    "NonNullRatio",
+    "NotInFuture",
+    "Nulls",
+    "QueryAvailability",
+    "QueryLatency",
+    "Reconciliation",
+    "ReferentialIntegrity",
+    "RowVolume",
+    "SchemaMatch",
+    "SqlName",
+    "SqlType",
+    "Strict",
+    "Uniqueness",
+]

@@ -21,11 +21,12 @@ from pydantic import ValidationError
 
 from dagster_project.engines.measures import measure_query
 from dagster_project.exporter.names import RESERVED_LABELS
+from dagster_project.indicators.registry import REGISTRY
 from dagster_project.spec.cron import CronError
 from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, regex_error, require_measure_query, require_single_select
-from dagster_project.spec.models import INDICATOR_UNITS, CustomSql, MatchesPattern, SpecFile, model_parts
+from dagster_project.spec.models import CustomSql, MatchesPattern, SpecFile, model_parts
 from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -241,7 +242,7 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
         need(query, queries, "consumer query", ("slos", i, "indicator", "query"))
         issues.extend(_threshold_issues(s, i))
         issues.extend(_window_issues(s, i))
-    issues.extend(_sql_issues(s))
+    issues.extend(_sql_issues(s, engine_of(s.spec)))
     issues.extend(_alerting_issues(s))
     return issues
 
@@ -268,7 +269,7 @@ def _alerting_issues(s: LoadedSpec) -> list[SpecIssue]:
 
 
 # Ratios that may exceed 1: a volume spike, sums far apart.
-UNBOUNDED_RATIOS = frozenset({"row_volume", "reconciliation"})
+UNBOUNDED_RATIOS = frozenset(name for name, d in REGISTRY.items() if d.unbounded)
 
 
 def spec_datasets(spec: SpecFile) -> set[str]:
@@ -288,10 +289,28 @@ def spec_datasets(spec: SpecFile) -> set[str]:
 _MEASURE_AS_OF = datetime(2000, 1, 1)
 
 
-def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
-    """Free SQL must be one read-only SELECT over the spec's datasets, a measure one expression over its table
-    (free_sql.py, on the parse tree); regexes must compile (DuckDB's RE2 dialect)."""
+def engine_of(spec: SpecFile) -> str:
+    """The engine (and sqlglot dialect) that runs the spec's checks: where its data lives. DuckDB, the published
+    database, until a spec can name another server."""
+    return "duckdb"
+
+
+def engine_issues(s: LoadedSpec, engine: str) -> list[SpecIssue]:
+    """Indicators the engine cannot run (indicators/<type>.py: engines), refused at their place, not at run time."""
     issues = []
+    for i, slo in enumerate(s.spec.slos):
+        d = REGISTRY[slo.indicator.type]
+        if not d.runs_on(engine):
+            where = ", ".join(sorted(d.engines))
+            message = f"{d.type} cannot run on {engine} (only on {where}): {d.not_on}"
+            issues.append(s.issue(("slos", i, "indicator", "type"), message))
+    return issues
+
+
+def _sql_issues(s: LoadedSpec, dialect: str = "duckdb") -> list[SpecIssue]:
+    """Free SQL must be one read-only SELECT over the spec's datasets, a measure one expression over its table
+    (free_sql.py, on the parse tree), in the dialect of the engine that runs it; regexes must work there."""
+    issues = engine_issues(s, dialect)
     allowed = spec_datasets(s.spec)
     checks: list[tuple[Path_, str]] = [
         (("consumer_queries", i, "sql"), q.sql) for i, q in enumerate(s.spec.consumer_queries)
@@ -303,7 +322,7 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
     ]
     for loc, sql in checks:
         try:
-            require_single_select(sql, allowed)
+            require_single_select(sql, allowed, dialect)
         except FreeSqlRejected as exc:
             issues.append(s.issue(loc, f"SQL {exc}"))
     for i, measure in enumerate(model_parts(s.spec)[0]):
@@ -315,7 +334,9 @@ def _sql_issues(s: LoadedSpec) -> list[SpecIssue]:
         except FreeSqlRejected as exc:
             issues.append(s.issue(("semantic_model", "measures", i, "expression"), f"expression {exc}"))
     for i, slo in enumerate(s.spec.slos):
-        if isinstance(slo.indicator, MatchesPattern) and (error := regex_error(slo.indicator.regex)) is not None:
+        if not isinstance(slo.indicator, MatchesPattern):
+            continue
+        if (error := regex_error(slo.indicator.regex, dialect)) is not None:
             issues.append(s.issue(("slos", i, "indicator", "regex"), f"invalid regex: {error}"))
     return issues
 
@@ -343,7 +364,7 @@ def _window_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
 
 def _threshold_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
     slo = s.spec.slos[i]
-    unit = INDICATOR_UNITS[slo.indicator.type]
+    unit = REGISTRY[slo.indicator.type].unit
     bound_key = "min" if slo.threshold.min is not None else "max"
     loc: Path_ = ("slos", i, "threshold", bound_key)
     value = slo.threshold.bound

@@ -14,6 +14,7 @@ each preparation has the time limit of the SLO it is for (the default one for co
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -24,11 +25,11 @@ from dagster_project.engines.measures import measure_query
 from dagster_project.engines.native import open_for_checks
 from dagster_project.engines.native_sql import scan_expression, single_query, table_ref
 from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut, time_limit
-from dagster_project.slo.domain import slos_from_spec
-from dagster_project.slo.plan import SCAN_KINDS
+from dagster_project.indicators.base import Read
+from dagster_project.slo.domain import Slo, slos_from_spec
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
-from dagster_project.spec.models import CustomSql, Reconciliation, ReferentialIntegrity, SchemaMatch, model_parts
+from dagster_project.spec.models import SchemaMatch, model_parts
 from dagster_project.spec.validate import LoadedSpec, SpecIssue
 from dagster_project.spec.yaml_source import Path_
 from dagster_project.warehouse.connection import resolve
@@ -138,15 +139,15 @@ class _Checker:
                 self.issues.append(s.issue(("consumer_queries", i, "sql"), f"SQL does not run here: {error}"))
         for i, slo in enumerate(slos_from_spec(s.spec)):
             before, broken = len(self.issues), self.broken_promises
-            self.slo(s, i)
-            prepared = slo.kind in SCAN_KINDS | {"row_volume", "reconciliation"}
-            if prepared and len(self.issues) == before and self.broken_promises == broken:
+            ours = self.slo(s, i, slo)
+            measured = slo.definition.measured
+            if ours and measured in ("scan", "query") and len(self.issues) == before and self.broken_promises == broken:
                 # What the engine will run, prepared: anything the rules above do not know about.
                 known = self.tables[resolve(slo.dataset)]
                 text_columns = [c for c, t in known.items() if t == "VARCHAR"]
                 sql = (
                     f"SELECT {scan_expression(slo, _PREPARE_AS_OF, text_columns)} FROM {table_ref(slo.dataset)}"
-                    if slo.kind in SCAN_KINDS
+                    if measured == "scan"
                     else single_query(slo, _PREPARE_AS_OF)
                 )
                 _types, error = self.prepare(sql, slo.timeout_s)
@@ -187,55 +188,48 @@ class _Checker:
             elif family(types[0]) != "number":
                 self.issues.append(s.issue((*loc, "expression"), f"expression gives {types[0]}, not a number"))
 
-    def slo(self, s: LoadedSpec, i: int) -> None:
-        slo = s.spec.slos[i]
-        ind = slo.indicator
+    def slo(self, s: LoadedSpec, i: int, slo: Slo | None = None) -> bool:
+        """The tables and columns the SLO's indicator reads (indicators/<type>.py: reads), with the types it needs;
+        its free SQL prepared. Whether what it reads is the spec's to check (not our own build log)."""
+        written = s.spec.slos[i]
+        slo = slo if slo is not None else slos_from_spec(s.spec)[i]
         at: Path_ = ("slos", i, "indicator")
-        known = self.table(s, slo.dataset, ("slos", i, "dataset"))
-        ref: dict[str, str] | None = None
-        if isinstance(ind, ReferentialIntegrity | Reconciliation):
-            ref = self.table(s, ind.reference_dataset, (*at, "reference_dataset"))
-        if known is None:
-            return
-        why = ind.type
-        if ind.type in ("max_age", "row_volume", "not_in_future"):
-            field = "timestamp_column" if ind.type == "row_volume" else "column"
-            self.typed(s, slo.dataset, known, getattr(ind, field), (*at, field), "time", why)
-        elif ind.type == "in_range":
-            self.typed(s, slo.dataset, known, ind.column, (*at, "column"), "number", why)
-        elif isinstance(ind, Reconciliation):
-            self.typed(s, slo.dataset, known, ind.column, (*at, "column"), "number", why)
-            if ref is not None:
-                rc = ind.reference_column
-                self.typed(s, ind.reference_dataset, ref, rc, (*at, "reference_column"), "number", why)
-        elif isinstance(ind, ReferentialIntegrity):
-            mine = self.column(s, slo.dataset, known, ind.column, (*at, "column"))
-            theirs = None
-            if ref is not None:
-                rc = ind.reference_column
-                theirs = self.column(s, ind.reference_dataset, ref, rc, (*at, "reference_column"))
-            if mine is not None and theirs is not None and family(mine) != family(theirs):
+        why = slo.kind
+        reads = slo.indicator.reads(slo.dataset)
+        tables: dict[str, dict[str, str] | None] = {slo.dataset: self.table(s, slo.dataset, ("slos", i, "dataset"))}
+        for read in reads:
+            if read.dataset_field and read.dataset not in tables:
+                tables[read.dataset] = self.table(s, read.dataset, (*at, *read.dataset_field))
+        keys: list[tuple[Read, str]] = []
+        for read in reads:
+            known = tables.get(read.dataset)
+            if read.implicit or known is None or tables[slo.dataset] is None:
+                continue
+            loc: Path_ = (*at, *read.field)
+            if read.need in ("number", "time"):
+                self.typed(s, read.dataset, known, read.column, loc, read.need, why)
+                continue
+            type_ = self.column(s, read.dataset, known, read.column, loc)
+            if read.need == "key" and type_ is not None:
+                keys.append((read, type_))
+        for (mine, mine_type), (theirs, theirs_type) in itertools.pairwise(keys):
+            if family(mine_type) != family(theirs_type):
                 self.issues.append(
                     s.issue(
-                        (*at, "reference_column"),
-                        f"{ind.reference_dataset}.{ind.reference_column} is {theirs} and cannot be compared with "
-                        f"{slo.dataset}.{ind.column} ({mine})",
+                        (*at, *theirs.field),
+                        f"{theirs.dataset}.{theirs.column} is {theirs_type} and cannot be compared with "
+                        f"{mine.dataset}.{mine.column} ({mine_type})",
                     )
                 )
-        elif isinstance(ind, CustomSql):
-            types, error = self.prepare(ind.sql, parse_duration(slo.timeout).total_seconds())
+        if slo.definition.measured == "free_sql" and tables[slo.dataset] is not None:
+            types, error = self.prepare(slo.indicator.free_sql(), parse_duration(written.timeout).total_seconds())
             if error is not None:
                 self.issues.append(s.issue((*at, "sql"), f"SQL does not run here: {error}"))
             elif len(types) != 1:
                 self.issues.append(s.issue((*at, "sql"), f"SQL must return one column, it returns {len(types)}"))
             elif family(types[0]) != "number":
                 self.issues.append(s.issue((*at, "sql"), f"SQL returns {types[0]}, not a number"))
-        elif ind.type != "schema":  # a schema SLO's missing columns are what the SLO itself reports
-            for field in ("column", "timestamp_column"):
-                if getattr(ind, field, None):
-                    self.column(s, slo.dataset, known, getattr(ind, field), (*at, field))
-            for j, c in enumerate(getattr(ind, "columns", None) or []):
-                self.column(s, slo.dataset, known, c, (*at, "columns", j))
+        return not any(read.implicit for read in reads)
 
 
 def database_issues(specs: Sequence[LoadedSpec], db: Path) -> list[SpecIssue]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 
+from dagster_project.indicators.registry import REGISTRY
 from dagster_project.results.address import StoreAddress
 from dagster_project.slo.domain import format_value
 from dagster_project.spec.cron import CronError, max_gap_seconds
@@ -55,7 +56,7 @@ def measured_build_seconds(specs: Sequence[SpecFile], results: StoreAddress) -> 
     with ResultsStore(results) as store:
         for spec in specs:
             product = spec.data_product.id
-            ids = [s.id for s in spec.slos if s.indicator.type == "build_duration"]
+            ids = [s.id for s in spec.slos if REGISTRY[s.indicator.type].about_the_build]
             measured = [
                 e for i in ids for e in store.evaluations(slo_id=i) if e.product == product and e.observed is not None
             ]

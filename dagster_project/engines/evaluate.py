@@ -1,0 +1,155 @@
+"""The evaluator: runs a check plan on any engine adapter (engines/adapter.py) and gives every planned SLO its observed
+value, or the reason it has none. The same code runs DuckDB, PostgreSQL and Spark; the plan's queries are rendered
+in the adapter's dialect, and nothing here branches on an engine or on an indicator's name (each indicator says how
+it is measured: indicators/registry.py).
+
+Each dataset's scan indicators run as one SELECT (one pass over the table). If that query fails (a missing column,
+a bad regex, or it runs past the longest of their time limits), each of its SLOs is retried alone, so one broken or
+runaway check is recorded as an error and the others still produce values. Every query runs under its SLO's time
+limit (spec: timeout). SQL written in a spec (custom indicators, consumer queries) is checked to be exactly one
+read-only SELECT in the adapter's dialect before it runs, and runs after every other check. Nothing here decides pass
+or fail.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from dagster_project.engines.adapter import Catalog, EngineAdapter, EngineError, QueryTimedOut, first_value
+from dagster_project.indicators.sql import render
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.evaluation import Evaluation
+from dagster_project.slo.plan import CheckPlan, scan_query, single_query
+from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
+
+SPEC_SQL = frozenset({"free_sql", "timed"})  # measurements that run SQL written in a spec
+
+
+def _number(value: object, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{what} returned a value of type {type(value).__name__}, not a number")  # not the value
+    number = float(value)
+    if math.isnan(number):
+        return None
+    return number
+
+
+def judgeable(slo: Slo, value: object) -> Evaluation:
+    try:
+        number = _number(value, slo.kind)
+    except TypeError as exc:
+        return Evaluation(slo, None, str(exc))
+    if number is None:
+        return Evaluation(slo, None, slo.indicator.no_value(slo.dataset))
+    return Evaluation(slo, number)
+
+
+def _scan(
+    adapter: EngineAdapter, catalog: Catalog, dataset: str, slos: Sequence[Slo], as_of: datetime
+) -> list[Evaluation]:
+    if not catalog.exists(dataset):
+        return [Evaluation(s, None, s.indicator.missing_dataset(dataset)) for s in slos]
+    query = scan_query(dataset, slos, as_of, catalog.text_columns(dataset))
+    try:
+        rows = adapter.fetch(render(query.fused, adapter.dialect), max(s.timeout_s for s in slos), max_rows=1)
+        return [judgeable(s, v) for s, v in zip(slos, rows[0], strict=True)]
+    except (EngineError, QueryTimedOut):
+        pass  # find which one: each alone
+    out = []
+    for i, slo in enumerate(slos):
+        try:
+            alone = render(query.alone(i), adapter.dialect)
+            out.append(judgeable(slo, first_value(adapter.fetch(alone, slo.timeout_s, 1))))
+        except (EngineError, QueryTimedOut) as exc:
+            out.append(Evaluation(slo, None, str(exc)))
+    return out
+
+
+def missing_read(catalog: Catalog, slo: Slo) -> str | None:
+    """Which table or column an indicator reads is missing, said plainly (an engine's binder errors about the
+    query's aliases would confuse)."""
+    for read in slo.indicator.reads(slo.dataset):
+        if not catalog.exists(read.dataset):
+            return slo.indicator.missing_dataset(read.dataset)
+        if read.column not in catalog.column_names(read.dataset):
+            return f"column {read.column} not found in {read.dataset}"
+    return None
+
+
+def _catalog_only(adapter: EngineAdapter, catalog: Catalog, slo: Slo) -> Evaluation:
+    if not catalog.exists(slo.dataset):
+        return Evaluation(slo, None, slo.indicator.missing_dataset(slo.dataset))
+    columns = {c.name: c for c in catalog.columns(slo.dataset)}
+    value, detail = slo.indicator.from_catalog(
+        {name: c.type for name, c in columns.items()}, lambda expected, name: adapter.same_type(expected, columns[name])
+    )
+    return Evaluation(slo, value, detail=detail)
+
+
+def _free_sql(adapter: EngineAdapter, slo: Slo) -> Evaluation:
+    sql = slo.indicator.free_sql()
+    require_single_select(sql, dialect=adapter.dialect)
+    rows = adapter.fetch(sql, slo.timeout_s, max_rows=2)
+    if len(rows) != 1 or len(rows[0]) != 1:
+        return Evaluation(slo, None, "custom SQL must return exactly one row with one column")
+    return judgeable(slo, rows[0][0])
+
+
+def _timed(adapter: EngineAdapter, slo: Slo) -> Evaluation:
+    """Timings of the runs that succeeded and the number that failed; a run past the time limit ends them all
+    (QueryTimedOut): how slow is not known, only that it is slower than the SLO allows any query to be."""
+    sql = slo.indicator.free_sql()
+    require_single_select(sql, dialect=adapter.dialect)
+    timings, failures = [], 0
+    for _ in range(slo.indicator.timed_runs()):
+        try:
+            started = time.perf_counter()
+            adapter.fetch(sql, slo.timeout_s, max_rows=None)
+            timings.append(time.perf_counter() - started)
+        except EngineError:
+            failures += 1
+    value, error = slo.indicator.from_runs(timings, failures)
+    return Evaluation(slo, value, error)
+
+
+def _single(adapter: EngineAdapter, catalog: Catalog, slo: Slo, as_of: datetime) -> Evaluation:
+    measured = slo.definition.measured
+    try:
+        if measured == "timed":
+            return _timed(adapter, slo)
+        if measured == "free_sql":
+            return _free_sql(adapter, slo)
+        if measured == "catalog":
+            return _catalog_only(adapter, catalog, slo)
+        missing = missing_read(catalog, slo)
+        if missing is not None:
+            return Evaluation(slo, None, missing)
+        rows = adapter.fetch(render(single_query(slo, as_of), adapter.dialect), slo.timeout_s, max_rows=1)
+        return judgeable(slo, first_value(rows))
+    except QueryTimedOut as exc:
+        return Evaluation(slo, None, str(exc))
+    except FreeSqlRejected as exc:
+        return Evaluation(slo, None, f"free SQL {exc}")
+    except EngineError as exc:
+        return Evaluation(slo, None, str(exc))
+
+
+def evaluate(adapter: EngineAdapter, plan: CheckPlan, as_of: datetime) -> list[Evaluation]:
+    """One evaluation per planned SLO, in plan order; errors are evaluations too. `as_of` is naive UTC."""
+    by_id: dict[str, Evaluation] = {}
+    catalog = adapter.catalog()
+    for dataset, slos in plan.scans:
+        for evaluation in _scan(adapter, catalog, dataset, slos, as_of):
+            by_id[evaluation.slo.id] = evaluation
+    # SQL written in specs last: even a rejected statement never runs before another check.
+    for slo in sorted(plan.singles, key=lambda s: s.definition.measured in SPEC_SQL):
+        by_id[slo.id] = _single(adapter, catalog, slo, as_of)
+    return [by_id[s.id] for s in plan.slos]

@@ -1,0 +1,212 @@
+"""What an indicator type declares: one module per type in this package, one entry in registry.py.
+
+A type gives its spec model (pydantic, what a YAML file may say), its typed domain form (a frozen dataclass,
+durations in seconds), its unit, how it is measured (one aggregate fused into its dataset's scan, a query of its own,
+the catalog, free SQL, or timed runs of a consumer query), what it reads (so validation and errors can name the
+missing table or column), its Great Expectations mapping where one exists, and the engines that can run it.
+Nothing outside the indicator's module branches on its name.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel
+from sqlglot import exp
+
+Unit = Literal["ratio", "duration", "count"]
+# How an indicator is measured, which is all the evaluator needs to know of it:
+# scan: one aggregate over its dataset, fused with the dataset's other scan indicators into one query;
+# query: a query of its own (dialect-neutral tree);
+# catalog: from the engine's catalog (column names and types), no query over the data;
+# free_sql: SQL written in the spec, validated as one read-only SELECT in the engine's dialect, then run;
+# timed: a consumer query (free SQL) run several times and timed.
+Measurement = Literal["scan", "query", "catalog", "free_sql", "timed"]
+ENGINES = frozenset({"duckdb", "postgres", "spark"})
+# What an indicator needs of a column's type ("any": only that it exists; "key": comparable with its other keys).
+Need = Literal["number", "time", "any", "key"]
+Field = tuple[str | int, ...]  # a path under the indicator in the spec, e.g. ("columns", 1)
+
+
+@dataclass(frozen=True)
+class Read:
+    """One column an indicator reads, the type family it needs and where the spec names it."""
+
+    dataset: str
+    column: str
+    need: Need = "any"
+    field: Field = ()
+    dataset_field: Field = ()  # where the dataset is named under the indicator (() : the SLO's own `dataset`)
+    implicit: bool = False  # a table of ours the spec does not name (the build log): not the spec's to validate
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a measurement may depend on besides the indicator: its dataset, the evaluation time (naive UTC) and the
+    dataset's text columns (from the engine's catalog)."""
+
+    dataset: str
+    as_of: datetime
+    text_columns: tuple[str, ...] = ()
+
+
+# --- Great Expectations: plain data, no GX import (it costs seconds) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """One expectation: its GX class name and arguments. `not_null_first` becomes GX's row_condition (the listed
+    columns are not null), kept as plain names so no GX objects are needed here."""
+
+    expectation: str
+    kwargs: dict[str, Any]
+    not_null_first: tuple[str, ...] = ()
+
+
+Cast = Literal["as_is", "VARCHAR", "DOUBLE", "key"]
+
+
+@dataclass(frozen=True)
+class BatchColumn:
+    """A column of the snapshot GX reads, and how it is made from the dataset's columns, so that GX compares what
+    the native engine compares: text as DuckDB spells it (patterns, sets of strings), numbers as DOUBLE (sets of
+    numbers), a compound key as one value (null when any part is, else a JSON array of the parts)."""
+
+    name: str
+    source: tuple[str, ...]
+    cast: Cast = "as_is"
+
+
+class MissingResult(ValueError):
+    """GX returned a result without the numbers the SLO needs: the silent failure of GX's SQL path on DuckDB looks
+    exactly like this (success False, no counts), so it is an error, never a failed check."""
+
+
+def gx_count(result: Mapping[str, Any], key: str) -> int:
+    value = result.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MissingResult(f"GX returned no {key}")
+    return value
+
+
+def gx_share_met(result: Mapping[str, Any], nulls: str = "ignore") -> float:
+    """Share of the non-missing values GX found as expected; 1.0 when there are none (as natively). With
+    nulls="fail", the share of all values (GX skips missing values, so they are counted back as violations); GX's
+    own `mostly` still judges the present values only."""
+    rows, missing = gx_count(result, "element_count"), gx_count(result, "missing_count")
+    if nulls == "fail":
+        return (rows - missing - gx_count(result, "unexpected_count")) / rows if rows else 1.0
+    judged = rows - missing
+    return 1.0 - gx_count(result, "unexpected_count") / judged if judged else 1.0
+
+
+@dataclass(frozen=True)
+class GxBound:
+    """What a GX mapping needs of the SLO's threshold: GX's `mostly`, and the minimum when the bound is one."""
+
+    mostly: float
+    minimum: float | None
+
+
+# --- the domain form ------------------------------------------------------------------------------------------------
+
+
+class Indicator:
+    """Base of every indicator's domain form. Each type overrides what its measurement needs."""
+
+    type: ClassVar[str]
+
+    def scan(self, ctx: Context) -> exp.Expr:
+        """One aggregate over ctx.dataset (measurement 'scan')."""
+        raise TypeError(f"{self.type} is not a scan indicator")
+
+    def query(self, ctx: Context) -> exp.Query:
+        """The query giving the observed value in its first row and column (measurement 'query')."""
+        raise TypeError(f"{self.type} has no query of its own")
+
+    def reads(self, dataset: str) -> tuple[Read, ...]:
+        """The columns it reads: validation checks them against the catalog, the evaluator names a missing one."""
+        return ()
+
+    def missing_dataset(self, dataset: str) -> str:
+        return f"dataset {dataset} does not exist"
+
+    def no_value(self, dataset: str) -> str:
+        """Why a null observed value is no value at all."""
+        return f"no value: {dataset} has no rows to judge"
+
+    def free_sql(self) -> str:
+        """The SQL written in the spec (measurements 'free_sql' and 'timed'), run as written in the engine's dialect."""
+        raise TypeError(f"{self.type} runs no SQL of the spec's")
+
+    def timed_runs(self) -> int:
+        """How many times its consumer query is run and timed (measurement 'timed')."""
+        raise TypeError(f"{self.type} is not timed")
+
+    def from_runs(self, timings: list[float], failures: int) -> tuple[float | None, str | None]:
+        """The observed value (or why there is none) from the timings of the runs that succeeded and the number that
+        failed (measurement 'timed')."""
+        raise TypeError(f"{self.type} is not timed")
+
+    def from_catalog(
+        self, actual: Mapping[str, str], same_type: Callable[[str, str], bool]
+    ) -> tuple[float | None, str | None]:
+        """The observed value and a detail for people, from the dataset's columns (name -> the engine's type) and
+        the engine's comparison of a spec's type name with a column's type (measurement 'catalog')."""
+        raise TypeError(f"{self.type} is not read from the catalog")
+
+    def gx_parts(self, bound: GxBound) -> tuple[tuple[Part, ...], tuple[BatchColumn, ...]]:
+        raise TypeError(f"{self.type} has no GX mapping")
+
+    def gx_observed(self, results: Sequence[Mapping[str, Any]]) -> float:
+        raise TypeError(f"{self.type} has no GX mapping")
+
+
+def read_columns(dataset: str, columns: Sequence[str], need: Need = "any", name: str = "columns") -> tuple[Read, ...]:
+    return tuple(Read(dataset, c, need, (name, j)) for j, c in enumerate(columns))
+
+
+@dataclass(frozen=True)
+class SpecContext:
+    """What turning a spec model into its domain form may need beyond the model: the spec's consumer queries."""
+
+    queries: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One indicator type. `to_domain` turns the spec model into the domain form (default: its fields, as they are)."""
+
+    type: str
+    model: builtins.type[BaseModel]
+    domain: builtins.type[Indicator]
+    unit: Unit
+    measured: Measurement
+    engines: frozenset[str] = ENGINES
+    not_on: str = ""  # why the other engines cannot run it (validation's message)
+    gx_reason: str | None = None  # why GX cannot express it; None when it has a GX mapping
+    unbounded: bool = False  # a ratio that may exceed 1 (its bound is only never negative)
+    age: bool = False  # the observed value is the age of the data, which keeps growing after the check
+    # It measures the product's build, not a dataset: checked with the publish step, exported as the build duration.
+    about_the_build: bool = False
+    to_domain: Callable[[Any, SpecContext], Indicator] | None = None
+
+    @property
+    def gx(self) -> bool:
+        return self.gx_reason is None
+
+    def from_spec(self, model: BaseModel, ctx: SpecContext) -> Indicator:
+        if self.to_domain is not None:
+            return self.to_domain(model, ctx)
+        return self.make(**model.model_dump(exclude={"type"}))
+
+    def make(self, **fields: Any) -> Indicator:
+        """The domain form from its fields (lists become tuples)."""
+        return self.domain(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+    def runs_on(self, engine: str) -> bool:
+        return engine in self.engines

@@ -1,0 +1,70 @@
+"""in_range (validity): share of the present values between min and max (inclusive)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from pydantic import model_validator
+from sqlglot import exp
+
+from dagster_project.indicators import sql
+from dagster_project.indicators.base import (
+    BatchColumn,
+    Context,
+    Definition,
+    GxBound,
+    Indicator,
+    Part,
+    Read,
+    gx_share_met,
+)
+from dagster_project.indicators.fields import IndicatorSpec, Nulls, SqlName
+
+
+class InRange(IndicatorSpec):
+    type: Literal["in_range"]
+    column: SqlName
+    min: float | None = None
+    max: float | None = None
+    nulls: Nulls = "ignore"
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> InRange:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self
+
+
+@dataclass(frozen=True)
+class InRangeIndicator(Indicator):
+    type: ClassVar[str] = "in_range"
+    column: str
+    min: float | None = None
+    max: float | None = None
+    nulls: str = "ignore"
+
+    def scan(self, ctx: Context) -> exp.Expr:
+        c = sql.col(self.column)
+        bounds: list[exp.Expr] = []
+        if self.min is not None:
+            bounds.append(exp.GTE(this=c.copy(), expression=sql.lit(self.min)))
+        if self.max is not None:
+            bounds.append(exp.LTE(this=c.copy(), expression=sql.lit(self.max)))
+        return sql.share(sql.all_of(bounds), c, self.nulls)
+
+    def reads(self, dataset: str) -> tuple[Read, ...]:
+        return (Read(dataset, self.column, "number", ("column",)),)
+
+    def gx_parts(self, bound: GxBound) -> tuple[tuple[Part, ...], tuple[BatchColumn, ...]]:
+        kwargs = {"column": self.column, "min_value": self.min, "max_value": self.max, "mostly": bound.mostly}
+        return (Part("ExpectColumnValuesToBeBetween", kwargs),), (BatchColumn(self.column, (self.column,)),)
+
+    def gx_observed(self, results: Sequence[Mapping[str, Any]]) -> float:
+        return gx_share_met(results[0], self.nulls)
+
+
+DEFINITION = Definition("in_range", InRange, InRangeIndicator, unit="ratio", measured="scan")

@@ -1,0 +1,63 @@
+"""non_null_ratio (completeness): share of the rows with every listed column present; 1.0 over no rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+from sqlglot import exp
+
+from dagster_project.indicators import sql
+from dagster_project.indicators.base import (
+    BatchColumn,
+    Context,
+    Definition,
+    GxBound,
+    Indicator,
+    Part,
+    Read,
+    gx_count,
+    read_columns,
+)
+from dagster_project.indicators.fields import IndicatorSpec, SqlName
+
+
+class NonNullRatio(IndicatorSpec):
+    type: Literal["non_null_ratio"]
+    columns: list[SqlName] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class NonNullRatioIndicator(Indicator):
+    type: ClassVar[str] = "non_null_ratio"
+    columns: tuple[str, ...]
+
+    def scan(self, ctx: Context) -> exp.Expr:
+        present = sql.all_of([sql.not_null(sql.col(c)) for c in self.columns])
+        return sql.coalesce(
+            sql.div(sql.as_double(sql.count_if(present)), sql.nullif(sql.count(), sql.lit(0))), sql.lit(1.0)
+        )
+
+    def reads(self, dataset: str) -> tuple[Read, ...]:
+        return read_columns(dataset, self.columns)
+
+    def gx_parts(self, bound: GxBound) -> tuple[tuple[Part, ...], tuple[BatchColumn, ...]]:
+        # Rows with every column present = rows minus, for each column, the rows where it is the first null one.
+        # Each part counts those: column k null among rows whose columns before k are present.
+        parts = tuple(
+            Part(
+                "ExpectColumnValuesToNotBeNull", {"column": c, "mostly": bound.mostly}, not_null_first=self.columns[:k]
+            )
+            for k, c in enumerate(self.columns)
+        )
+        return parts, tuple(BatchColumn(c, (c,)) for c in self.columns)
+
+    def gx_observed(self, results: Sequence[Mapping[str, Any]]) -> float:
+        rows = gx_count(results[0], "element_count")
+        first_nulls = sum(gx_count(r, "unexpected_count") for r in results)
+        return 1.0 - first_nulls / rows if rows else 1.0
+
+
+DEFINITION = Definition("non_null_ratio", NonNullRatio, NonNullRatioIndicator, unit="ratio", measured="scan")

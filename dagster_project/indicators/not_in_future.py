@@ -1,0 +1,53 @@
+"""not_in_future (validity): share of the dated rows not after the evaluation time plus a tolerance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from pydantic import Field
+from sqlglot import exp
+
+from dagster_project.indicators import sql
+from dagster_project.indicators.base import Context, Definition, Indicator, Read, SpecContext
+from dagster_project.indicators.fields import Duration, IndicatorSpec, SqlName, seconds
+
+
+class NotInFuture(IndicatorSpec):
+    """Share of rows whose `column` is at most `tolerance` after the evaluation time (nulls are not judged): a row
+    dated in the future is invalid, and freshness (max_age) leaves it out rather than count it as fresh."""
+
+    type: Literal["not_in_future"]
+    column: SqlName
+    tolerance: Duration = Field(default="5m", description="Clock skew allowed between the sources and the checker.")
+
+
+@dataclass(frozen=True)
+class NotInFutureIndicator(Indicator):
+    type: ClassVar[str] = "not_in_future"
+    column: str
+    tolerance: float = 300.0  # seconds
+
+    def scan(self, ctx: Context) -> exp.Expr:
+        # Seconds, not an INTERVAL literal: the tolerance may be fractional. A null is not judged (completeness's).
+        c = sql.col(self.column)
+        latest = exp.Add(this=sql.epoch(sql.timestamp(ctx.as_of)), expression=sql.lit(float(self.tolerance)))
+        return sql.share(exp.LTE(this=sql.epoch(c.copy()), expression=latest), c)
+
+    def reads(self, dataset: str) -> tuple[Read, ...]:
+        return (Read(dataset, self.column, "time", ("column",)),)
+
+
+def _domain(model: NotInFuture, _ctx: SpecContext) -> Indicator:
+    return NotInFutureIndicator(model.column, seconds(model.tolerance))
+
+
+DEFINITION = Definition(
+    "not_in_future",
+    NotInFuture,
+    NotInFutureIndicator,
+    unit="ratio",
+    measured="scan",
+    gx_reason="the bound is relative to the evaluation time, which GX has no expectation for",
+    to_domain=_domain,
+)
