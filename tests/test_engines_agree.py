@@ -1,0 +1,148 @@
+"""The same numbers everywhere: every shipped SLO evaluated on DuckDB, PostgreSQL and Spark over the very same data -
+clean and with each generator fault - gives the same observed value (ratios to 1e-9, counts and ages exactly) and the
+same verdict.
+
+Each case's sources are generated (with its fault) and loaded as they are into the landing file (raw.*), beside the
+clean built product's tables (staging.*, product_affinity.*): a fault is seen by the SLOs on raw tables, and every
+other SLO runs on the same clean product everywhere. The DuckDB files are then copied table for table to a fresh
+PostgreSQL database and to Parquet tables registered in the shared Spark session.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from dagster_project.datagen.faults import Fault
+from dagster_project.datagen.generator import GeneratorConfig, generate
+from dagster_project.datagen.transfer import to_parquet_folder, to_postgres
+from dagster_project.engines.adapter import EngineAdapter
+from dagster_project.engines.duckdb_adapter import open_adapter
+from dagster_project.engines.evaluate import evaluate
+from dagster_project.engines.postgres import PostgresAdapter
+from dagster_project.engines.spark import SparkAdapter
+from dagster_project.settings import Settings
+from dagster_project.slo.decide import passes
+from dagster_project.slo.domain import Slo, all_slos
+from dagster_project.slo.evaluation import Evaluation
+from dagster_project.slo.plan import compile_plan
+from dagster_project.spec.validate import validate
+from dagster_project.warehouse.connection import connect, quote_ident
+from tests.conftest import AS_OF, REPO
+from tests.server_support import PostgresCluster
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+pytestmark = pytest.mark.heavy
+
+NAIVE_AS_OF = AS_OF.replace(tzinfo=None)
+CASES = ["clean", *sorted(f.value for f in Fault)]
+# Timings differ by nature from one engine to another: a latency SLO is compared only in that it produced a value.
+TIMED = frozenset({"query_latency"})
+
+
+@dataclass
+class Case:
+    name: str
+    db: Path
+    landing: Path
+
+
+def _shipped_slos() -> list[Slo]:
+    specs, issues = validate([REPO / "slo_definitions"])
+    assert issues == []
+    return all_slos([s.spec for s in specs])
+
+
+def _make_case(root: Path, name: str, product: Settings) -> Case:
+    """The clean product's tables beside a landing file made of this case's generated sources, as generated."""
+    faults = frozenset() if name == "clean" else frozenset({Fault(name)})
+    sources = root / "src"
+    generate(GeneratorConfig(out_dir=sources, as_of=AS_OF, orders=3_000, faults=faults, file_format="parquet"))
+    db = root / "product.duckdb"
+    shutil.copyfile(product.database, db)
+    landing = root / "product.duckdb.landing"
+    with connect(landing) as con:
+        for file in sorted(sources.glob("*.parquet")):
+            literal = str(file).replace("'", "''")
+            con.execute(f"CREATE TABLE main.{quote_ident(file.stem)} AS SELECT * FROM read_parquet('{literal}')")
+    return Case(name, db, landing)
+
+
+def _values(evaluations: list[Evaluation]) -> dict[str, Evaluation]:
+    return {e.slo.id: e for e in evaluations}
+
+
+def _compare(engine: str, got: dict[str, Evaluation], want: dict[str, Evaluation]) -> list[str]:
+    problems = []
+    for slo_id, expected in want.items():
+        if slo_id not in got:
+            continue  # not runnable on this engine (refused at validation)
+        actual = got[slo_id]
+        slo = expected.slo
+        if (expected.observed is None) != (actual.observed is None):
+            problems.append(
+                f"{engine} {slo_id}: {actual.observed!r} ({actual.error}) vs duckdb {expected.observed!r} "
+                f"({expected.error})"
+            )
+            continue
+        if slo.kind in TIMED or expected.observed is None or actual.observed is None:
+            continue
+        if slo.unit == "ratio":
+            same = abs(actual.observed - expected.observed) <= 1e-9
+        else:
+            same = actual.observed == expected.observed
+        if not same:
+            problems.append(f"{engine} {slo_id}: {actual.observed!r} vs duckdb {expected.observed!r}")
+        elif passes(actual.observed, slo.threshold) != passes(expected.observed, slo.threshold):
+            problems.append(f"{engine} {slo_id}: verdicts differ")
+    return problems
+
+
+def _runnable(slos: list[Slo], engine: str) -> list[Slo]:
+    return [s for s in slos if s.definition.runs_on(engine)]
+
+
+@pytest.mark.parametrize("case_name", CASES)
+def test_every_shipped_slo_has_the_same_value_and_verdict_on_duckdb_postgres_and_spark(
+    case_name: str,
+    tmp_path: Path,
+    built_product: Settings,
+    postgres: PostgresCluster,
+    spark: SparkSession,
+) -> None:
+    import psycopg
+
+    case = _make_case(tmp_path, case_name, built_product)
+    slos = _shipped_slos()
+
+    with open_adapter(case.db, landing=case.landing) as duck:
+        reference = _values(evaluate(duck, compile_plan(_runnable(slos, "duckdb")), NAIVE_AS_OF))
+    assert any(e.observed is not None for e in reference.values())
+    if case_name != "clean":  # the case's fault is seen: verdicts are compared where they differ from clean data
+        assert any(e.observed is None or passes(e.observed, e.slo.threshold) is False for e in reference.values())
+
+    database = postgres.create_database()
+    to_postgres(case.db, postgres.dsn(database), landing=case.landing)
+    pg: EngineAdapter = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "postgres")
+    try:
+        on_postgres = _values(evaluate(pg, compile_plan(_runnable(slos, "postgres")), NAIVE_AS_OF))
+    finally:
+        pg.close()
+
+    folder = tmp_path / "spark-tables"
+    to_parquet_folder(case.db, folder, landing=case.landing)
+    on_spark_adapter = SparkAdapter(spark)
+    on_spark_adapter.register_parquet_tables(folder, replace=True)
+    on_spark = _values(evaluate(on_spark_adapter, compile_plan(_runnable(slos, "spark")), NAIVE_AS_OF))
+
+    problems = _compare("postgres", on_postgres, reference) + _compare("spark", on_spark, reference)
+    assert problems == [], "\n".join(problems)
+    # Every engine ran every SLO it can run: nothing silently missing.
+    assert set(on_postgres) == {s.id for s in _runnable(slos, "postgres")}
+    assert set(on_spark) == {s.id for s in _runnable(slos, "spark")}
