@@ -202,6 +202,8 @@ def handle_import_odcs(args: argparse.Namespace) -> int:
     except YamlError as exc:
         raise UsageError(str(exc)) from None
     except NotAContract as exc:
+        if len(exc.issues) == 1:  # one problem, one line
+            raise UsageError(f"not an ODCS v3 contract: {exc.issues[0]}") from None
         raise UsageError("not an ODCS v3 contract:\n" + "\n".join(str(i) for i in exc.issues)) from None
     if not imported.data["slos"]:
         lines = "\n".join(str(w) for w in sorted(imported.warnings))
