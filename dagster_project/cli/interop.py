@@ -1,9 +1,10 @@
-"""`slo export openslo|sloth` and `slo import openslo`: the specs in other tools' formats, and OpenSLO back in
-(docs/interop.md)."""
+"""`slo export openslo|sloth|odcs` and `slo import openslo|odcs`: the specs in other tools' formats, and OpenSLO
+documents and ODCS data contracts back in (docs/interop.md)."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,18 @@ examples:
   slo export openslo -o openslo/           one <product>.openslo.yaml per product
   slo export sloth -o sloth/               Sloth prometheus/v1 specs, then: sloth generate -i sloth/<file> ...
   slo import openslo openslo/product_affinity.openslo.yaml -o slo_definitions/product_affinity.yaml
+  slo export odcs -o contracts/              one <product>.odcs.yaml data contract (ODCS v3) per product
 """
 
 IMPORT_EPILOG = """\
 examples:
   slo import openslo exported.openslo.yaml -o slo_definitions/imported.yaml
+  slo import odcs datacontract.yaml -o slo_definitions/orders.yaml
 
-The documents must describe one Service and its SLOs, each SLI's metric source of type slo-monitor (as `slo export
-openslo` writes them). exit codes: 0 written, 2 not OpenSLO v1 or not importable (each problem at file:line)
+OpenSLO: the documents must describe one Service and its SLOs, each SLI's metric source of type slo-monitor (as
+`slo export openslo` writes them). exit codes: 0 written, 2 not OpenSLO v1 or not importable (each problem at
+file:line). ODCS: what the contract says that no SLO of ours measures is listed as warnings at its line (exit 0);
+exit 2 when the file is not an ODCS v3 contract or nothing in it could be imported.
 """
 
 
@@ -57,10 +62,21 @@ def register(sub: Any) -> None:
     sloth.add_argument("-o", "--output-dir", type=Path, help="write the files into <dir> instead of printing")
     add_slos_option(sloth)
     sloth.set_defaults(handler=handle_export_sloth)
+    odcs = formats.add_parser(
+        "odcs",
+        help="an ODCS v3 data contract per product (datasets, schema and quality SLOs); `slo import odcs` reads it",
+        description="One Open Data Contract Standard v3 contract per product: a schema object per dataset, schema "
+        "SLOs as property types, quality SLOs as quality rules, freshness as a latency SLA. Checked with the "
+        "open-data-contract-standard package and its JSON Schema before it is written.",
+        epilog=EXPORT_EPILOG,
+    )
+    odcs.add_argument("-o", "--output-dir", type=Path, help="write <dir>/<product>.odcs.yaml instead of printing")
+    add_slos_option(odcs)
+    odcs.set_defaults(handler=handle_export_odcs)
 
     imp = sub.add_parser(
         "import",
-        help="read OpenSLO v1 documents into a spec",
+        help="read OpenSLO v1 documents or an ODCS v3 data contract into a spec",
         description="Another tool's SLO documents as a spec (docs/interop.md).",
         epilog=IMPORT_EPILOG,
     )
@@ -75,6 +91,16 @@ def register(sub: Any) -> None:
     from_openslo.add_argument("files", type=Path, nargs="+", metavar="FILE", help="OpenSLO YAML files")
     from_openslo.add_argument("-o", "--output", type=Path, required=True, metavar="SPEC.yaml", help="spec to write")
     from_openslo.set_defaults(handler=handle_import_openslo)
+    from_odcs = sources.add_parser(
+        "odcs",
+        help="an ODCS v3 data contract (datacontract.yaml) into one spec file",
+        description="Check the contract against ODCS v3, map its schema, quality rules and latency SLA to SLOs, "
+        "validate the spec and write it; what could not be mapped is listed as warnings at the contract's lines.",
+        epilog=IMPORT_EPILOG,
+    )
+    from_odcs.add_argument("file", type=Path, metavar="CONTRACT.yaml", help="the ODCS contract")
+    from_odcs.add_argument("-o", "--output", type=Path, metavar="SPEC.yaml", help="spec to write (default: print it)")
+    from_odcs.set_defaults(handler=handle_import_odcs)
 
 
 def _write(directory: Path | None, files: list[tuple[str, str]]) -> None:
@@ -148,4 +174,71 @@ def handle_import_openslo(args: argparse.Namespace) -> int:
         raise UsageError("the imported spec does not validate:\n" + lines)
     draft.replace(args.output)
     print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def handle_export_odcs(args: argparse.Namespace) -> int:
+    from dagster_project.interop.odcs import export_contract
+    from dagster_project.interop.yaml_out import dump
+
+    specs = load_specs(config_of(args))
+    if args.output_dir is None:
+        _write(None, [("", "---\n" + dump(export_contract(s))) for s in specs])
+    else:
+        _write(args.output_dir, [(f"{s.data_product.id}.odcs.yaml", dump(export_contract(s))) for s in specs])
+    return EXIT_OK
+
+
+def handle_import_odcs(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from dagster_project.interop.odcs import NotAContract, import_contract
+    from dagster_project.interop.yaml_out import dump
+    from dagster_project.spec.validate import validate
+    from dagster_project.spec.yaml_source import YamlError, load_yaml
+
+    try:
+        imported = import_contract(load_yaml(args.file))
+    except YamlError as exc:
+        raise UsageError(str(exc)) from None
+    except NotAContract as exc:
+        if len(exc.issues) == 1:  # one problem, one line
+            raise UsageError(f"not an ODCS v3 contract: {exc.issues[0]}") from None
+        raise UsageError("not an ODCS v3 contract:\n" + "\n".join(str(i) for i in exc.issues)) from None
+    if not imported.data["slos"]:
+        lines = "\n".join(str(w) for w in sorted(imported.warnings))
+        raise UsageError(f"nothing in {args.file} maps to an SLO" + (":\n" + lines if lines else ""))
+    target = args.output if args.output is not None else Path("-")
+    header = f"# Imported by `slo import odcs` from {args.file}.\n"
+    with tempfile.TemporaryDirectory(prefix="slo-import-") as tmp:
+        # Validated before it replaces anything; an SLO the spec refuses (a query reading another table) is left
+        # out and reported at its rule, the rest imported. The target is replaced only by a spec that validates.
+        draft = Path(tmp) / (args.output.name if args.output is not None else "imported.yaml")
+        data, origins, warnings = imported.data, list(imported.origins), list(imported.warnings)
+        while True:
+            draft.write_text(header + dump(data))
+            _loaded, issues = validate([draft])
+            refused = {int(m.group(1)): i for i in issues if (m := re.match(r"slos\.(\d+)", i.path))}
+            if not issues or len(refused) != len(issues) or len(refused) == len(data["slos"]):
+                break
+            for n in sorted(refused, reverse=True):
+                del data["slos"][n]
+                warnings.append(imported.warning_at(origins.pop(n), f"not imported: {refused[n].message}"))
+        for w in sorted(warnings):
+            print(str(w), file=sys.stderr)
+        if issues:
+            lines = "\n".join(str(i).replace(str(draft), str(target)) for i in issues)
+            raise UsageError(
+                f"nothing importable from {args.file}:\n" + lines
+                if refused
+                else "the imported spec does not validate:\n" + lines
+            )
+        if args.output is None:
+            sys.stdout.write(draft.read_text())
+            return EXIT_OK
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        staged = args.output.with_name(f".{args.output.name}.importing.yaml")
+        staged.write_text(draft.read_text())
+        staged.replace(args.output)
+    print(f"wrote {args.output} ({len(data['slos'])} SLOs, {len(warnings)} warnings)")
     return EXIT_OK
