@@ -204,7 +204,7 @@ def _mappable_share(slo: Slo) -> bool:
 
 def _quality_rules(slo: Slo) -> list[tuple[str | None, dict[str, Any]]]:
     """The SLO as ODCS quality rules, each with the property it sits on (None: the schema object)."""
-    ind = slo.indicator
+    ind: Any = slo.indicator  # its fields are read by its type name (the registry's models share no base fields)
     rule, mapped = _rule_base(slo)
     if ind.type in ("non_null_ratio", "uniqueness", "in_set", "matches_pattern") and _mappable_share(slo):
         if ind.type == "in_set" and ind.nulls == "ignore":
@@ -245,12 +245,13 @@ def _latency(slo: Slo, obj_name: str) -> dict[str, Any]:
     value, unit = float(m.group(1)), m.group(2)
     if unit == "w":
         value, unit = value * 7, "d"
+    indicator: Any = slo.indicator  # a max_age indicator
     prop: dict[str, Any] = {
         "id": slo.id,
         "property": "latency",
         "value": int(value) if value.is_integer() else value,
         "unit": unit,
-        "element": f"{obj_name}.{slo.indicator.column}",  # type: ignore[union-attr]
+        "element": f"{obj_name}.{indicator.column}",
     }
     if slo.description:
         prop["description"] = slo.description
@@ -287,7 +288,8 @@ def export_contract(spec: SpecFile) -> dict[str, Any]:
 
     sla: list[dict[str, Any]] = []
     for slo in spec.slos:
-        ind, obj = slo.indicator, objects[slo.dataset]
+        ind: Any = slo.indicator  # read by its type name
+        obj = objects[slo.dataset]
         if ind.type == "schema" and "schema_slo" not in obj and _mappable_share(slo) and slo.threshold.min == 1:
             obj["schema_slo"] = slo
             for column, sql_type in ind.columns.items():
