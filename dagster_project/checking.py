@@ -3,6 +3,7 @@ tables the build job does not produce): an engine's numbers turned into result r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -55,3 +56,42 @@ def check_database(
             evaluations, gx_run = gx.evaluate(adapter.con, plan, naive, gx_root or db.parent)
             return CheckRun([as_json(e) for e in evaluations], gx_run.data_docs)
         return CheckRun([as_json(e) for e in evaluate(adapter, plan, naive)])
+
+
+def check_slos(
+    slos: Sequence[Slo],
+    as_of: datetime,
+    database: Path,
+    landing: Path | None = None,
+    engine: Engine = "native",
+    gx_root: Path | None = None,
+) -> CheckRun:
+    """Every SLO judged where its product's data lives (its spec's `server:`; none: the deployment's DuckDB
+    `database`). A server that cannot be reached (or a database that cannot be opened) makes each of its SLOs an
+    error result naming the product, the server and the reason; the SLOs on other servers still run. The GX engine
+    runs on the deployment's DuckDB database; SLOs elsewhere are judged natively."""
+    from dagster_project.engines.adapter import EngineError
+    from dagster_project.engines.servers import label, open_server, uses_deployment_database
+    from dagster_project.slo.evaluation import Evaluation
+    from dagster_project.slo.report import as_json
+
+    groups: dict[str, list[Slo]] = {}
+    for slo in slos:
+        key = "" if uses_deployment_database(slo.server) else slo.server.model_dump_json()  # type: ignore[union-attr]
+        groups.setdefault(key, []).append(slo)
+    results: list[dict[str, Any]] = []
+    data_docs = None
+    for key, group in sorted(groups.items()):
+        server = group[0].server
+        try:
+            if key == "" and engine == "gx":
+                run = check_database(database, group, as_of, landing=landing, engine=engine, gx_root=gx_root)
+                data_docs = run.data_docs
+            else:
+                opener = functools.partial(open_server, server, database, landing if key == "" else None)
+                run = check_database(database, group, as_of, connect=opener)
+            results.extend(run.results)
+        except EngineError as exc:
+            where = label(server, database)
+            results.extend(as_json(Evaluation(slo, None, f"product {slo.product}: {where}: {exc}")) for slo in group)
+    return CheckRun(results, data_docs)

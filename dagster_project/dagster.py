@@ -32,7 +32,7 @@ from typing import Any
 
 import dagster as dg
 
-from dagster_project.checking import check_database
+from dagster_project.checking import check_slos
 from dagster_project.defs.resources import ResultsStoreResource
 from dagster_project.defs.slo_checks import (
     check_job,
@@ -42,6 +42,7 @@ from dagster_project.defs.slo_checks import (
     schedule,
     slo_checks,
 )
+from dagster_project.engines.servers import uses_deployment_database
 from dagster_project.errors import UsageError
 from dagster_project.settings import Config, load_config, parse_timestamp
 from dagster_project.slo.cadence import check_cadences
@@ -104,10 +105,10 @@ def _evaluate(
     source: SloDatabaseResource = getattr(context.resources, DATABASE_RESOURCE)
     store: ResultsStoreResource = getattr(context.resources, RESULTS_RESOURCE)
     db = Path(source.database)
-    if not db.is_file():
+    if not db.is_file() and any(uses_deployment_database(s.server) for s in slos):
         raise dg.Failure(f"{db}: no such database; materialize the assets that write it ({len(slos)} SLOs not checked)")
     as_of = parse_timestamp(source.as_of or "now", f"{DATABASE_RESOURCE}.as_of")
-    results = check_database(db, slos, as_of, landing=Path(source.landing) if source.landing else None).results
+    results = check_slos(slos, as_of, db, landing=Path(source.landing) if source.landing else None).results
     store.record(context.run.run_id, as_of, results)  # kept before reported: a red run must not lose them
     context.log.info(f"{len(results)} SLOs on {asset.to_user_string()} judged on {db}")
     return results

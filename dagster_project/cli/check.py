@@ -7,6 +7,7 @@ import json
 import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster_project.checking import ENGINES
@@ -78,7 +79,8 @@ def located(results: list[dict[str, Any]], specs: Sequence[LoadedSpec]) -> list[
 
 
 def handle(args: argparse.Namespace) -> int:
-    from dagster_project.checking import check_database
+    from dagster_project.checking import check_slos
+    from dagster_project.engines.servers import uses_deployment_database
     from dagster_project.exporter.push import keep
     from dagster_project.results.address import gx_root
     from dagster_project.slo.domain import all_slos
@@ -91,19 +93,28 @@ def handle(args: argparse.Namespace) -> int:
     specs, issues = validate(list(config.require_specs()))
     db = config.database
     if not issues:
-        if not db.is_file():
+        here = [s for s in specs if uses_deployment_database(s.spec.server)]
+        if here and not db.is_file():
             raise UsageError(f"--db: {db} is not a file (from {config.origins.get('db', 'the default')})")
-        # Before evaluating anything: a spec that does not fit the database is a usage error, whatever the severity.
-        issues = database_issues(specs, db)
+        # Before evaluating anything: a spec that does not fit its database is a usage error, whatever the severity.
+        # (Specs whose data lives elsewhere are checked against their own server as they are evaluated.)
+        issues = database_issues(here, db) if here else []
+        for s in specs:
+            server = s.spec.server
+            if server is not None and server.type == "duckdb" and server.path is not None:
+                if not Path(server.path).is_file():
+                    issues.append(s.issue(("server", "path"), f"DuckDB database {server.path} does not exist"))
+                else:
+                    issues.extend(database_issues([s], Path(server.path)))
     if issues:
         for issue in issues:
             print(issue, file=sys.stderr)
         print(f"{len(issues)} problem(s) found; nothing was evaluated", file=sys.stderr)
         return EXIT_USAGE
-    checked = check_database(
-        db,
+    checked = check_slos(
         all_slos([s.spec for s in specs]),
         as_of,
+        db,
         engine=args.engine,
         gx_root=gx_root(config.results_path, config.state_dir),
     )

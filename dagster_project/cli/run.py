@@ -120,7 +120,7 @@ def handle(args: argparse.Namespace) -> int:
 def _check_the_rest(settings: Settings, run_id: str, as_of: datetime, published: bool) -> list[dict[str, Any]]:
     """SLOs on tables the build job does not produce, evaluated on the published database and kept under the
     build's run id. Not when the build was stopped: the published database is then the previous build's."""
-    from dagster_project.checking import check_database
+    from dagster_project.checking import check_slos
     from dagster_project.defs.checks import checked_in_build
     from dagster_project.defs.factory import load_build, load_slos
     from dagster_project.exporter.push import keep
@@ -129,7 +129,7 @@ def _check_the_rest(settings: Settings, run_id: str, as_of: datetime, published:
     rest = [s for s in load_slos(settings) if not checked_in_build(s, build)]
     if not rest or not published:
         return []
-    results = check_database(settings.database, rest, as_of, landing=settings.landing_database).results
+    results = check_slos(rest, as_of, settings.database, landing=settings.landing_database).results
     warning = keep(settings.results_path, settings.pushgateway, run_id, as_of, results)
     if warning is not None:
         print(f"warning: {warning}", file=sys.stderr)

@@ -7,13 +7,14 @@ knows both.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from dagster_project.indicators.base import Indicator, SpecContext
 from dagster_project.indicators.registry import Definition, definition
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.models import DEFAULT_QUERY_TIMEOUT, AlertLevel, SpecFile, Unit
+from dagster_project.spec.server import Server
 
 Bound = Literal["min", "max"]
 Severity = Literal["warn", "error"]
@@ -49,6 +50,9 @@ class Slo:
     labels: tuple[tuple[str, str], ...] = ()
     runbook_url: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S  # the longest any one query evaluating it may run (spec: timeout)
+    # Where its product's data lives (spec: server); None: the deployment's DuckDB. Not part of equality or the hash
+    # (a Spark server's conf is a mapping): an SLO is its product's and id's.
+    server: Server | None = field(default=None, compare=False)
 
     @property
     def kind(self) -> str:
@@ -115,6 +119,7 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 labels=tuple(sorted({**card.labels, **s.labels}.items())),
                 runbook_url=s.runbook_url or card.runbook_url,
                 timeout_s=_seconds(s.timeout),
+                server=spec.server,
             )
         )
     return out

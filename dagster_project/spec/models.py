@@ -47,6 +47,7 @@ from dagster_project.indicators.registry import REGISTRY, UNITS
 from dagster_project.indicators.row_volume import RowVolume
 from dagster_project.indicators.schema import SchemaMatch
 from dagster_project.indicators.uniqueness import Uniqueness
+from dagster_project.spec.server import Server
 
 Cron = Annotated[
     str,
@@ -324,6 +325,11 @@ class SpecFile(Strict):
         default=None,
         description="The product's build, as package.module:ATTRIBUTE naming a dagster_project.build_api.Build. "
         "Without one the product is check-only: it is checked, never built or written to.",
+    )
+    server: Server | None = Field(
+        default=None,
+        description="Where the product's data lives and its checks run: duckdb (a file), postgres or spark. "
+        "Credentials only through environment variables. Default: the deployment's DuckDB database (--db).",
     )
     semantic_model: SemanticModel | None = None
     north_star: NorthStar | None = None

@@ -150,7 +150,7 @@ def load_specs(paths: Iterable[Path]) -> tuple[list[LoadedSpec], list[SpecIssue]
             issues.append(SpecIssue(str(file), 1, 1, "(document)", "a spec file must be a mapping"))
             continue
         try:
-            loaded.append(LoadedSpec(doc, SpecFile.model_validate(doc.data)))
+            loaded.append(LoadedSpec(doc, _paths_from(file, SpecFile.model_validate(doc.data))))
         except ValidationError as exc:
             issues.extend(_structure_issues(doc, exc))
     if not files:
@@ -244,7 +244,26 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
         issues.extend(_window_issues(s, i))
     issues.extend(_sql_issues(s, engine_of(s.spec)))
     issues.extend(_alerting_issues(s))
+    issues.extend(_server_issues(s))
     return issues
+
+
+def _server_issues(s: LoadedSpec) -> list[SpecIssue]:
+    """A build writes the deployment's DuckDB database: a built product's data cannot live elsewhere."""
+    server = s.spec.server
+    if s.spec.build is None or server is None:
+        return []
+    if server.type != "duckdb":
+        return [
+            s.issue(("server", "type"), f"a product with a build is built into DuckDB: it cannot live on {server.type}")
+        ]
+    if server.path is not None:
+        return [
+            s.issue(
+                ("server", "path"), "a product with a build lives in the deployment's database (--db): leave path out"
+            )
+        ]
+    return []
 
 
 def _alerting_issues(s: LoadedSpec) -> list[SpecIssue]:
@@ -289,10 +308,24 @@ def spec_datasets(spec: SpecFile) -> set[str]:
 _MEASURE_AS_OF = datetime(2000, 1, 1)
 
 
+def _paths_from(file: Path, spec: SpecFile) -> SpecFile:
+    """The server's relative paths (a DuckDB file, a folder of Spark tables) made absolute, from the spec's folder:
+    the spec means the same whoever runs it, from wherever."""
+    server = spec.server
+    if server is None:
+        return spec
+    changes = {
+        key: str((file.parent / value).resolve())
+        for key in ("path", "tables")
+        if isinstance(value := getattr(server, key, None), str) and not Path(value).is_absolute()
+    }
+    return spec.model_copy(update={"server": server.model_copy(update=changes)}) if changes else spec
+
+
 def engine_of(spec: SpecFile) -> str:
-    """The engine (and sqlglot dialect) that runs the spec's checks: where its data lives. DuckDB, the published
-    database, until a spec can name another server."""
-    return "duckdb"
+    """The engine (and sqlglot dialect) that runs the spec's checks: where its data lives (`server:`); without one,
+    the deployment's DuckDB database."""
+    return spec.server.type if spec.server is not None else "duckdb"
 
 
 def engine_issues(s: LoadedSpec, engine: str) -> list[SpecIssue]:
