@@ -44,7 +44,8 @@ slos:
   - id: {product}_items_known
     dimension: accuracy
     dataset: raw.order_items
-    indicator: {{type: referential_integrity, column: order_id, reference_dataset: raw.orders, reference_column: order_id}}
+    indicator:
+      {{type: referential_integrity, column: order_id, reference_dataset: raw.orders, reference_column: order_id}}
     threshold: {{min: 0.99}}
     severity: warn
     objective: 0.99
