@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,7 @@ def _observed(results: list[dict[str, object]], product: str) -> dict[str, objec
     return {str(r["slo"]).removeprefix(f"{product}_"): r["observed"] for r in results if r["product"] == product}
 
 
-def _check(folder: Path, built: Settings, env: dict[str, str] | None = None) -> tuple[int, dict[str, object], str]:
+def _check(folder: Path, built: Settings, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
     done = run_slo(
         "check",
         "--json",
