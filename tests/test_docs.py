@@ -26,8 +26,23 @@ def yaml_blocks(path: Path) -> list[str]:
 
 
 def slo_examples(path: Path) -> list[str]:
-    """The blocks that are entries of a `slos:` list (the others are whole spec files)."""
-    return [b for b in yaml_blocks(path) if not b.startswith("version:")]
+    """The blocks that are entries of a `slos:` list (the others are whole spec files and `server:` blocks)."""
+    return [b for b in yaml_blocks(path) if b.startswith("  - id:")]
+
+
+def server_examples(path: Path) -> list[str]:
+    return [b for b in yaml_blocks(path) if b.startswith("server:")]
+
+
+def test_every_server_example_validates(tmp_path: Path) -> None:
+    minimal = (REPO / "tests" / "specs" / "good" / "flights_minimal.yaml").read_text()
+    examples = server_examples(DOCS / "writing-slos.md")
+    assert {re.search(r"type: (\w+)", b).group(1) for b in examples} == {"duckdb", "postgres", "spark"}  # type: ignore[union-attr]
+    for i, block in enumerate(examples):
+        spec = tmp_path / f"server_{i}.yaml"
+        spec.write_text(minimal.replace("slos:\n", block + "slos:\n", 1))
+        _specs, issues = validate([spec])
+        assert [str(issue) for issue in issues] == [], block
 
 
 def whole_specs(path: Path) -> list[str]:
