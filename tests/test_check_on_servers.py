@@ -187,3 +187,29 @@ def test_a_product_on_spark_is_checked_there_with_duckdbs_numbers(tmp_path: Path
     results = payload["results"]
     assert all(r["error"] is None for r in results), [r["error"] for r in results if r["error"]]
     assert _observed(results, "on_spark") == pytest.approx(_observed(results, "on_duckdb"), abs=1e-9)
+
+
+def test_a_product_in_its_own_duckdb_file_is_checked_there_relative_to_its_spec(
+    tmp_path: Path, built_product: Settings
+) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copyfile(built_product.database, data / "shop.duckdb")
+    shutil.copyfile(built_product.landing_database, data / "shop.duckdb.landing")
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    _spec(specs, "own_file", "server: {type: duckdb, path: ../data/shop.duckdb}\n")
+    _spec(specs, "on_duckdb", "")
+    before = (data / "shop.duckdb").read_bytes()
+    code, payload, stderr = _check(specs, built_product)
+    assert code in (0, 1), stderr
+    results = payload["results"]
+    assert all(r["error"] is None for r in results), [r["error"] for r in results if r["error"]]
+    assert _observed(results, "own_file") == _observed(results, "on_duckdb")
+    assert (data / "shop.duckdb").read_bytes() == before  # read-only
+
+    _spec(specs, "own_file", "server: {type: duckdb, path: ../data/missing.duckdb}\n")
+    code, _payload, stderr = _check(specs, built_product)
+    assert code == 2 and "missing.duckdb does not exist" in stderr and "Traceback" not in stderr
