@@ -388,6 +388,7 @@ class _SlowToBind:
 
 
 def test_preparing_sql_is_bounded_by_the_timeout_of_its_slo(tmp_path: Path, database: Path) -> None:
+    from dagster_project.engines.duckdb_adapter import DuckDBAdapter
     from dagster_project.engines.native import open_for_checks
     from dagster_project.verify.database import _Checker
 
@@ -397,8 +398,9 @@ def test_preparing_sql_is_bounded_by_the_timeout_of_its_slo(tmp_path: Path, data
     specs, issues = validate([write_spec(tmp_path / "spec", with_timeout)])
     assert issues == []
     with open_for_checks(database) as con:
-        checker = _Checker(con, database)
-        checker.con = _SlowToBind(con)  # type: ignore[assignment]
+        adapter = DuckDBAdapter(con, label=str(database))
+        checker = _Checker(adapter)
+        adapter.con = _SlowToBind(con)  # type: ignore[assignment]
         checker.slo(specs[0], 3)  # custom_rule: its SQL is prepared
     assert [(i.path, i.message) for i in checker.issues] == [
         ("slos.3.indicator.sql", "SQL does not run here: timed out after 200ms")

@@ -153,6 +153,7 @@ class RecordingAdapter:
 
     name = "recording"
     dialect = "duckdb"
+    label = "recording"
 
     def __init__(self, inner: DuckDBAdapter, fail_when: str | None = None) -> None:
         self.inner, self.fail_when = inner, fail_when
@@ -168,6 +169,9 @@ class RecordingAdapter:
         if self.fail_when is not None and self.fail_when in sql:
             raise EngineError("Binder Error: the engine refused it")
         return self.inner.fetch(sql, timeout_s, max_rows)
+
+    def describe(self, sql: str, timeout_s: float) -> list[Column]:
+        return self.inner.describe(sql, timeout_s)
 
     def same_type(self, expected: str, actual: Column) -> bool:
         return self.inner.same_type(expected, actual)

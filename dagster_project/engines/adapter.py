@@ -13,6 +13,9 @@ Contract every adapter keeps:
   a query past `timeout_s` is interrupted and raised as QueryTimedOut. A broken connection (server gone, wrong
   credentials) is an EngineError too, raised from `open` or `fetch`, never a crash.
 - `catalog()` is read once per evaluation.
+- `describe` gives the result columns of one SELECT without running it (bound and typed, at most planned), under the
+  same time limit and read-only guarantees as `fetch`: what validation prepares (verify/database.py).
+- `label` names the engine's place in messages: the database file, host:port/database, the Spark master.
 """
 
 from __future__ import annotations
@@ -64,8 +67,13 @@ class EngineAdapter(Protocol):
 
     name: str  # "duckdb", "postgres", "spark": what messages and results call the engine
     dialect: str  # the sqlglot dialect queries are rendered in
+    label: str  # where the data is, for messages: a file, host:port/database, a Spark master or Connect URL
 
     def catalog(self) -> Catalog: ...
+
+    def describe(self, sql: str, timeout_s: float) -> list[Column]:
+        """The result columns of `sql` (one SELECT), bound but not run; EngineError or QueryTimedOut otherwise."""
+        ...
 
     def fetch(self, sql: str, timeout_s: float, max_rows: int | None = 2) -> list[tuple[Any, ...]]:
         """At most `max_rows` rows; None: every row (a consumer query being timed is fetched whole, as its users

@@ -67,8 +67,9 @@ class DuckDBAdapter:
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, label: str = "duckdb") -> None:
         self.con = con
+        self.label = label  # the database file, for messages
         self._spelled: dict[str, str] = {}
 
     def catalog(self) -> Catalog:
@@ -92,6 +93,18 @@ class DuckDBAdapter:
         except duckdb.Error as exc:
             raise EngineError(safe_error(exc)) from None
         return [tuple(_plain(v) for v in row) for row in rows]
+
+    def describe(self, sql: str, timeout_s: float) -> list[Column]:
+        # A relation is bound when it is made, and only run when its rows are asked for. Binding can run part of a
+        # query (a PIVOT reads its distinct values): under the time limit too.
+        try:
+            with time_limit(self.con, timeout_s):
+                relation = self.con.sql(sql)
+        except duckdb.Error as exc:
+            raise EngineError(safe_error(exc)) from None
+        if relation is None:  # not a query (callers check it is one SELECT first: spec/free_sql.py)
+            raise EngineError("not a SELECT")
+        return [Column(n, str(t), type_family(str(t))) for n, t in zip(relation.columns, relation.types, strict=True)]
 
     def same_type(self, expected: str, actual: Column) -> bool:
         # DuckDB's own spelling of the expected type, so INT64 matches BIGINT and DECIMAL(10, 2) DECIMAL(10,2).
@@ -119,4 +132,4 @@ def open_for_checks(db: Path, landing: Path | None = None) -> Iterator[duckdb.Du
 def open_adapter(db: Path, landing: Path | None = None) -> Iterator[DuckDBAdapter]:
     """open_for_checks, as an adapter (a file that cannot be opened raises duckdb.Error, as open_for_checks does)."""
     with open_for_checks(db, landing) as con:
-        yield DuckDBAdapter(con)
+        yield DuckDBAdapter(con, label=str(db))

@@ -10,6 +10,7 @@ cannot be computed, or takes longer, is None with its reason, never an exception
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,8 @@ import duckdb
 from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native_sql import table_ref, timestamp_literal
 from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut, time_limit
+from dagster_project.indicators import sql as neutral
+from dagster_project.indicators.sql import render
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query
 from dagster_project.spec.models import Measure, SemanticDimension, SpecFile, model_parts
@@ -38,17 +41,30 @@ def _time_dimension(spec: SpecFile) -> SemanticDimension | None:
     return next((d for d in model_parts(spec)[1] if d.name == spec.north_star.time_dimension), None)
 
 
-def measure_query(spec: SpecFile, measure: Measure, as_of: datetime) -> str:
+def _spelling(dialect: str) -> tuple[Callable[[str], str], Callable[[str], str], Callable[[datetime], str]]:
+    """How `dialect` spells a table, a column and a timestamp (DuckDB's as it always was)."""
+    if dialect == "duckdb":
+        return table_ref, quote_ident, timestamp_literal
+    return (
+        lambda name: render(neutral.table(name), dialect),
+        lambda name: render(neutral.col(name), dialect),
+        lambda ts: render(neutral.timestamp(ts), dialect),
+    )
+
+
+def measure_query(spec: SpecFile, measure: Measure, as_of: datetime, dialect: str = "duckdb") -> str:
     """The one SELECT that computes `measure` (over the North Star window when its table has the time dimension;
     over the whole table when the spec has no North Star): what measure_values runs and what `slo validate --db` /
-    `slo check` prepare."""
+    `slo check` prepare. The expression is the spec's text as written; the table, the column and the window's
+    bounds around it are spelt in `dialect` (sqlglot's names: duckdb, postgres, spark)."""
+    table, quote, stamp = _spelling(dialect)
     time_dim = _time_dimension(spec)
     where = ""
     if spec.north_star is not None and time_dim is not None and time_dim.table == measure.table:
         since = as_of - timedelta(seconds=parse_duration(spec.north_star.window).total_seconds())
-        column = quote_ident(time_dim.column)
-        where = f" WHERE {column} > {timestamp_literal(since)} AND {column} <= {timestamp_literal(as_of)}"
-    return f"SELECT ({measure.expression}) FROM {table_ref(measure.table)}{where}"
+        column = quote(time_dim.column)
+        where = f" WHERE {column} > {stamp(since)} AND {column} <= {stamp(as_of)}"
+    return f"SELECT ({measure.expression}) FROM {table(measure.table)}{where}"
 
 
 def measure_values(

@@ -155,6 +155,33 @@ class PostgresAdapter:
             raise EngineError(_message(exc)) from None
         return [tuple(_plain(v) for v in row) for row in rows]
 
+    def describe(self, sql: str, timeout_s: float) -> list[Column]:
+        """Planned, never run: the query under LIMIT 0 (the executor stops before reading a row), in the read-only
+        transaction and time limit of `fetch`; its columns' type OIDs named by the server as the catalog names
+        them (format_type)."""
+        import psycopg
+        from psycopg import errors
+
+        body = sql.strip().rstrip(";").rstrip()
+        try:
+            with self.con.transaction(), self.con.cursor() as cur:
+                cur.execute("SET TRANSACTION READ ONLY")
+                cur.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}")
+                cur.execute(f"SELECT * FROM (\n{body}\n) AS q LIMIT 0".encode())
+                described = [(c.name, c.type_code) for c in cur.description or ()]
+                cur.execute(
+                    "SELECT format_type(t, NULL) FROM unnest(%s::oid[]) WITH ORDINALITY AS u(t, i) ORDER BY i",
+                    [[oid for _, oid in described]],
+                )
+                names = [str(row[0]) for row in cur.fetchall()]
+        except errors.QueryCanceled as exc:
+            if "statement timeout" in str(exc):
+                raise QueryTimedOut(timeout_s) from None
+            raise EngineError(_message(exc)) from None
+        except psycopg.Error as exc:
+            raise EngineError(_message(exc)) from None
+        return [Column(name, type_, family(type_)) for (name, _), type_ in zip(described, names, strict=True)]
+
     def same_type(self, expected: str, actual: Column) -> bool:
         return same_type(expected, actual.type, "postgres")
 

@@ -206,6 +206,18 @@ class SparkAdapter:
                 raise EngineError(_message(exc)) from None
         return [tuple(_plain(v, z) for v, z in zip(row, zoned, strict=True)) for row in rows]
 
+    def describe(self, sql: str, timeout_s: float) -> list[Column]:
+        """Analysed, never run: a DataFrame's schema needs only Spark's analyser (after the one-SELECT check)."""
+        require_one_select(sql)
+        with _Tag(self.session, f"slo-{uuid.uuid4().hex}") as tag, watched(tag, timeout_s) as guard:
+            try:
+                fields = self.session.sql(sql).schema.fields
+            except Exception as exc:
+                if guard.fired:
+                    raise QueryTimedOut(timeout_s) from None
+                raise EngineError(_message(exc)) from None
+        return [Column(f.name, f.dataType.simpleString(), family(f.dataType.simpleString())) for f in fields]
+
     def same_type(self, expected: str, actual: Column) -> bool:
         return same_type(expected, actual.type, "spark")
 

@@ -1,12 +1,14 @@
 """Layer 4 of validation: the spec against a given database (opened read-only, external access off), before anything
-is evaluated - `slo validate --db` and the first step of `slo check`.
+is evaluated - `slo validate --db` and the first step of `slo check`. It runs on any engine adapter
+(engines/adapter.py): DuckDB, PostgreSQL or Spark, reading the adapter's catalog and preparing queries in its dialect.
 
 - every dataset, dimension and column a spec names exists;
 - each indicator's columns have the types it needs (a timestamp or date for an age or a volume, numbers for a range
-  or a sum, comparable keys for a reference);
+  or a sum, comparable keys for a reference), by the type family the adapter gives each column;
 - the SQL a spec writes (custom indicators, consumer queries, measure expressions) is prepared against the database:
-  bound and typed, never run;
-- the query each SLO's indicator compiles to is prepared too, so what is left to fail at run time is the data.
+  bound and typed, never run (the adapter's `describe`);
+- the query each SLO's indicator compiles to (the plan's tree, rendered in the adapter's dialect: what the engine will
+  run) is prepared too, so what is left to fail at run time is the data.
 
 Preparing binds a query without running it, but binding can run part of it (a PIVOT reads its distinct values), so
 each preparation has the time limit of the SLO it is for (the default one for consumer queries and measures).
@@ -19,13 +21,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
+from dagster_project.engines.adapter import Catalog, Column, EngineAdapter, EngineError
+from dagster_project.engines.duckdb_adapter import open_adapter
 from dagster_project.engines.measures import measure_query
-from dagster_project.engines.native import open_for_checks
-from dagster_project.engines.native_sql import scan_expression, single_query, table_ref
-from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut, time_limit
+from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut
+from dagster_project.indicators import sql as neutral
 from dagster_project.indicators.base import Read
+from dagster_project.indicators.sql import render
+from dagster_project.slo import plan
 from dagster_project.slo.domain import Slo, slos_from_spec
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
@@ -44,7 +47,8 @@ _TEXT = {"VARCHAR"}
 
 
 def family(type_: str) -> str:
-    """'number', 'time', 'text' or the type itself: which columns compare with which, and what an indicator needs."""
+    """'number', 'time', 'text' or the type itself, of a DuckDB type name: which columns compare with which, and
+    what an indicator needs (scaffold/profile.py; the checks below read the adapter's Column.family)."""
     if type_ in _NUMBERS or type_.startswith("DECIMAL"):
         return "number"
     if type_ in _TIMES:
@@ -52,6 +56,17 @@ def family(type_: str) -> str:
     if type_ in _TEXT:
         return "text"
     return type_
+
+
+_COARSE = {"integer": "number", "decimal": "number", "float": "number", "date": "time", "timestamp": "time"}
+
+
+def coarse(column: Column) -> str:
+    """What an indicator needs of a column, whatever the engine: 'number', 'time', 'text', or (for booleans and types
+    of no family) the engine's type itself, which only compares equal to the same type."""
+    if column.family == "text":
+        return "text"
+    return _COARSE.get(column.family, column.type)
 
 
 _NEEDS = {"number": "a numeric column", "time": "a timestamp or date column"}
@@ -63,14 +78,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 class _Checker:
-    def __init__(self, con: duckdb.DuckDBPyConnection, db: Path) -> None:
-        self.con, self.db = con, db
-        self.tables: dict[tuple[str, str, str], dict[str, str]] = {}
-        rows = con.execute(
-            "SELECT database_name, schema_name, table_name, column_name, data_type FROM duckdb_columns()"
-        ).fetchall()
-        for catalog, schema, table, column, type_ in rows:
-            self.tables.setdefault((catalog, schema, table), {})[column] = type_
+    def __init__(self, adapter: EngineAdapter, place: str | None = None) -> None:
+        self.adapter = adapter
+        self.place = place if place is not None else adapter.label  # where the data is, for messages
+        self.catalog: Catalog = adapter.catalog()
         self.issues: list[SpecIssue] = []
         # Columns a schema SLO of the spec promises, per dataset: when one is missing or of another type, the
         # database broke a promise the spec already watches - the schema SLO fails and records it (and the SLOs
@@ -81,14 +92,19 @@ class _Checker:
     def _promised(self, dataset: str, col: str) -> str | None:
         return self.promised.get(dataset, {}).get(col)
 
-    def table(self, s: LoadedSpec, name: str, loc: Path_) -> dict[str, str] | None:
-        known = self.tables.get(resolve(name))
-        if known is None:
-            self.issues.append(s.issue(loc, f"dataset {name!r} does not exist in {self.db}"))
-        return known
+    def _promised_family(self, dataset: str, col: str) -> str | None:
+        """The family of the type a schema SLO promises (its name as the spec writes it, in DuckDB's spelling)."""
+        promised = self._promised(dataset, col)
+        return None if promised is None else family(promised.upper())
 
-    def column(self, s: LoadedSpec, dataset: str, known: dict[str, str], col: str, loc: Path_) -> str | None:
-        """The column's type, or None (and an issue, unless a schema SLO promises it) when it does not exist."""
+    def table(self, s: LoadedSpec, name: str, loc: Path_) -> dict[str, Column] | None:
+        if not self.catalog.exists(name):
+            self.issues.append(s.issue(loc, f"dataset {name!r} does not exist in {self.place}"))
+            return None
+        return {c.name: c for c in self.catalog.columns(name)}
+
+    def column(self, s: LoadedSpec, dataset: str, known: dict[str, Column], col: str, loc: Path_) -> Column | None:
+        """The column, or None (and an issue, unless a schema SLO promises it) when it does not exist."""
         if col not in known:
             if self._promised(dataset, col) is not None:
                 self.broken_promises += 1
@@ -99,30 +115,35 @@ class _Checker:
         return known[col]
 
     def typed(
-        self, s: LoadedSpec, dataset: str, known: dict[str, str], col: str, loc: Path_, need: str, why: str
+        self, s: LoadedSpec, dataset: str, known: dict[str, Column], col: str, loc: Path_, need: str, why: str
     ) -> bool:
         """The column exists and is of the family `need`; otherwise an issue saying what `why` needs."""
-        type_ = self.column(s, dataset, known, col, loc)
-        if type_ is None:
+        column = self.column(s, dataset, known, col, loc)
+        if column is None:
             return False
-        if family(type_) != need:
-            promised = self._promised(dataset, col)
-            if promised is not None and family(promised) == need:
+        if coarse(column) != need:
+            if self._promised_family(dataset, col) == need:
                 self.broken_promises += 1
                 return False
-            self.issues.append(s.issue(loc, f"{why} needs {_NEEDS[need]}: {dataset}.{col} is {type_}"))
+            self.issues.append(s.issue(loc, f"{why} needs {_NEEDS[need]}: {dataset}.{col} is {column.type}"))
             return False
         return True
 
-    def prepare(self, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[list[str], str | None]:
-        """Bind `sql` without running it: its column types, or the error (a timeout too)."""
+    def prepare(self, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[list[Column], str | None]:
+        """Bind `sql` without running it, in the adapter's dialect: its columns, or the error (a timeout too)."""
         try:
-            require_single_select(sql)
-            with time_limit(self.con, timeout_s):
-                relation = self.con.sql(sql)
-                return [str(t) for t in relation.types], None
-        except (FreeSqlRejected, QueryTimedOut, duckdb.Error) as exc:
+            require_single_select(sql, dialect=self.adapter.dialect)
+            return self.adapter.describe(sql, timeout_s), None
+        except (FreeSqlRejected, QueryTimedOut, EngineError) as exc:
             return [], _first_line(exc)
+
+    def engine_query(self, slo: Slo) -> str:
+        """What the engine will run for the SLO (a scan SLO: its aggregate alone over its dataset), in its dialect."""
+        if slo.definition.measured == "scan":
+            texts = self.catalog.text_columns(slo.dataset)
+            tree = neutral.select(plan.scan_expression(slo, _PREPARE_AS_OF, texts), from_=neutral.table(slo.dataset))
+            return render(tree, self.adapter.dialect)
+        return render(plan.single_query(slo, _PREPARE_AS_OF), self.adapter.dialect)
 
     def check(self, s: LoadedSpec) -> None:
         self.promised = {}
@@ -134,7 +155,7 @@ class _Checker:
             for j, ds in enumerate(u.datasets):
                 self.table(s, ds, ("data_product", "use_cases", i, "datasets", j))
         for i, q in enumerate(s.spec.consumer_queries):
-            _types, error = self.prepare(q.sql)
+            _columns, error = self.prepare(q.sql)
             if error is not None:
                 self.issues.append(s.issue(("consumer_queries", i, "sql"), f"SQL does not run here: {error}"))
         for i, slo in enumerate(slos_from_spec(s.spec)):
@@ -143,14 +164,7 @@ class _Checker:
             measured = slo.definition.measured
             if ours and measured in ("scan", "query") and len(self.issues) == before and self.broken_promises == broken:
                 # What the engine will run, prepared: anything the rules above do not know about.
-                known = self.tables[resolve(slo.dataset)]
-                text_columns = [c for c, t in known.items() if t == "VARCHAR"]
-                sql = (
-                    f"SELECT {scan_expression(slo, _PREPARE_AS_OF, text_columns)} FROM {table_ref(slo.dataset)}"
-                    if measured == "scan"
-                    else single_query(slo, _PREPARE_AS_OF)
-                )
-                _types, error = self.prepare(sql, slo.timeout_s)
+                _columns, error = self.prepare(self.engine_query(slo), slo.timeout_s)
                 if error is not None:
                     self.issues.append(s.issue(("slos", i, "indicator"), f"cannot be evaluated here: {error}"))
 
@@ -168,6 +182,7 @@ class _Checker:
                 time_ok = self.typed(s, d.table, known, d.column, (*loc, "column"), "time", why)
             else:
                 self.column(s, d.table, known, d.column, (*loc, "column"))
+        dialect = self.adapter.dialect
         for i, m in enumerate(measures):
             loc = ("semantic_model", "measures", i)
             if self.table(s, m.table, (*loc, "table")) is None:
@@ -178,15 +193,15 @@ class _Checker:
                 continue  # reported by layer 3
             # Over the North Star window, as it is computed; without it when the window's column is already wrong.
             sql = (
-                measure_query(s.spec, m, _PREPARE_AS_OF)
+                measure_query(s.spec, m, _PREPARE_AS_OF, dialect)
                 if time_ok
-                else f"SELECT ({m.expression}) FROM {table_ref(m.table)}"
+                else f"SELECT ({m.expression}) FROM {render(neutral.table(m.table), dialect)}"
             )
-            types, error = self.prepare(sql)
+            columns, error = self.prepare(sql)
             if error is not None:
                 self.issues.append(s.issue((*loc, "expression"), f"expression does not run on {m.table}: {error}"))
-            elif family(types[0]) != "number":
-                self.issues.append(s.issue((*loc, "expression"), f"expression gives {types[0]}, not a number"))
+            elif coarse(columns[0]) != "number":
+                self.issues.append(s.issue((*loc, "expression"), f"expression gives {columns[0].type}, not a number"))
 
     def slo(self, s: LoadedSpec, i: int, slo: Slo | None = None) -> bool:
         """The tables and columns the SLO's indicator reads (indicators/<type>.py: reads), with the types it needs;
@@ -196,11 +211,11 @@ class _Checker:
         at: Path_ = ("slos", i, "indicator")
         why = slo.kind
         reads = slo.indicator.reads(slo.dataset)
-        tables: dict[str, dict[str, str] | None] = {slo.dataset: self.table(s, slo.dataset, ("slos", i, "dataset"))}
+        tables: dict[str, dict[str, Column] | None] = {slo.dataset: self.table(s, slo.dataset, ("slos", i, "dataset"))}
         for read in reads:
             if read.dataset_field and read.dataset not in tables:
                 tables[read.dataset] = self.table(s, read.dataset, (*at, *read.dataset_field))
-        keys: list[tuple[Read, str]] = []
+        keys: list[tuple[Read, Column]] = []
         for read in reads:
             known = tables.get(read.dataset)
             if read.implicit or known is None or tables[slo.dataset] is None:
@@ -209,36 +224,43 @@ class _Checker:
             if read.need in ("number", "time"):
                 self.typed(s, read.dataset, known, read.column, loc, read.need, why)
                 continue
-            type_ = self.column(s, read.dataset, known, read.column, loc)
-            if read.need == "key" and type_ is not None:
-                keys.append((read, type_))
-        for (mine, mine_type), (theirs, theirs_type) in itertools.pairwise(keys):
-            if family(mine_type) != family(theirs_type):
+            column = self.column(s, read.dataset, known, read.column, loc)
+            if read.need == "key" and column is not None:
+                keys.append((read, column))
+        for (mine, mine_col), (theirs, theirs_col) in itertools.pairwise(keys):
+            if coarse(mine_col) != coarse(theirs_col):
                 self.issues.append(
                     s.issue(
                         (*at, *theirs.field),
-                        f"{theirs.dataset}.{theirs.column} is {theirs_type} and cannot be compared with "
-                        f"{mine.dataset}.{mine.column} ({mine_type})",
+                        f"{theirs.dataset}.{theirs.column} is {theirs_col.type} and cannot be compared with "
+                        f"{mine.dataset}.{mine.column} ({mine_col.type})",
                     )
                 )
         if slo.definition.measured == "free_sql" and tables[slo.dataset] is not None:
-            types, error = self.prepare(slo.indicator.free_sql(), parse_duration(written.timeout).total_seconds())
+            columns, error = self.prepare(slo.indicator.free_sql(), parse_duration(written.timeout).total_seconds())
             if error is not None:
                 self.issues.append(s.issue((*at, "sql"), f"SQL does not run here: {error}"))
-            elif len(types) != 1:
-                self.issues.append(s.issue((*at, "sql"), f"SQL must return one column, it returns {len(types)}"))
-            elif family(types[0]) != "number":
-                self.issues.append(s.issue((*at, "sql"), f"SQL returns {types[0]}, not a number"))
+            elif len(columns) != 1:
+                self.issues.append(s.issue((*at, "sql"), f"SQL must return one column, it returns {len(columns)}"))
+            elif coarse(columns[0]) != "number":
+                self.issues.append(s.issue((*at, "sql"), f"SQL returns {columns[0].type}, not a number"))
         return not any(read.implicit for read in reads)
 
 
-def database_issues(specs: Sequence[LoadedSpec], db: Path) -> list[SpecIssue]:
-    """Every mismatch between the specs and the database at `db` (its .landing file attached as raw when beside it)."""
-    with open_for_checks(db) as con:
-        checker = _Checker(con, db)
-        for s in specs:
-            checker.check(s)
+def adapter_issues(specs: Sequence[LoadedSpec], adapter: EngineAdapter) -> list[SpecIssue]:
+    """Every mismatch between the specs and the database behind one open adapter (messages name `adapter.label`).
+    The catalog is read once; an unreachable engine raises EngineError, as the adapter does."""
+    checker = _Checker(adapter)
+    for s in specs:
+        checker.check(s)
     return sorted(checker.issues)
 
 
-__all__ = ["database_issues", "family", "resolve"]
+def database_issues(specs: Sequence[LoadedSpec], db: Path) -> list[SpecIssue]:
+    """Every mismatch between the specs and the DuckDB database at `db` (its .landing file attached as raw when
+    beside it)."""
+    with open_adapter(db) as adapter:
+        return adapter_issues(specs, adapter)
+
+
+__all__ = ["adapter_issues", "coarse", "database_issues", "family", "resolve"]
