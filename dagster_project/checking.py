@@ -4,8 +4,8 @@ tables the build job does not produce): an engine's numbers turned into result r
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,20 +65,21 @@ def check_slos(
     landing: Path | None = None,
     engine: Engine = "native",
     gx_root: Path | None = None,
+    opened: Mapping[str, EngineAdapter] | None = None,
 ) -> CheckRun:
     """Every SLO judged where its product's data lives (its spec's `server:`; none: the deployment's DuckDB
     `database`). A server that cannot be reached (or a database that cannot be opened) makes each of its SLOs an
     error result naming the product, the server and the reason; the SLOs on other servers still run. The GX engine
-    runs on the deployment's DuckDB database; SLOs elsewhere are judged natively."""
+    runs on the deployment's DuckDB database; SLOs elsewhere are judged natively. `opened` holds adapters already
+    open (by engines.servers.server_key), used instead of opening their server again."""
     from dagster_project.engines.adapter import EngineError
-    from dagster_project.engines.servers import label, open_server, uses_deployment_database
+    from dagster_project.engines.servers import label, open_server, server_key
     from dagster_project.slo.evaluation import Evaluation
     from dagster_project.slo.report import as_json
 
     groups: dict[str, list[Slo]] = {}
     for slo in slos:
-        key = "" if uses_deployment_database(slo.server) else slo.server.model_dump_json()  # type: ignore[union-attr]
-        groups.setdefault(key, []).append(slo)
+        groups.setdefault(server_key(slo.server), []).append(slo)
     results: list[dict[str, Any]] = []
     data_docs = None
     for key, group in sorted(groups.items()):
@@ -87,6 +88,8 @@ def check_slos(
             if key == "" and engine == "gx":
                 run = check_database(database, group, as_of, landing=landing, engine=engine, gx_root=gx_root)
                 data_docs = run.data_docs
+            elif opened is not None and key in opened:
+                run = check_database(database, group, as_of, connect=_already_open(opened[key]))
             else:
                 opener = functools.partial(open_server, server, database, landing if key == "" else None)
                 run = check_database(database, group, as_of, connect=opener)
@@ -95,3 +98,8 @@ def check_slos(
             where = label(server, database)
             results.extend(as_json(Evaluation(slo, None, f"product {slo.product}: {where}: {exc}")) for slo in group)
     return CheckRun(results, data_docs)
+
+
+def _already_open(adapter: EngineAdapter) -> Callable[[], AbstractContextManager[EngineAdapter]]:
+    """An opener for an adapter someone else opened (and closes)."""
+    return lambda: nullcontext(adapter)

@@ -213,3 +213,13 @@ def test_a_product_in_its_own_duckdb_file_is_checked_there_relative_to_its_spec(
     _spec(specs, "own_file", "server: {type: duckdb, path: ../data/missing.duckdb}\n")
     code, _payload, stderr = _check(specs, built_product)
     assert code == 2 and "missing.duckdb does not exist" in stderr and "Traceback" not in stderr
+
+
+def test_a_spec_that_does_not_fit_its_postgres_database_is_exit_2_at_its_place_before_anything_runs(
+    tmp_path: Path, postgres: PostgresCluster, pg_database: str, built_product: Settings
+) -> None:
+    spec = _spec(tmp_path, "on_pg", _pg_server(postgres, pg_database))
+    spec.write_text(spec.read_text().replace("column: unit_price", "column: unit_prize"))
+    code, payload, stderr = _check(tmp_path, built_product, {"SHOP_PG_PASSWORD": postgres.password})
+    assert code == 2 and payload == {}
+    assert f"{spec}:" in stderr and "unit_prize" in stderr and "nothing was evaluated" in stderr

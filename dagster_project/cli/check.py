@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import uuid
@@ -80,24 +81,26 @@ def located(results: list[dict[str, Any]], specs: Sequence[LoadedSpec]) -> list[
 
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.checking import check_slos
-    from dagster_project.engines.servers import uses_deployment_database
+    from dagster_project.engines.adapter import EngineAdapter, EngineError
+    from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
     from dagster_project.exporter.push import keep
     from dagster_project.results.address import gx_root
     from dagster_project.slo.domain import all_slos
     from dagster_project.slo.report import blocking_failures
     from dagster_project.spec.validate import validate
-    from dagster_project.verify.database import database_issues
+    from dagster_project.verify.database import adapter_issues, database_issues
 
     config = config_of(args)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
     specs, issues = validate(list(config.require_specs()))
     db = config.database
+    stack = contextlib.ExitStack()
+    opened: dict[str, EngineAdapter] = {}
     if not issues:
         here = [s for s in specs if uses_deployment_database(s.spec.server)]
         if here and not db.is_file():
             raise UsageError(f"--db: {db} is not a file (from {config.origins.get('db', 'the default')})")
         # Before evaluating anything: a spec that does not fit its database is a usage error, whatever the severity.
-        # (Specs whose data lives elsewhere are checked against their own server as they are evaluated.)
         issues = database_issues(here, db) if here else []
         for s in specs:
             server = s.spec.server
@@ -106,18 +109,34 @@ def handle(args: argparse.Namespace) -> int:
                     issues.append(s.issue(("server", "path"), f"DuckDB database {server.path} does not exist"))
                 else:
                     issues.extend(database_issues([s], Path(server.path)))
+        # Servers (PostgreSQL, Spark) are opened once, checked against, and kept open for the evaluation. One that
+        # cannot be reached is not a mistake in the spec: its SLOs are recorded as errors naming it.
+        elsewhere: dict[str, list[LoadedSpec]] = {}
+        for s in specs:
+            if s.spec.server is not None and s.spec.server.type != "duckdb":
+                elsewhere.setdefault(server_key(s.spec.server), []).append(s)
+        for key, group in elsewhere.items():
+            try:
+                adapter = stack.enter_context(open_server(group[0].spec.server, db))
+                issues.extend(adapter_issues(group, adapter))
+                opened[key] = adapter
+            except EngineError:
+                continue
     if issues:
+        stack.close()
         for issue in issues:
             print(issue, file=sys.stderr)
         print(f"{len(issues)} problem(s) found; nothing was evaluated", file=sys.stderr)
         return EXIT_USAGE
-    checked = check_slos(
-        all_slos([s.spec for s in specs]),
-        as_of,
-        db,
-        engine=args.engine,
-        gx_root=gx_root(config.results_path, config.state_dir),
-    )
+    with stack:
+        checked = check_slos(
+            all_slos([s.spec for s in specs]),
+            as_of,
+            db,
+            engine=args.engine,
+            gx_root=gx_root(config.results_path, config.state_dir),
+            opened=opened,
+        )
     results = located(checked.results, specs)
     run_id = str(uuid.uuid4())
     warning = keep(None if args.no_record else config.results_path, config.pushgateway, run_id, as_of, results)

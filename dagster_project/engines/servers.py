@@ -18,6 +18,11 @@ def uses_deployment_database(server: Server | None) -> bool:
     return server is None or (server.type == "duckdb" and server.path is None)
 
 
+def server_key(server: Server | None) -> str:
+    """A key equal for the same server ('' for the deployment's database): to open each server once."""
+    return "" if uses_deployment_database(server) else server.model_dump_json()  # type: ignore[union-attr]
+
+
 def label(server: Server | None, database: Path | None = None) -> str:
     """The server as messages name it: 'postgres db.example.com:5432/analytics', 'duckdb /data/flights.duckdb'."""
     if server is None or server.type == "duckdb":
