@@ -58,6 +58,20 @@ def nameable(name: str) -> bool:
     return bool(name) and not name[0].isdigit() and set(name) <= _NAME_CHARS and len(name) <= 128
 
 
+def whole_numbers(column: Column, dialect: str) -> bool:
+    """An integer type, or a decimal without a fraction (how PostgreSQL and Parquet hold DuckDB's HUGEINT, UBIGINT)."""
+    if column.family == "integer":
+        return True
+    if column.family != "decimal":
+        return False
+    try:
+        built = exp.DataType.build(column.type, dialect=dialect)
+    except Exception:
+        return False
+    params = [p.sql() for p in built.expressions]
+    return len(params) == 2 and params[1] == "0"
+
+
 def family(column: Column) -> str:
     """number, time, text, uuid or other: what the profile measures of a column."""
     if column.family in _FAMILIES:
@@ -78,6 +92,7 @@ class ColumnProfile:
     future: int = 0  # times: values dated after the evaluation time plus the tolerance
     categories: tuple[str, ...] | None = None  # categorical text: its values, sorted
     engine_family: TypeFamily = "other"  # the adapter's type family: integer, float, ... (engines/adapter.py)
+    integer: bool = False  # whole numbers only: an integer type, or a decimal of scale 0 (UBIGINT as NUMERIC(20,0))
 
 
 @dataclass(frozen=True)
@@ -193,6 +208,7 @@ class _Profiler:
                 nulls,
                 None if distinct is None else _int(distinct),
                 engine_family=column.family,
+                integer=whole_numbers(column, self.adapter.dialect),
             )
             if fam == "number":
                 col = _with(col, minimum=_number(next(values)), maximum=_number(next(values)))

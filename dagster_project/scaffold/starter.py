@@ -400,7 +400,7 @@ class _Writer:
         identifiers: list[str] = []
         for c in t.columns:
             if c.family == "number" and c.name not in in_keys and c.minimum is not None and c.maximum is not None:
-                if c.engine_family == "integer" and _IDENTIFIER_NAME.search(c.name):
+                if c.integer and _IDENTIFIER_NAME.search(c.name):
                     identifiers.append(c.name)
                 else:
                     out.append(self._range(t, c))
@@ -427,7 +427,7 @@ class _Writer:
 
     def _range(self, t: TableProfile, c: ColumnProfile) -> _Slo:
         assert c.minimum is not None and c.maximum is not None
-        integer = c.engine_family == "integer"
+        integer = c.integer
         lo, hi = widened_range(c.minimum, c.maximum, integer)
         return _Slo(
             [
