@@ -293,8 +293,8 @@ def test_ratios_round_down_so_the_observed_value_meets_them() -> None:
 def test_profiling_queries_run_under_the_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from contextlib import contextmanager
 
-    from dagster_project.engines.time_limit import QueryTimedOut
     from dagster_project.engines import duckdb_adapter
+    from dagster_project.engines.time_limit import QueryTimedOut
     from dagster_project.scaffold import profile
 
     limits: list[float] = []

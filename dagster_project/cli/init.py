@@ -32,9 +32,9 @@ SELECTs, its Parquet tables registered in the session's own catalog). On Postgre
 `server:` block it was profiled through; no password is ever written, only the environment variable holding it.
 Each SLO's threshold comes from what was observed, with a margin its comment states; the spec is validated (on
 DuckDB, against the database too) before it is written, and passes `slo check` there. An existing output file is
-never overwritten. The spec names the product and its owner (a TODO
-placeholder without --owner) and no more of its design card: a comment says what to add next (use cases with their
-update cadence, goals, a North Star; docs/writing-slos.md).
+never overwritten. The spec names the product and its owner (a TODO placeholder without --owner) and no more of
+its design card: a comment says what to add next (use cases with their update cadence, goals, a North Star;
+docs/writing-slos.md).
 
 exit codes: 0 written, 2 invalid usage (no such database or table, output file exists, a server that cannot be
 reached or refuses the credentials), 3 the database cannot be read or a query ran past --timeout
