@@ -293,6 +293,7 @@ def test_ratios_round_down_so_the_observed_value_meets_them() -> None:
 def test_profiling_queries_run_under_the_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from contextlib import contextmanager
 
+    from dagster_project.engines import duckdb_adapter
     from dagster_project.engines.time_limit import QueryTimedOut
     from dagster_project.scaffold import profile
 
@@ -305,7 +306,7 @@ def test_profiling_queries_run_under_the_time_limit(tmp_path: Path, monkeypatch:
         yield
 
     db = make_flights(tmp_path / "flights.duckdb")
-    monkeypatch.setattr(profile, "time_limit", expired)
+    monkeypatch.setattr(duckdb_adapter, "time_limit", expired)
     with pytest.raises(profile.ProfileError) as caught:
         profile.profile_database(db, FLIGHTS_AS_OF, ["main.flights"], timeout_s=42)
     assert str(caught.value) == (

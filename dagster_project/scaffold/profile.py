@@ -2,9 +2,11 @@
 range, newest timestamp and lag, categorical values; candidate keys (a column, or a pair or triple of columns, unique
 and never null); rows per day of the main timestamp column; values that look like personal data.
 
-The database is opened the way `slo check` opens it (read-only, external access off, its .landing file attached as
-`raw` when beside it), and every query runs under a time limit (engines/time_limit.py), so profiling never writes
-and never hangs. Only numbers and the few values of categorical columns are read back.
+It runs on any engine adapter (engines/adapter.py: DuckDB, PostgreSQL, Spark): the tables and their type families
+come from the adapter's catalog, every query is a sqlglot tree rendered in the adapter's dialect (indicators/sql.py),
+and every query goes through the adapter's `fetch`, read-only and under a time limit, so profiling never writes and
+never hangs. Only numbers and the few values of categorical columns are read back, so the same data gives the same
+profile on every engine.
 """
 
 from __future__ import annotations
@@ -15,15 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
+from sqlglot import exp
 
-from dagster_project.engines.native import open_for_checks
-from dagster_project.engines.native_sql import PII_PATTERNS, literal, table_ref, timestamp_literal
-from dagster_project.engines.time_limit import QueryTimedOut, time_limit
+from dagster_project.engines.adapter import Column, EngineAdapter, EngineError, QueryTimedOut, TypeFamily
+from dagster_project.engines.duckdb_adapter import open_adapter
 from dagster_project.errors import SloError, UsageError
-from dagster_project.verify.database import family
+from dagster_project.indicators import sql
+from dagster_project.indicators.no_pii import PII_PATTERNS
 from dagster_project.warehouse.build_log import BUILD_LOG_SCHEMA
-from dagster_project.warehouse.connection import CATALOG, RAW_CATALOG, quote_ident
 
 # What a spec can name (spec/models.py: SqlName, Dataset): other columns and tables are reported, not profiled.
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -35,23 +36,54 @@ VOLUME_DAYS = 91
 FUTURE_TOLERANCE = timedelta(minutes=5)
 # Columns tried together for a candidate key when no single column is one.
 MAX_KEY_COLUMNS = 8
-_KEY_FAMILIES = {"number", "text", "time", "UUID"}
-_FLOATS = {"FLOAT", "DOUBLE", "REAL"}
+# Schemas that are not the product's: the service's own build log, a connection's temporary tables.
+_NOT_THE_PRODUCT = {BUILD_LOG_SCHEMA, "temp"}
+_FAMILIES: dict[TypeFamily, str] = {
+    "integer": "number",
+    "decimal": "number",
+    "float": "number",
+    "timestamp": "time",
+    "date": "time",
+    "text": "text",
+}
+_KEY_FAMILIES = {"number", "text", "time", "uuid"}
+_BIGINT = exp.DataType.build("BIGINT")
 
 
 class ProfileError(SloError):
-    """A table could not be profiled (timed out, or DuckDB refused a query): exit 3 with the table named."""
+    """A table could not be profiled (timed out, or the engine refused a query): exit 3 with the table named."""
 
 
 def nameable(name: str) -> bool:
     return bool(name) and not name[0].isdigit() and set(name) <= _NAME_CHARS and len(name) <= 128
 
 
+def whole_numbers(column: Column, dialect: str) -> bool:
+    """An integer type, or a decimal without a fraction (how PostgreSQL and Parquet hold DuckDB's HUGEINT, UBIGINT)."""
+    if column.family == "integer":
+        return True
+    if column.family != "decimal":
+        return False
+    try:
+        built = exp.DataType.build(column.type, dialect=dialect)
+    except Exception:
+        return False
+    params = [p.sql() for p in built.expressions]
+    return len(params) == 2 and params[1] == "0"
+
+
+def family(column: Column) -> str:
+    """number, time, text, uuid or other: what the profile measures of a column."""
+    if column.family in _FAMILIES:
+        return _FAMILIES[column.family]
+    return "uuid" if column.type.lower() == "uuid" else "other"
+
+
 @dataclass(frozen=True)
 class ColumnProfile:
     name: str
-    type: str
-    family: str  # number, time, text or the type itself (verify/database.py)
+    type: str  # the engine's own spelling
+    family: str  # number, time, text, uuid or other (`family` above)
     nulls: int
     distinct: int | None = None  # non-null distinct values (key candidates and text columns)
     minimum: float | None = None  # numbers
@@ -59,6 +91,8 @@ class ColumnProfile:
     newest_epoch: float | None = None  # times: the newest value at or before the evaluation time
     future: int = 0  # times: values dated after the evaluation time plus the tolerance
     categories: tuple[str, ...] | None = None  # categorical text: its values, sorted
+    engine_family: TypeFamily = "other"  # the adapter's type family: integer, float, ... (engines/adapter.py)
+    integer: bool = False  # whole numbers only: an integer type, or a decimal of scale 0 (UBIGINT as NUMERIC(20,0))
 
 
 @dataclass(frozen=True)
@@ -79,40 +113,25 @@ class TableProfile:
 
 @dataclass(frozen=True)
 class DatabaseProfile:
-    db: Path
+    db: Path | str  # what was profiled: the DuckDB file, or the server's label
     as_of: datetime  # aware
     tables: tuple[TableProfile, ...]
     skipped_tables: tuple[str, ...] = ()  # tables a spec cannot name
+    dialect: str = "duckdb"  # the engine's, in which ColumnProfile.type is spelt
 
 
-def _dataset(catalog: str, schema: str, table: str) -> str | None:
-    """schema.table as a spec names it (connection.resolve's inverse), or None when no spec can name it."""
-    if catalog == RAW_CATALOG and schema == "main":
-        return f"{RAW_CATALOG}.{table}"
-    if catalog != CATALOG or schema in (RAW_CATALOG, "temp", BUILD_LOG_SCHEMA):
-        return None  # another attached file; a schema named like the landing alias; the service's own build log
-    return f"{schema}.{table}"
-
-
-def _catalog(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
-    """Every table a spec can name with its (column, type) pairs, and the tables it cannot name."""
-    rows = con.execute(
-        "SELECT c.database_name, c.schema_name, c.table_name, c.column_name, c.data_type FROM duckdb_columns() c "
-        "JOIN duckdb_tables() t ON t.database_name = c.database_name AND t.schema_name = c.schema_name "
-        "AND t.table_name = c.table_name WHERE NOT t.internal AND NOT t.temporary "
-        "ORDER BY c.database_name, c.schema_name, c.table_name, c.column_index"
-    ).fetchall()
-    tables: dict[str, list[tuple[str, str]]] = {}
+def _catalog(adapter: EngineAdapter) -> tuple[dict[str, tuple[Column, ...]], list[str]]:
+    """Every table a spec can name with its columns, and the tables it cannot name."""
+    tables: dict[str, tuple[Column, ...]] = {}
     skipped: list[str] = []
-    for catalog, schema, table, column, type_ in rows:
-        dataset = _dataset(catalog, schema, table)
-        if dataset is None or not (nameable(schema) and nameable(table)):
-            if dataset is not None or (catalog == CATALOG and schema != BUILD_LOG_SCHEMA):
-                name = f"{schema}.{table}"
-                if name not in skipped:
-                    skipped.append(name)
+    for dataset, columns in adapter.catalog().tables.items():
+        schema, table = dataset.split(".", 1)
+        if schema in _NOT_THE_PRODUCT:
             continue
-        tables.setdefault(dataset, []).append((column, type_))
+        if nameable(schema) and nameable(table):
+            tables[dataset] = columns
+        elif dataset not in skipped:
+            skipped.append(dataset)
     return tables, skipped
 
 
@@ -129,63 +148,80 @@ def _int(value: object) -> int:
     return value
 
 
+def _bigint(node: exp.Expr) -> exp.Expr:
+    return exp.cast(node, _BIGINT)
+
+
+# Rows per day back from the newest row at or before the evaluation time, as row_volume counts them (t, c and asof
+# are placeholders; epoch_seconds is sql.EpochSeconds).
+_DAILY = sql.template(
+    "WITH anchor AS (SELECT max(epoch_seconds(c)) AS newest FROM t WHERE c <= asof) "
+    "SELECT CAST(floor((anchor.newest - epoch_seconds(c)) / 86400) AS BIGINT) AS k, count(*) AS n FROM t, anchor "
+    f"WHERE epoch_seconds(c) <= anchor.newest AND epoch_seconds(c) > anchor.newest - {86400 * VOLUME_DAYS} "
+    "GROUP BY 1"
+)
+
+
 class _Profiler:
-    def __init__(self, con: duckdb.DuckDBPyConnection, as_of: datetime, timeout_s: float) -> None:
-        self.con, self.timeout_s = con, timeout_s
+    def __init__(self, adapter: EngineAdapter, as_of: datetime, timeout_s: float) -> None:
+        self.adapter, self.timeout_s = adapter, timeout_s
         self.as_of = as_of.astimezone(UTC).replace(tzinfo=None)  # the engines work in naive UTC
 
-    def query(self, sql: str) -> list[tuple[object, ...]]:
-        with time_limit(self.con, self.timeout_s):
-            return self.con.execute(sql).fetchall()
+    def query(self, tree: exp.Expr) -> list[tuple[object, ...]]:
+        return self.adapter.fetch(sql.render(tree, self.adapter.dialect), self.timeout_s, max_rows=None)
 
-    def table(self, dataset: str, schema: list[tuple[str, str]]) -> TableProfile:
+    def table(self, dataset: str, schema: tuple[Column, ...]) -> TableProfile:
         try:
             return self._table(dataset, schema)
         except QueryTimedOut as exc:
             raise ProfileError(
                 f"profiling {dataset} {exc}; name fewer tables (--tables) or allow more (--timeout)"
             ) from None
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ProfileError(f"profiling {dataset}: {first}") from None
+        except EngineError as exc:
+            raise ProfileError(f"profiling {dataset}: {exc}") from None
 
-    def _table(self, dataset: str, schema: list[tuple[str, str]]) -> TableProfile:
-        t = table_ref(dataset)
-        named = [(c, ty) for c, ty in schema if nameable(c)]
-        now = timestamp_literal(self.as_of)
-        later = timestamp_literal(self.as_of + FUTURE_TOLERANCE)
-        parts = ["count(*)"]
-        for c, ty in named:
-            q, fam = quote_ident(c), family(ty)
-            parts.append(f"count(*) - count({q})")
-            parts.append(f"count(DISTINCT {q})" if fam in _KEY_FAMILIES else "NULL")
+    def _table(self, dataset: str, schema: tuple[Column, ...]) -> TableProfile:
+        t = sql.table(dataset)
+        named = [c for c in schema if nameable(c.name)]
+        now, later = sql.timestamp(self.as_of), sql.timestamp(self.as_of + FUTURE_TOLERANCE)
+        parts: list[exp.Expr] = [sql.count()]
+        for column in named:
+            c, fam = sql.col(column.name), family(column)
+            parts.append(exp.Sub(this=sql.count(), expression=sql.count(c.copy())))
+            parts.append(sql.count_distinct([c.copy()]) if fam in _KEY_FAMILIES else exp.Null())
             if fam == "number":
-                parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE"]
+                parts += [sql.as_double(exp.Min(this=c.copy())), sql.as_double(exp.Max(this=c.copy()))]
             elif fam == "time":
-                parts += [
-                    f"epoch(max({q}) FILTER (WHERE {q} <= {now}))",
-                    f"count_if({q} > {later})",
-                ]
-        row = self.query(f"SELECT {', '.join(parts)} FROM {t}")[0]
+                newest = sql.filtered(exp.Max(this=c.copy()), exp.LTE(this=c.copy(), expression=now.copy()))
+                parts += [sql.epoch(newest), sql.count_if(exp.GT(this=c.copy(), expression=later.copy()))]
+        row = self.query(sql.select(*parts, from_=t))[0]
         rows = _int(row[0])
         values = iter(row[1:])
         columns = []
-        for c, ty in named:
-            fam = family(ty)
+        for column in named:
+            fam = family(column)
             nulls, distinct = _int(next(values)), next(values)
-            col = ColumnProfile(c, ty, fam, nulls, None if distinct is None else _int(distinct))
+            col = ColumnProfile(
+                column.name,
+                column.type,
+                fam,
+                nulls,
+                None if distinct is None else _int(distinct),
+                engine_family=column.family,
+                integer=whole_numbers(column, self.adapter.dialect),
+            )
             if fam == "number":
                 col = _with(col, minimum=_number(next(values)), maximum=_number(next(values)))
             elif fam == "time":
-                newest, future = next(values), next(values)
-                col = _with(col, newest_epoch=_number(newest), future=_int(future))
+                latest, future = next(values), next(values)
+                col = _with(col, newest_epoch=_number(latest), future=_int(future))
             distinct_n = col.distinct or 0
             if fam == "text" and 0 < distinct_n <= MAX_CATEGORIES and rows - nulls >= 2 * distinct_n:
+                c = sql.col(column.name)
                 found = self.query(
-                    f"SELECT DISTINCT CAST({quote_ident(c)} AS VARCHAR) FROM {t} WHERE "
-                    f"{quote_ident(c)} IS NOT NULL ORDER BY 1"
+                    sql.select(sql.as_text(c.copy()), from_=t.copy()).distinct().where(sql.not_null(c.copy()))
                 )
-                col = _with(col, categories=tuple(str(v[0]) for v in found))
+                col = _with(col, categories=tuple(sorted(str(v[0]) for v in found)))  # code points: every engine
             columns.append(col)
         keys, key_note = self._keys(t, rows, columns)
         time_column = _main_time_column(columns)
@@ -193,22 +229,24 @@ class _Profiler:
             dataset=dataset,
             rows=rows,
             columns=tuple(columns),
-            unnameable=tuple(c for c, _ty in schema if not nameable(c)),
+            unnameable=tuple(c.name for c in schema if not nameable(c.name)),
             keys=keys,
             key_note=key_note,
             time_column=time_column,
-            daily_rows=self._daily(t, time_column) if time_column is not None else (),
-            pii_values=self._pii(t, [c.name for c in columns if c.type == "VARCHAR"]),
+            daily_rows=self._daily(dataset, time_column) if time_column is not None else (),
+            pii_values=self._pii(t, [c.name for c in columns if c.engine_family == "text"]),
         )
 
-    def _keys(self, t: str, rows: int, columns: list[ColumnProfile]) -> tuple[tuple[tuple[str, ...], ...], str | None]:
+    def _keys(
+        self, t: exp.Expr, rows: int, columns: list[ColumnProfile]
+    ) -> tuple[tuple[tuple[str, ...], ...], str | None]:
         """Single columns unique and never null (not times, not floats); else the first such pair, else triple."""
         if rows == 0:
             return (), None
         candidates = [
             c
             for c in columns
-            if c.nulls == 0 and c.distinct is not None and c.family in _KEY_FAMILIES and c.type not in _FLOATS
+            if c.nulls == 0 and c.distinct is not None and c.family in _KEY_FAMILIES and c.engine_family != "float"
         ]
         singles = [c for c in candidates if c.distinct == rows and c.family != "time"]
         if singles:
@@ -225,9 +263,9 @@ class _Profiler:
             ]
             if not combos:
                 continue
-            counts = ", ".join(f"count(DISTINCT ({', '.join(quote_ident(c.name) for c in combo)}))" for combo in combos)
+            counts = [sql.count_distinct([sql.col(c.name) for c in combo]) for combo in combos]
             try:
-                found = self.query(f"SELECT {counts} FROM {t}")[0]
+                found = self.query(sql.select(*counts, from_=t.copy()))[0]
             except QueryTimedOut as exc:
                 return (), f"the search for a key of {size} columns {exc}"
             for combo, distinct in zip(combos, found, strict=True):
@@ -235,25 +273,24 @@ class _Profiler:
                     return (tuple(c.name for c in combo),), None
         return (), None
 
-    def _daily(self, t: str, column: str) -> tuple[int, ...]:
+    def _daily(self, dataset: str, column: str) -> tuple[int, ...]:
         """Rows per day back from the newest row at or before the evaluation time, as row_volume counts them."""
-        c, now = quote_ident(column), timestamp_literal(self.as_of)
-        found = self.query(
-            f"WITH anchor AS (SELECT max(epoch({c})) AS now FROM {t} WHERE {c} <= {now}) "
-            f"SELECT floor((anchor.now - epoch({c})) / 86400)::BIGINT AS k, count(*) FROM {t}, anchor "
-            f"WHERE epoch({c}) <= anchor.now AND epoch({c}) > anchor.now - {86400 * VOLUME_DAYS} GROUP BY k"
-        )
-        counts = {_int(k): _int(n) for k, n in found}
+        tree = sql.fill(_DAILY, {"c": column}, {"asof": sql.timestamp(self.as_of)}, tables={"t": dataset})
+        counts = {_int(k): _int(n) for k, n in self.query(tree)}
         return tuple(counts.get(k, 0) for k in range(max(counts) + 1)) if counts else ()
 
-    def _pii(self, t: str, text_columns: list[str]) -> int | None:
+    def _pii(self, t: exp.Expr, text_columns: list[str]) -> int | None:
         if not text_columns:
             return None
-        pattern = literal("|".join(f"(?:{PII_PATTERNS[name]})" for name in ("email", "phone")))
-        hits = " + ".join(
-            f"coalesce(regexp_matches(CAST({quote_ident(c)} AS VARCHAR), {pattern})::INT, 0)" for c in text_columns
-        )
-        return _int(self.query(f"SELECT coalesce(sum({hits}), 0)::BIGINT FROM {t}")[0][0])
+        pattern = sql.lit("|".join(f"(?:{PII_PATTERNS[name]})" for name in ("email", "phone")))
+        hits: exp.Expr | None = None
+        for name in text_columns:
+            found = sql.Search(this=sql.as_text(sql.col(name)), expression=pattern.copy())
+            hit = sql.coalesce(exp.cast(found, sql.INT), sql.lit(0))
+            hits = hit if hits is None else exp.Add(this=hits, expression=hit)
+        assert hits is not None
+        total = _bigint(sql.coalesce(exp.Sum(this=_bigint(hits)), sql.lit(0)))
+        return _int(self.query(sql.select(total, from_=t.copy()))[0][0])
 
 
 def _with(col: ColumnProfile, **changes: object) -> ColumnProfile:
@@ -267,22 +304,40 @@ def _main_time_column(columns: list[ColumnProfile]) -> str | None:
     return max(times, key=lambda c: (-c.nulls, c.newest_epoch or 0.0)).name
 
 
+def profile_adapter(
+    adapter: EngineAdapter,
+    source: Path | str,
+    as_of: datetime,
+    tables: list[str] | None = None,
+    timeout_s: float = 300.0,
+) -> DatabaseProfile:
+    """Profile `tables` (schema.table; default every table a spec can name) through `adapter`, read-only; `source`
+    names the database in messages and in the starter's header."""
+    try:
+        catalog, skipped = _catalog(adapter)
+    except QueryTimedOut as exc:
+        raise ProfileError(f"{source}: reading the catalog {exc}") from None
+    except EngineError as exc:
+        raise ProfileError(f"{source}: cannot read its catalog: {exc}") from None
+    if tables:
+        unknown = [name for name in tables if name not in catalog]
+        if unknown:
+            known = ", ".join(sorted(catalog)) or "none"
+            raise UsageError(f"--tables: {', '.join(unknown)} not in {source} (tables: {known})")
+        chosen = list(dict.fromkeys(tables))
+    else:
+        chosen = sorted(catalog)
+    if not chosen:
+        raise UsageError(f"{source}: no tables to profile")
+    profiler = _Profiler(adapter, as_of, timeout_s)
+    profiles = tuple(profiler.table(name, catalog[name]) for name in chosen)
+    return DatabaseProfile(source, as_of, profiles, tuple(skipped) if not tables else (), adapter.dialect)
+
+
 def profile_database(
     db: Path, as_of: datetime, tables: list[str] | None = None, timeout_s: float = 300.0
 ) -> DatabaseProfile:
-    """Profile `tables` (schema.table; default every table a spec can name) of the database at `db`, read-only."""
-    with open_for_checks(db) as con:
-        catalog, skipped = _catalog(con)
-        if tables:
-            unknown = [name for name in tables if name not in catalog]
-            if unknown:
-                known = ", ".join(sorted(catalog)) or "none"
-                raise UsageError(f"--tables: {', '.join(unknown)} not in {db} (tables: {known})")
-            chosen = list(dict.fromkeys(tables))
-        else:
-            chosen = sorted(catalog)
-        if not chosen:
-            raise UsageError(f"{db}: no tables to profile")
-        profiler = _Profiler(con, as_of, timeout_s)
-        profiles = tuple(profiler.table(name, catalog[name]) for name in chosen)
-    return DatabaseProfile(db, as_of, profiles, tuple(skipped) if not tables else ())
+    """Profile the DuckDB database at `db` (and its .landing file beside it, as raw.*), opened as `slo check` opens
+    it: read-only, external access off."""
+    with open_adapter(db) as adapter:
+        return profile_adapter(adapter, db, as_of, tables, timeout_s)

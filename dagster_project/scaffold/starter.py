@@ -24,6 +24,8 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlglot import exp
+
 from dagster_project.scaffold.card import design_card, quoted, scalar, when
 from dagster_project.scaffold.profile import ColumnProfile, DatabaseProfile, TableProfile
 
@@ -32,10 +34,12 @@ HISTORICAL_AGE_S = 90 * 86400
 MIN_MAX_AGE_S = 3600
 OBJECTIVE = 0.99
 WINDOWS = "[7d, 28d]"
-_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 # An integer column named like an identifier (id, order_id, customer_sk, user_key, flight_no) is not a quantity.
 _IDENTIFIER_NAME = re.compile(r"(^|_)(id|sk|key|no)$", re.IGNORECASE)
 _SQL_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]*(\([0-9]+(, ?[0-9]+)?\))?(\[\])?$")
+_T = exp.DataType.Type
+_TEXT_TYPES = {_T.TEXT, _T.VARCHAR, _T.CHAR, _T.NVARCHAR, _T.NCHAR, _T.NAME}
+_TIMESTAMP_TYPES = {_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.TIMESTAMPTZ, _T.TIMESTAMPLTZ}
 
 
 def identifier(text: str, fallback: str = "x") -> str:
@@ -139,6 +143,23 @@ class _Slo:
         ]
 
 
+def spec_type(type_: str, dialect: str) -> str | None:
+    """The type as a spec writes it (DuckDB's names: engines/types.py compares them with each engine's), or None when
+    a spec cannot write it. DuckDB's own spelling is kept as it is."""
+    if dialect != "duckdb":
+        try:
+            built = exp.DataType.build(type_, dialect=dialect)
+        except Exception:
+            return None
+        if built.this in _TEXT_TYPES:
+            type_ = "VARCHAR"
+        elif built.this in _TIMESTAMP_TYPES and dialect == "spark":
+            type_ = "TIMESTAMP"  # Spark's TIMESTAMP is shown in the session's UTC: matches either (engines/types.py)
+        else:
+            type_ = built.sql(dialect="duckdb").upper()
+    return type_ if _SQL_TYPE.match(type_) else None
+
+
 def _names(columns: Sequence[str]) -> str:
     return "[" + ", ".join(scalar(c) for c in columns) + "]"
 
@@ -177,16 +198,17 @@ class _Writer:
         return out
 
     def schema(self, t: TableProfile) -> list[_Slo]:
-        typed = [c for c in t.columns if _SQL_TYPE.match(c.type)]
+        types = {c.name: spec_type(c.type, self.profile.dialect) for c in t.columns}
+        typed = [c for c in t.columns if types[c.name] is not None]
         if not typed:
             return []
-        left_out = [c.name for c in t.columns if not _SQL_TYPE.match(c.type)]
+        left_out = [c.name for c in t.columns if types[c.name] is None]
         comment = [f"{t.dataset}: {_count(t.rows)} rows, {len(t.columns)} columns; their names and types as they are"]
         if left_out:
             comment.append(f"(left out, their types cannot be written in a spec: {', '.join(left_out)})")
         if t.unnameable:
             comment.append(f"(not profiled, their names cannot be written in a spec: {', '.join(t.unnameable)})")
-        columns = ", ".join(f"{scalar(c.name)}: {quoted(c.type)}" for c in typed)
+        columns = ", ".join(f"{scalar(c.name)}: {quoted(types[c.name] or '')}" for c in typed)
         return [
             _Slo(
                 comment,
@@ -378,7 +400,7 @@ class _Writer:
         identifiers: list[str] = []
         for c in t.columns:
             if c.family == "number" and c.name not in in_keys and c.minimum is not None and c.maximum is not None:
-                if c.type in _INTEGERS and _IDENTIFIER_NAME.search(c.name):
+                if c.integer and _IDENTIFIER_NAME.search(c.name):
                     identifiers.append(c.name)
                 else:
                     out.append(self._range(t, c))
@@ -405,7 +427,7 @@ class _Writer:
 
     def _range(self, t: TableProfile, c: ColumnProfile) -> _Slo:
         assert c.minimum is not None and c.maximum is not None
-        integer = c.type in _INTEGERS
+        integer = c.integer
         lo, hi = widened_range(c.minimum, c.maximum, integer)
         return _Slo(
             [
@@ -444,8 +466,9 @@ class _Writer:
         ]
 
 
-def starter_spec(profile: DatabaseProfile, product: str, owner: str | None = None) -> str:
-    """The starter spec's YAML text. Raises ValueError when no SLO can be written."""
+def starter_spec(profile: DatabaseProfile, product: str, owner: str | None = None, server: Sequence[str] = ()) -> str:
+    """The starter spec's YAML text; `server` the lines of its `server:` block, if any. Raises ValueError when no SLO
+    can be written."""
     writer = _Writer(profile)
     slos = [s for t in profile.tables for s in writer.table(t)]
     if not slos:
@@ -459,6 +482,7 @@ def starter_spec(profile: DatabaseProfile, product: str, owner: str | None = Non
         "# to what your consumers need, and raise severity to error where a failure must block.",
         "version: 1",
         *card,
+        *server,
         "slos:",
     ]
     for slo in slos:
