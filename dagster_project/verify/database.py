@@ -67,7 +67,8 @@ class _Checker:
         self.con, self.db = con, db
         self.tables: dict[tuple[str, str, str], dict[str, str]] = {}
         rows = con.execute(
-            "SELECT database_name, schema_name, table_name, column_name, data_type FROM duckdb_columns()"
+            "SELECT database_name, schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+            "ORDER BY database_name, schema_name, table_name, column_index"  # as the engine's catalog: same SQL
         ).fetchall()
         for catalog, schema, table, column, type_ in rows:
             self.tables.setdefault((catalog, schema, table), {})[column] = type_
