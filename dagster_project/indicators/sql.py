@@ -18,7 +18,7 @@ branch on the engine:
 from __future__ import annotations
 
 import functools
-import secrets
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -97,7 +97,7 @@ class _AsOfPlaceholder(datetime):
 
 AS_OF_PLACEHOLDER: datetime = _AsOfPlaceholder(2000, 1, 1)
 # What the placeholder renders as, a string literal no spec can contain (a new random token in every process).
-AS_OF_TOKEN = f"slo_as_of_{secrets.token_hex(12)}"
+AS_OF_TOKEN = f"slo_as_of_{os.urandom(12).hex()}"
 
 
 def timestamp(ts: datetime) -> exp.Expr:
