@@ -102,6 +102,35 @@ def test_the_minimal_spec_fits_the_small_database(tmp_path: Path, database: Path
     assert database_issues(specs, database) == []
 
 
+def test_only_sql_written_in_the_spec_is_checked_as_free_sql_before_it_is_prepared(
+    tmp_path: Path, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each check costs two parses; an indicator's own query is rendered from a tree (quoted names, literal values)
+    and is prepared as the engine runs it."""
+    from dagster_project.spec.free_sql import require_single_select
+    from dagster_project.spec.models import model_parts
+
+    specs, issues = validate([write_spec(tmp_path, MINIMAL + EXTRA_SLOS)])
+    assert issues == []
+    checked: list[str] = []
+
+    def recording(sql: str, *args: object, **kwargs: object) -> None:
+        checked.append(sql)
+        require_single_select(sql, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("dagster_project.verify.database.require_single_select", recording)
+    assert database_issues(specs, database) == []
+    spec = specs[0].spec
+    written = {q.sql for q in spec.consumer_queries}
+    written |= {getattr(s.indicator, "sql") for s in spec.slos if s.indicator.type == "custom_sql"}  # noqa: B009
+    measures = model_parts(spec)[0]
+    assert written and measures and len(spec.slos) > len(written)
+    assert written <= set(checked)
+    # The rest are the measures' queries, each built around the expression the spec writes.
+    rest = [sql for sql in checked if sql not in written]
+    assert len(rest) == len(measures) and all(f"({m.expression})" in sql for m, sql in zip(measures, rest, strict=True))
+
+
 # (text replaced in MINIMAL + EXTRA_SLOS, by what, where the issue is written, its path, its message)
 MISTAKES = {
     "missing_table": (

@@ -1,7 +1,8 @@
 """The evaluator: runs a check plan on any engine adapter (engines/adapter.py) and gives every planned SLO its observed
 value, or the reason it has none. The same code runs DuckDB, PostgreSQL and Spark; the plan's queries are rendered
-in the adapter's dialect, and nothing here branches on an engine or on an indicator's name (each indicator says how
-it is measured: indicators/registry.py).
+in the adapter's dialect (once per process, the evaluation time filled in at each evaluation: slo/rendered.py), and
+nothing here branches on an engine or on an indicator's name (each indicator says how it is measured:
+indicators/registry.py).
 
 Each dataset's scan indicators run as one SELECT (one pass over the table). If that query fails (a missing column,
 a bad regex, or it runs past the longest of their time limits), each of its SLOs is retried alone, so one broken or
@@ -20,10 +21,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from dagster_project.engines.adapter import Catalog, EngineAdapter, EngineError, QueryTimedOut, first_value
-from dagster_project.indicators.sql import render
+from dagster_project.slo import rendered
 from dagster_project.slo.domain import Slo
 from dagster_project.slo.evaluation import Evaluation
-from dagster_project.slo.plan import CheckPlan, scan_query, single_query
+from dagster_project.slo.plan import CheckPlan
 from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
 
 SPEC_SQL = frozenset({"free_sql", "timed"})  # measurements that run SQL written in a spec
@@ -57,16 +58,17 @@ def _scan(
 ) -> list[Evaluation]:
     if not catalog.exists(dataset):
         return [Evaluation(s, None, s.indicator.missing_dataset(dataset)) for s in slos]
-    query = scan_query(dataset, slos, as_of, catalog.text_columns(dataset))
+    text_columns = catalog.text_columns(dataset)
     try:
-        rows = adapter.fetch(render(query.fused, adapter.dialect), max(s.timeout_s for s in slos), max_rows=1)
+        fused = rendered.scan(dataset, slos, text_columns, adapter.dialect, as_of)
+        rows = adapter.fetch(fused, max(s.timeout_s for s in slos), max_rows=1)
         return [judgeable(s, v) for s, v in zip(slos, rows[0], strict=True)]
     except (EngineError, QueryTimedOut):
         pass  # find which one: each alone
     out = []
-    for i, slo in enumerate(slos):
+    for slo in slos:
         try:
-            alone = render(query.alone(i), adapter.dialect)
+            alone = rendered.scan_alone(slo, text_columns, adapter.dialect, as_of)
             out.append(judgeable(slo, first_value(adapter.fetch(alone, slo.timeout_s, 1))))
         except (EngineError, QueryTimedOut) as exc:
             out.append(Evaluation(slo, None, str(exc)))
@@ -132,7 +134,7 @@ def _single(adapter: EngineAdapter, catalog: Catalog, slo: Slo, as_of: datetime)
         missing = missing_read(catalog, slo)
         if missing is not None:
             return Evaluation(slo, None, missing)
-        rows = adapter.fetch(render(single_query(slo, as_of), adapter.dialect), slo.timeout_s, max_rows=1)
+        rows = adapter.fetch(rendered.single(slo, adapter.dialect, as_of), slo.timeout_s, max_rows=1)
         return judgeable(slo, first_value(rows))
     except QueryTimedOut as exc:
         return Evaluation(slo, None, str(exc))

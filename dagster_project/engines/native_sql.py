@@ -8,8 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from dagster_project.indicators.no_pii import PII_PATTERNS
-from dagster_project.indicators.sql import render
-from dagster_project.slo import plan
+from dagster_project.slo import rendered
 from dagster_project.slo.domain import Slo
 from dagster_project.warehouse.connection import quote_ident
 
@@ -35,9 +34,9 @@ def timestamp_literal(ts: datetime) -> str:
 
 def scan_expression(slo: Slo, as_of: datetime, text_columns: Sequence[str]) -> str:
     """A scan indicator's aggregate over its dataset, in DuckDB's SQL."""
-    return render(plan.scan_expression(slo, as_of, text_columns), "duckdb")
+    return rendered.scan_expression(slo, text_columns, "duckdb", as_of)
 
 
 def single_query(slo: Slo, as_of: datetime) -> str:
     """The query of an indicator measured by one of its own, in DuckDB's SQL."""
-    return render(plan.single_query(slo, as_of), "duckdb")
+    return rendered.single(slo, "duckdb", as_of)

@@ -18,6 +18,7 @@ branch on the engine:
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -72,8 +73,36 @@ def lit(value: object) -> exp.Expr:
     return exp.Literal.string(str(value))
 
 
+def timestamp_text(ts: datetime) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class EvaluationTimeUsed(TypeError):
+    """An indicator derived something from the evaluation time other than its literal: its SQL cannot be rendered
+    once and filled in per evaluation (slo/rendered.py renders it afresh each time instead)."""
+
+
+class _AsOfPlaceholder(datetime):
+    """The evaluation time while a query is rendered once for every evaluation: `timestamp` makes it a placeholder
+    literal; any other use of it (arithmetic, its fields, formatting) raises EvaluationTimeUsed."""
+
+    def _used(self, *_args: object, **_kwargs: object) -> Any:
+        raise EvaluationTimeUsed("the evaluation time enters SQL only as sql.timestamp(ctx.as_of)")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __lt__ = __le__ = __gt__ = __ge__ = _used
+    replace = astimezone = timestamp = isoformat = strftime = date = time = timetuple = _used
+    __str__ = __format__ = _used
+    year = month = day = hour = minute = second = microsecond = tzinfo = property(_used)
+
+
+AS_OF_PLACEHOLDER: datetime = _AsOfPlaceholder(2000, 1, 1)
+# What the placeholder renders as, a string literal no spec can contain (a new random token in every process).
+AS_OF_TOKEN = f"slo_as_of_{os.urandom(12).hex()}"
+
+
 def timestamp(ts: datetime) -> exp.Expr:
-    return exp.cast(exp.Literal.string(ts.strftime("%Y-%m-%d %H:%M:%S.%f")), TIMESTAMP)
+    text = AS_OF_TOKEN if ts is AS_OF_PLACEHOLDER else timestamp_text(ts)
+    return exp.cast(exp.Literal.string(text), TIMESTAMP)
 
 
 def epoch(node: exp.Expr) -> exp.Expr:

@@ -129,10 +129,15 @@ class _Checker:
             return False
         return True
 
-    def prepare(self, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[list[Column], str | None]:
-        """Bind `sql` without running it, in the adapter's dialect: its columns, or the error (a timeout too)."""
+    def prepare(
+        self, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S, ours: bool = False
+    ) -> tuple[list[Column], str | None]:
+        """Bind `sql` without running it, in the adapter's dialect: its columns, or the error (a timeout too). SQL
+        written in the spec is first checked to only read; `ours` (an indicator's query, rendered from a tree whose
+        names are quoted identifiers and whose values are literals) is prepared as the engine will run it."""
         try:
-            require_single_select(sql, dialect=self.adapter.dialect)
+            if not ours:
+                require_single_select(sql, dialect=self.adapter.dialect)
             return self.adapter.describe(sql, timeout_s), None
         except (FreeSqlRejected, QueryTimedOut, EngineError) as exc:
             return [], _first_line(exc)
@@ -164,7 +169,7 @@ class _Checker:
             measured = slo.definition.measured
             if ours and measured in ("scan", "query") and len(self.issues) == before and self.broken_promises == broken:
                 # What the engine will run, prepared: anything the rules above do not know about.
-                _columns, error = self.prepare(self.engine_query(slo), slo.timeout_s)
+                _columns, error = self.prepare(self.engine_query(slo), slo.timeout_s, ours=True)
                 if error is not None:
                     self.issues.append(s.issue(("slos", i, "indicator"), f"cannot be evaluated here: {error}"))
 
