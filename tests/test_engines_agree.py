@@ -6,6 +6,10 @@ Each case's sources are generated (with its fault) and loaded as they are into t
 clean built product's tables (staging.*, product_affinity.*): a fault is seen by the SLOs on raw tables, and every
 other SLO runs on the same clean product everywhere. The DuckDB files are then copied table for table to a fresh
 PostgreSQL database and to Parquet tables registered in the shared Spark session.
+
+Great Expectations joins it: on PostgreSQL through GX's SQL datasource and on Spark through its Spark datasource,
+every SLO GX expresses gives the native DuckDB number (same tolerances) and verdict. (GX's DuckDB path is the pandas
+datasource, compared with the native engine by tests/test_gx_engine.py.)
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pytest
 from dagster_project.datagen.faults import Fault
 from dagster_project.datagen.generator import GeneratorConfig, generate
 from dagster_project.datagen.transfer import to_parquet_folder, to_postgres
+from dagster_project.engines import gx, gx_suite
 from dagster_project.engines.adapter import EngineAdapter
 from dagster_project.engines.duckdb_adapter import open_adapter
 from dagster_project.engines.evaluate import evaluate
@@ -146,3 +151,18 @@ def test_every_shipped_slo_has_the_same_value_and_verdict_on_duckdb_postgres_and
     # Every engine ran every SLO it can run: nothing silently missing.
     assert set(on_postgres) == {s.id for s in _runnable(slos, "postgres")}
     assert set(on_spark) == {s.id for s in _runnable(slos, "spark")}
+
+    # GX on each server, its observed values beside the native DuckDB numbers.
+    expressible = [s for s in slos if gx_suite.expressible(s)]
+    assert expressible
+    pg = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "postgres")
+    try:
+        gx_postgres, _ = gx.evaluate_on(pg, compile_plan(expressible), NAIVE_AS_OF, tmp_path / "gx-postgres")
+    finally:
+        pg.close()
+    gx_spark, _ = gx.evaluate_on(on_spark_adapter, compile_plan(expressible), NAIVE_AS_OF, tmp_path / "gx-spark")
+    for engine, evaluations in (("gx on postgres", gx_postgres), ("gx on spark", gx_spark)):
+        assert {e.engine for e in evaluations} == {"gx"}, engine
+        assert {e.slo.id for e in evaluations} == {s.id for s in expressible}, engine
+        problems += _compare(engine, _values(evaluations), reference)
+    assert problems == [], "\n".join(problems)
