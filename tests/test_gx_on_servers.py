@@ -62,13 +62,13 @@ EXPECTED = {
 }
 
 
-def _slos() -> list[Slo]:
+def _slos(dataset: str = "raw.edge") -> list[Slo]:
     return [
         Slo(
             id=name,
             product="edge",
             dimension="validity",
-            dataset="raw.edge",
+            dataset=dataset,
             indicator=make(kind, **params),
             threshold=Threshold("min", 0.99),
             severity="error",
@@ -212,3 +212,31 @@ def test_slo_check_with_gx_runs_gx_on_the_products_postgres_server(
     observed = {p: {str(r["slo"]).split("_", 2)[-1]: r["observed"] for r in results if r["product"] == p} for p in
                 ("on_duckdb", "on_pg")}  # fmt: skip
     assert observed["on_pg"] == pytest.approx(observed["on_duckdb"], abs=1e-9)
+
+
+def test_a_gx_run_that_fails_is_an_error_for_its_slos_and_the_others_still_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import great_expectations as gx_module
+
+    from dagster_project.engines.duckdb_adapter import DuckDBAdapter
+
+    with duckdb.connect() as con:
+        con.execute("CREATE TEMP TABLE edge (id INTEGER, code VARCHAR, n VARCHAR, qty DOUBLE, a VARCHAR, b VARCHAR)")
+        con.executemany("INSERT INTO edge VALUES (?, ?, ?, ?, ?, ?)", ROWS)
+
+        def server_gone(self: Any, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(gx_module.Checkpoint, "run", server_gone)
+        rows = Slo(
+            id="rows", product="edge", dimension="completeness", dataset="temp.edge",
+            indicator=make("row_count"), threshold=Threshold("min", 1.0), severity="error", objective=0.99,
+            windows_s=(86400.0,), protects=("goal", "g"),
+        )  # fmt: skip
+        evaluations, _run = gx.evaluate_on(
+            DuckDBAdapter(con), compile_plan([*_slos("temp.edge"), rows]), NAIVE_AS_OF, tmp_path, build_docs=False
+        )
+    by_id = {e.slo.id: e for e in evaluations}
+    assert {by_id[name].error for name in INDICATORS} == {"GX: server closed the connection unexpectedly"}
+    assert by_id["rows"].error is None and by_id["rows"].observed == len(ROWS)  # native, unaffected

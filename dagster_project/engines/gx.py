@@ -369,18 +369,23 @@ def _run_checkpoints(
     collected, evaluations, checkpoints = _Results(), [], []
     actions: list[ValidationAction] = [UpdateDataDocsAction(name="update_data_docs")] if build_docs else []
 
-    def run(name: str, definitions: list[Any], parameters: dict[str, Any] | None) -> None:
+    def run(name: str, definitions: list[Any], parameters: dict[str, Any] | None, slo_ids: list[str]) -> None:
         checkpoint = context.checkpoints.add_or_update(
             gx.Checkpoint(name=name, validation_definitions=definitions, actions=actions, result_format="SUMMARY")
         )
         checkpoints.append(checkpoint.name)
-        result = checkpoint.run(batch_parameters=parameters)
+        try:
+            result = checkpoint.run(batch_parameters=parameters)
+        except Exception as exc:  # the server went away mid-run, GX failed: an error for its SLOs, the rest still run
+            for slo_id in slo_ids:
+                collected.errors.setdefault(slo_id, f"GX: {safe_error(exc)}")
+            return
         for validation in result.run_results.values():
             for expectation_result in validation.results:
                 collected.add(expectation_result)
 
     for product, datasets in sorted(by_product.items()):
-        definitions = []
+        definitions, in_checkpoint = [], []
         for dataset, items in sorted(datasets.items()):
             # A missing table or column is an error for the SLOs that need it; the others still run, as natively.
             errors = {t.slo.id: source.dataset_error(dataset, t.columns) for t in items}
@@ -398,12 +403,14 @@ def _run_checkpoints(
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=name, data=batch.definition, suite=suite)
             )
+            slo_ids = [t.slo.id for t in items]
             if batch.parameters is None:
                 definitions.append(definition)
+                in_checkpoint += slo_ids
             else:  # a run parameter belongs to one batch: a checkpoint of its own
-                run(name, [definition], batch.parameters)
+                run(name, [definition], batch.parameters, slo_ids)
         if definitions:
-            run(gx_name(product), definitions, None)
+            run(gx_name(product), definitions, None, in_checkpoint)
     done = {e.slo.id for e in evaluations}
     evaluations += [collected.evaluation(t) for t in translations if t.slo.id not in done]
     docs = root / CONTEXT_DIR / "uncommitted" / "data_docs" / "local_site" / "index.html"
