@@ -178,6 +178,8 @@ def test_gx_on_spark_gives_the_native_numbers_through_its_spark_datasource(tmp_p
     assert on_gx == pytest.approx(native, abs=1e-9)
     config = (tmp_path / "gx" / "great_expectations.yml").read_text()
     assert "type: spark" in config
+    # GX persists each batch it reads; none is left cached in the shared session.
+    assert spark._jsparkSession.sharedState().cacheManager().isEmpty()
 
 
 @pytest.mark.heavy

@@ -380,6 +380,9 @@ def _run_checkpoints(
             for slo_id in slo_ids:
                 collected.errors.setdefault(slo_id, f"GX: {safe_error(exc)}")
             return
+        finally:
+            if parameters and "dataframe" in parameters:
+                parameters["dataframe"].unpersist()  # GX persists a Spark batch and leaves it in the session's cache
         for validation in result.run_results.values():
             for expectation_result in validation.results:
                 collected.add(expectation_result)
