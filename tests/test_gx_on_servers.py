@@ -242,3 +242,34 @@ def test_a_gx_run_that_fails_is_an_error_for_its_slos_and_the_others_still_run(
     by_id = {e.slo.id: e for e in evaluations}
     assert {by_id[name].error for name in INDICATORS} == {"GX: server closed the connection unexpectedly"}
     assert by_id["rows"].error is None and by_id["rows"].observed == len(ROWS)  # native, unaffected
+
+
+@pytest.mark.heavy
+def test_gx_unable_to_connect_is_an_error_for_its_slos_and_the_native_ones_still_run(
+    tmp_path: Path, postgres: PostgresCluster, pg_edge: str
+) -> None:
+    import psycopg
+
+    # A role allowed one connection: the adapter holds it, so GX's own connection is refused.
+    postgres.execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'one_conn') THEN "
+        "CREATE ROLE one_conn LOGIN PASSWORD 'one-secret' CONNECTION LIMIT 1; END IF; END $$",
+        pg_edge,
+    )
+    postgres.execute("GRANT USAGE ON SCHEMA raw TO one_conn; GRANT SELECT ON raw.edge TO one_conn", pg_edge)
+    rows = Slo(
+        id="rows", product="edge", dimension="completeness", dataset="raw.edge", indicator=make("row_count"),
+        threshold=Threshold("min", 1.0), severity="error", objective=0.99, windows_s=(86400.0,), protects=("goal", "g"),
+    )  # fmt: skip
+    con = psycopg.connect(postgres.dsn(pg_edge, user="one_conn", password="one-secret"))
+    adapter = PostgresAdapter.from_connection(con, "127.0.0.1/edge")
+    try:
+        evaluations, _run = gx.evaluate_on(adapter, compile_plan([*_slos(), rows]), NAIVE_AS_OF, tmp_path)
+    finally:
+        adapter.close()
+    by_id = {e.slo.id: e for e in evaluations}
+    for name in INDICATORS:
+        error = str(by_id[name].error)
+        assert error.startswith("GX cannot open its postgres datasource: ") and "too many connections" in error
+        assert "one-secret" not in error
+    assert by_id["rows"].error is None and by_id["rows"].observed == len(ROWS)

@@ -213,6 +213,17 @@ class _Source:
     def part(self, part: gx_suite.Part) -> gx_suite.Part:
         return part
 
+    def error_text(self, exc: BaseException) -> str:
+        return safe_error(exc)
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The error under GX's and SQLAlchemy's wrappers: the driver's own."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    orig = getattr(exc, "orig", None)
+    return orig if isinstance(orig, BaseException) else exc
+
 
 class _DuckDBSource(_Source):
     """GX's pandas datasource over Parquet snapshots: its SQL datasource fails silently on DuckDB."""
@@ -305,6 +316,11 @@ class _PostgresSource(_AdapterSource):
     def datasource(self, context: Any) -> Any:
         return context.data_sources.add_or_update_postgres(gx_name("postgres", self.label), connection_string=self.url)
 
+    def error_text(self, exc: BaseException) -> str:
+        from dagster_project.engines.postgres import _message
+
+        return _message(exc)
+
     def batch(self, datasource: Any, name: str, dataset: str, items: Sequence[gx_suite.Translation]) -> _Batch:
         query = gx_batches.batch_query(dataset, _batch_columns(items), "postgres")
         _drop_asset(datasource, name)
@@ -360,7 +376,11 @@ def _run_checkpoints(
     from great_expectations.checkpoint.actions import UpdateDataDocsAction, ValidationAction
 
     context = _context(root, clean, source.runtime)
-    datasource = source.datasource(context)
+    try:
+        datasource = source.datasource(context)  # GX tests a SQL datasource's connection here
+    except Exception as exc:
+        error = f"GX cannot open its {source.name} datasource: {source.error_text(_innermost(exc))}"
+        return GxRun([Evaluation(t.slo, None, error, ENGINE) for t in translations], (), None)
 
     by_product: dict[str, dict[str, list[gx_suite.Translation]]] = {}
     for t in translations:
