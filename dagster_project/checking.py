@@ -33,13 +33,15 @@ def check_database(
     engine: Engine = "native",
     gx_root: Path | None = None,
     connect: Callable[[], AbstractContextManager[EngineAdapter]] | None = None,
+    gx_clean: bool = True,
 ) -> CheckRun:
-    """`as_of` is aware; the engines work in naive UTC. The GX engine keeps its file context under `gx_root`.
-    `connect` opens the engine adapter to evaluate on (default: the DuckDB database at `db`, read-only); the GX
-    engine reads a DuckDB connection."""
+    """`as_of` is aware; the engines work in naive UTC. The GX engine keeps its file context under `gx_root` (and
+    removes its previous run's objects first unless `gx_clean` is false). `connect` opens the engine adapter to
+    evaluate on (default: the DuckDB database at `db`, read-only); GX reads DuckDB through its pandas datasource,
+    PostgreSQL through its SQL datasource and Spark through its Spark datasource (engines/gx.py)."""
     # Imported here: the CLI imports this module for ENGINES on every invocation, and DuckDB and the engines are
     # a quarter of a second it need not pay for `slo --help`.
-    from dagster_project.engines.duckdb_adapter import DuckDBAdapter, open_adapter
+    from dagster_project.engines.duckdb_adapter import open_adapter
     from dagster_project.engines.evaluate import evaluate
     from dagster_project.slo.plan import compile_plan
     from dagster_project.slo.report import as_json
@@ -51,9 +53,7 @@ def check_database(
         if engine == "gx":
             from dagster_project.engines import gx  # imports Great Expectations: seconds
 
-            if not isinstance(adapter, DuckDBAdapter):
-                raise ValueError(f"the GX engine reads DuckDB; {adapter.name} is checked with the native engine")
-            evaluations, gx_run = gx.evaluate(adapter.con, plan, naive, gx_root or db.parent)
+            evaluations, gx_run = gx.evaluate_on(adapter, plan, naive, gx_root or db.parent, clean=gx_clean)
             return CheckRun([as_json(e) for e in evaluations], gx_run.data_docs)
         return CheckRun([as_json(e) for e in evaluate(adapter, plan, naive)])
 
@@ -70,8 +70,9 @@ def check_slos(
     """Every SLO judged where its product's data lives (its spec's `server:`; none: the deployment's DuckDB
     `database`). A server that cannot be reached (or a database that cannot be opened) makes each of its SLOs an
     error result naming the product, the server and the reason; the SLOs on other servers still run. The GX engine
-    runs on the deployment's DuckDB database; SLOs elsewhere are judged natively. `opened` holds adapters already
-    open (by engines.servers.server_key), used instead of opening their server again."""
+    runs on every server, through the datasource GX has for it; what GX cannot express is judged natively there.
+    `opened` holds adapters already open (by engines.servers.server_key), used instead of opening their server
+    again."""
     from dagster_project.engines.adapter import EngineError
     from dagster_project.engines.servers import label, open_server, server_key
     from dagster_project.slo.evaluation import Evaluation
@@ -82,17 +83,18 @@ def check_slos(
         groups.setdefault(server_key(slo.server), []).append(slo)
     results: list[dict[str, Any]] = []
     data_docs = None
-    for key, group in sorted(groups.items()):
+    for index, (key, group) in enumerate(sorted(groups.items())):
         server = group[0].server
         try:
-            if key == "" and engine == "gx":
-                run = check_database(database, group, as_of, landing=landing, engine=engine, gx_root=gx_root)
-                data_docs = run.data_docs
-            elif opened is not None and key in opened:
-                run = check_database(database, group, as_of, connect=_already_open(opened[key]))
-            else:
-                opener = functools.partial(open_server, server, database, landing if key == "" else None)
-                run = check_database(database, group, as_of, connect=opener)
+            opener: Callable[[], AbstractContextManager[EngineAdapter]] = (
+                _already_open(opened[key])
+                if opened is not None and key in opened
+                else functools.partial(open_server, server, database, landing if key == "" else None)
+            )
+            run = check_database(
+                database, group, as_of, engine=engine, gx_root=gx_root, connect=opener, gx_clean=index == 0
+            )
+            data_docs = run.data_docs or data_docs
             results.extend(run.results)
         except EngineError as exc:
             where = label(server, database)

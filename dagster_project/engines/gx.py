@@ -7,6 +7,13 @@ from the same read-only connection the native engine uses. Not through GX's SQL 
 every expectation as failed with no observed value and still "succeeds" (shared/NOTES.md). Results that lack the
 numbers an SLO needs are errors (gx_suite.MissingResult), so that failure mode can never pass as a failed check.
 
+On PostgreSQL GX runs through its own SQL datasource (SQLAlchemy, psycopg 3), one query asset per dataset, read-only
+(every session's transactions are read-only) and in UTC; the credentials are those of the adapter's connection (the
+server's environment variables), handed to GX at run time as config variables: the datasource GX keeps on disk names
+the variables, never their values. On Spark GX runs through its Spark datasource, one dataframe asset per dataset
+made in the adapter's session; GX takes a dataframe as a run parameter, so there it is one checkpoint per dataset.
+Both read the batch columns through one SELECT in the engine's dialect (engines/gx_batches.py).
+
 SLOs GX cannot express (gx_suite.NATIVE_ONLY_REASONS) are evaluated by the native engine and say so in their
 `engine` field. Pass or fail is decided, as for the native engine, by slo/decide.py on the observed value.
 """
@@ -26,7 +33,8 @@ from typing import Any
 
 import duckdb
 
-from dagster_project.engines import gx_suite
+from dagster_project.engines import gx_batches, gx_suite
+from dagster_project.engines.adapter import EngineAdapter, EngineError
 from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native import evaluate as native_evaluate
 from dagster_project.engines.native_sql import table_ref
@@ -88,15 +96,16 @@ def _snapshot(con: duckdb.DuckDBPyConnection, dataset: str, items: Sequence[gx_s
 GENERATED = ("expectations", "validation_definitions", "checkpoints")
 
 
-def _context(root: Path) -> Any:
+def _context(root: Path, clean: bool = True, runtime: Mapping[str, str] | None = None) -> Any:
     """The file context under root/gx. Its suites, validation definitions and checkpoints are generated from the
-    spec on every run, so the previous run's are removed first: one from an older spec could name a batch that no
-    longer exists, and GX then fails the whole checkpoint. Only objects named with PREFIX are removed: a GX project
-    of the user's own in the same folder keeps its suites."""
+    spec on every run, so the previous run's are removed first (`clean`; a check over several servers cleans once):
+    one from an older spec could name a batch that no longer exists, and GX then fails the whole checkpoint. Only
+    objects named with PREFIX are removed: a GX project of the user's own in the same folder keeps its suites.
+    `runtime` are config variables for this run only (GX substitutes `${NAME}` with them; never written)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    for folder in GENERATED:
+    for folder in GENERATED if clean else ():
         path = root / CONTEXT_DIR / folder
         if path.is_dir():
             for item in path.iterdir():
@@ -105,7 +114,7 @@ def _context(root: Path) -> Any:
 
     for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    context = gx.get_context(mode="file", project_root_dir=str(root))
+    context = gx.get_context(mode="file", project_root_dir=str(root), runtime_environment=dict(runtime or {}))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     context.variables.save()
     return context
@@ -177,13 +186,175 @@ def _dataset_error(con: duckdb.DuckDBPyConnection, dataset: str, columns: Sequen
     return None
 
 
+# --- where GX reads the batches: one source per engine ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Batch:
+    definition: Any  # GX's batch definition
+    parameters: dict[str, Any] | None = None  # run parameters (Spark: the dataframe); None: the definition suffices
+
+
+class _Source:
+    """How GX reads one engine's datasets: its datasource, one batch per dataset, and the errors it gives."""
+
+    name = ""
+    runtime: Mapping[str, str] = {}
+
+    def datasource(self, context: Any) -> Any:
+        raise NotImplementedError
+
+    def dataset_error(self, dataset: str, columns: Sequence[str]) -> str | None:
+        raise NotImplementedError
+
+    def batch(self, datasource: Any, name: str, dataset: str, items: Sequence[gx_suite.Translation]) -> _Batch:
+        raise NotImplementedError
+
+    def part(self, part: gx_suite.Part) -> gx_suite.Part:
+        return part
+
+    def error_text(self, exc: BaseException) -> str:
+        return safe_error(exc)
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The error under GX's and SQLAlchemy's wrappers: the driver's own."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    orig = getattr(exc, "orig", None)
+    return orig if isinstance(orig, BaseException) else exc
+
+
+class _DuckDBSource(_Source):
+    """GX's pandas datasource over Parquet snapshots: its SQL datasource fails silently on DuckDB."""
+
+    name = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, root: Path) -> None:
+        self.con, self.batches = con, root / CONTEXT_DIR / "uncommitted" / "batches"
+
+    def datasource(self, context: Any) -> Any:
+        return context.data_sources.add_or_update_pandas(DATASOURCE)
+
+    def dataset_error(self, dataset: str, columns: Sequence[str]) -> str | None:
+        return _dataset_error(self.con, dataset, columns)
+
+    def batch(self, datasource: Any, name: str, dataset: str, items: Sequence[gx_suite.Translation]) -> _Batch:
+        path = self.batches / f"{name}.parquet"
+        _snapshot(self.con, dataset, items, path)
+        _drop_asset(datasource, name)
+        return _Batch(datasource.add_parquet_asset(name, path=path).add_batch_definition("whole_table"))
+
+
+def _drop_asset(datasource: Any, name: str) -> None:
+    if name in {a.name for a in datasource.assets}:
+        datasource.delete_asset(name)
+
+
+def _batch_columns(items: Sequence[gx_suite.Translation]) -> list[gx_suite.BatchColumn]:
+    return list({b.name: b for t in items for b in t.batch}.values())
+
+
+class _AdapterSource(_Source):
+    """An engine adapter (PostgreSQL, Spark): a missing table or column is found by the adapter, as natively."""
+
+    def __init__(self, adapter: EngineAdapter) -> None:
+        self.adapter = adapter
+        self.name = adapter.name
+
+    def dataset_error(self, dataset: str, columns: Sequence[str]) -> str | None:
+        try:
+            self.adapter.fetch(gx_batches.probe_query(dataset, columns, self.adapter.dialect), GX_TIMEOUT_S)
+        except EngineError as exc:
+            return str(exc)
+        return None
+
+    def part(self, part: gx_suite.Part) -> gx_suite.Part:
+        return gx_batches.part_for(part, self.adapter.dialect)
+
+
+USER_VARIABLE, PASSWORD_VARIABLE = "SLO_GX_POSTGRES_USER", "SLO_GX_POSTGRES_PASSWORD"
+# Every session GX opens: read-only transactions, UTC, and no statement running past the limit.
+GX_TIMEOUT_S = 600.0
+_SESSION_OPTIONS = (
+    f"-c default_transaction_read_only=on -c TimeZone=UTC -c statement_timeout={int(GX_TIMEOUT_S * 1000)}"
+)
+
+
+def postgres_url(info: Any) -> tuple[str, dict[str, str]]:
+    """GX's connection string for the database of a psycopg ConnectionInfo, and the config variables it needs at run
+    time. The string names the variables (`${SLO_GX_POSTGRES_PASSWORD}`); their values, URL-quoted, exist only in the
+    run's memory."""
+    from urllib.parse import quote, urlencode
+
+    runtime = {USER_VARIABLE: quote(info.user or "", safe="")}
+    credentials = f"${{{USER_VARIABLE}}}"
+    if info.password:
+        runtime[PASSWORD_VARIABLE] = quote(info.password, safe="")
+        credentials += f":${{{PASSWORD_VARIABLE}}}"
+    query = {"options": _SESSION_OPTIONS, "application_name": "slo-monitor-gx"}
+    sslmode = info.get_parameters().get("sslmode")
+    if sslmode:
+        query["sslmode"] = sslmode
+    host = info.host or ""
+    if host.startswith("/"):  # a Unix socket folder
+        query["host"] = host
+        where = f"@:{info.port}" if info.port else "@"
+    else:
+        where = f"@{host}:{info.port}"
+    return f"postgresql+psycopg://{credentials}{where}/{quote(info.dbname, safe='')}?{urlencode(query)}", runtime
+
+
+class _PostgresSource(_AdapterSource):
+    """GX's SQL datasource for PostgreSQL, one query asset per dataset."""
+
+    def __init__(self, adapter: EngineAdapter) -> None:
+        super().__init__(adapter)
+        self.url, self.runtime = postgres_url(adapter.con.info)  # type: ignore[attr-defined]
+        self.label = getattr(adapter, "label", "postgres")
+
+    def datasource(self, context: Any) -> Any:
+        return context.data_sources.add_or_update_postgres(gx_name("postgres", self.label), connection_string=self.url)
+
+    def error_text(self, exc: BaseException) -> str:
+        from dagster_project.engines.postgres import _message
+
+        return _message(exc)
+
+    def batch(self, datasource: Any, name: str, dataset: str, items: Sequence[gx_suite.Translation]) -> _Batch:
+        query = gx_batches.batch_query(dataset, _batch_columns(items), "postgres")
+        _drop_asset(datasource, name)
+        return _Batch(datasource.add_query_asset(name, query=query).add_batch_definition_whole_table("whole_table"))
+
+
+class _SparkSource(_AdapterSource):
+    """GX's Spark datasource, one dataframe asset per dataset, made in the adapter's session."""
+
+    def datasource(self, context: Any) -> Any:
+        return context.data_sources.add_or_update_spark(gx_name("spark"))
+
+    def batch(self, datasource: Any, name: str, dataset: str, items: Sequence[gx_suite.Translation]) -> _Batch:
+        from dagster_project.engines.spark import require_one_select
+
+        query = gx_batches.batch_query(dataset, _batch_columns(items), "spark")
+        require_one_select(query)
+        frame = self.adapter.session.sql(query)  # type: ignore[attr-defined]
+        _drop_asset(datasource, name)
+        definition = datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole_table")
+        return _Batch(definition, {"dataframe": frame})
+
+
 def run_checkpoints(con: duckdb.DuckDBPyConnection, slos: Sequence[Slo], root: Path, build_docs: bool = True) -> GxRun:
     """Evaluate the GX-expressible SLOs through one Checkpoint per data product in the file context under `root`."""
+    return _run(_DuckDBSource(con, root), slos, root, build_docs)
+
+
+def _run(source: _Source, slos: Sequence[Slo], root: Path, build_docs: bool, clean: bool = True) -> GxRun:
     translations = [gx_suite.translate(s) for s in sorted(slos, key=lambda s: (s.product, s.dataset, s.id))]
     if not translations:
         return GxRun([], (), None)
     with _exclusive(root / CONTEXT_DIR / ".slo.lock"):
-        return _run_checkpoints(con, translations, root, build_docs)
+        return _run_checkpoints(source, translations, root, build_docs, clean)
 
 
 @contextmanager
@@ -199,59 +370,70 @@ def _exclusive(path: Path) -> Iterator[None]:
 
 
 def _run_checkpoints(
-    con: duckdb.DuckDBPyConnection, translations: list[gx_suite.Translation], root: Path, build_docs: bool
+    source: _Source, translations: list[gx_suite.Translation], root: Path, build_docs: bool, clean: bool
 ) -> GxRun:
     import great_expectations as gx
     from great_expectations.checkpoint.actions import UpdateDataDocsAction, ValidationAction
 
-    context = _context(root)
-    batches = root / CONTEXT_DIR / "uncommitted" / "batches"
-    datasource = context.data_sources.add_or_update_pandas(DATASOURCE)
+    context = _context(root, clean, source.runtime)
+    try:
+        datasource = source.datasource(context)  # GX tests a SQL datasource's connection here
+    except Exception as exc:
+        error = f"GX cannot open its {source.name} datasource: {source.error_text(_innermost(exc))}"
+        return GxRun([Evaluation(t.slo, None, error, ENGINE) for t in translations], (), None)
 
     by_product: dict[str, dict[str, list[gx_suite.Translation]]] = {}
     for t in translations:
         by_product.setdefault(t.slo.product, {}).setdefault(t.slo.dataset, []).append(t)
 
     collected, evaluations, checkpoints = _Results(), [], []
+    actions: list[ValidationAction] = [UpdateDataDocsAction(name="update_data_docs")] if build_docs else []
+
+    def run(name: str, definitions: list[Any], parameters: dict[str, Any] | None, slo_ids: list[str]) -> None:
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(name=name, validation_definitions=definitions, actions=actions, result_format="SUMMARY")
+        )
+        checkpoints.append(checkpoint.name)
+        try:
+            result = checkpoint.run(batch_parameters=parameters)
+        except Exception as exc:  # the server went away mid-run, GX failed: an error for its SLOs, the rest still run
+            for slo_id in slo_ids:
+                collected.errors.setdefault(slo_id, f"GX: {safe_error(exc)}")
+            return
+        finally:
+            if parameters and "dataframe" in parameters:
+                parameters["dataframe"].unpersist()  # GX persists a Spark batch and leaves it in the session's cache
+        for validation in result.run_results.values():
+            for expectation_result in validation.results:
+                collected.add(expectation_result)
+
     for product, datasets in sorted(by_product.items()):
-        definitions = []
+        definitions, in_checkpoint = [], []
         for dataset, items in sorted(datasets.items()):
             # A missing table or column is an error for the SLOs that need it; the others still run, as natively.
-            errors = {t.slo.id: _dataset_error(con, dataset, t.columns) for t in items}
+            errors = {t.slo.id: source.dataset_error(dataset, t.columns) for t in items}
             evaluations += [Evaluation(t.slo, None, errors[t.slo.id], ENGINE) for t in items if errors[t.slo.id]]
             items = [t for t in items if errors[t.slo.id] is None]
             if not items:
                 continue
-            path = batches / f"{gx_name(product, dataset)}.parquet"
-            _snapshot(con, dataset, items, path)
-            asset_name = gx_name(product, dataset)
-            if asset_name in {a.name for a in datasource.assets}:
-                datasource.delete_asset(asset_name)
-            asset = datasource.add_parquet_asset(asset_name, path=path)
-            batch = asset.add_batch_definition("whole_table")
-            suite = gx.ExpectationSuite(name=gx_name(product, dataset), meta={"product": product, "dataset": dataset})
+            name = gx_name(product, dataset)
+            batch = source.batch(datasource, name, dataset, items)
+            suite = gx.ExpectationSuite(name=name, meta={"product": product, "dataset": dataset})
             for t in items:
                 for index, part in enumerate(t.parts):
-                    suite.add_expectation(_expectation(part, t.slo, index))
+                    suite.add_expectation(_expectation(source.part(part), t.slo, index))
             suite = context.suites.add_or_update(suite)
-            definitions.append(
-                context.validation_definitions.add_or_update(
-                    gx.ValidationDefinition(name=gx_name(product, dataset), data=batch, suite=suite)
-                )
+            definition = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=name, data=batch.definition, suite=suite)
             )
-        if not definitions:
-            continue
-        actions: list[ValidationAction] = [UpdateDataDocsAction(name="update_data_docs")] if build_docs else []
-        checkpoint = context.checkpoints.add_or_update(
-            gx.Checkpoint(
-                name=gx_name(product), validation_definitions=definitions, actions=actions, result_format="SUMMARY"
-            )
-        )
-        checkpoints.append(checkpoint.name)
-        result = checkpoint.run()
-        for validation in result.run_results.values():
-            for expectation_result in validation.results:
-                collected.add(expectation_result)
+            slo_ids = [t.slo.id for t in items]
+            if batch.parameters is None:
+                definitions.append(definition)
+                in_checkpoint += slo_ids
+            else:  # a run parameter belongs to one batch: a checkpoint of its own
+                run(name, [definition], batch.parameters, slo_ids)
+        if definitions:
+            run(gx_name(product), definitions, None, in_checkpoint)
     done = {e.slo.id for e in evaluations}
     evaluations += [collected.evaluation(t) for t in translations if t.slo.id not in done]
     docs = root / CONTEXT_DIR / "uncommitted" / "data_docs" / "local_site" / "index.html"
@@ -267,4 +449,30 @@ def evaluate(
     gx_run = run_checkpoints(con, expressible, root, build_docs)
     by_id = {e.slo.id: e for e in gx_run.evaluations}
     by_id |= {e.slo.id: e for e in native_evaluate(con, compile_plan(native_only), as_of)}
+    return [by_id[s.id] for s in plan.slos], gx_run
+
+
+def evaluate_on(
+    adapter: EngineAdapter, plan: CheckPlan, as_of: datetime, root: Path, build_docs: bool = True, clean: bool = True
+) -> tuple[list[Evaluation], GxRun]:
+    """As `evaluate`, on any engine adapter: DuckDB through the pandas datasource, PostgreSQL through GX's SQL
+    datasource, Spark through its Spark datasource; the SLOs GX cannot express through the native evaluator on the
+    same adapter. `clean`: remove the previous run's generated GX objects first (once per check)."""
+    from dagster_project.engines.duckdb_adapter import DuckDBAdapter
+    from dagster_project.engines.evaluate import evaluate as adapter_evaluate
+
+    source: _Source
+    if isinstance(adapter, DuckDBAdapter):
+        source = _DuckDBSource(adapter.con, root)
+    elif adapter.name == "postgres":
+        source = _PostgresSource(adapter)
+    elif adapter.name == "spark":
+        source = _SparkSource(adapter)
+    else:
+        raise ValueError(f"the GX engine has no datasource for {adapter.name}")
+    expressible = [s for s in plan.slos if gx_suite.expressible(s)]
+    native_only = [s for s in plan.slos if not gx_suite.expressible(s)]
+    gx_run = _run(source, expressible, root, build_docs, clean)
+    by_id = {e.slo.id: e for e in gx_run.evaluations}
+    by_id |= {e.slo.id: e for e in adapter_evaluate(adapter, compile_plan(native_only), as_of)}
     return [by_id[s.id] for s in plan.slos], gx_run

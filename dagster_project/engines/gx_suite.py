@@ -13,6 +13,9 @@ Not expressible, so native-only:
 - `schema`: the expected types are DuckDB types, which a GX batch (a pandas frame) no longer has;
 - `referential_integrity`, `reconciliation`, `custom_sql`: they span tables or are SQL of their own, which GX runs
   only on its SQL path, and that path fails silently on DuckDB (shared/NOTES.md).
+
+The mapping is one per indicator, whatever the engine: on PostgreSQL (GX's SQL datasource) and Spark (its Spark
+datasource) GX expresses the same SLOs as on DuckDB, and the rest is judged natively there too (engines/gx.py).
 """
 
 from __future__ import annotations
