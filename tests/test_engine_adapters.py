@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -212,3 +213,15 @@ def test_the_transfer_leaves_the_duckdb_files_untouched(built_product: Settings,
     copied = to_parquet_folder(built_product.database, tmp_path, landing=built_product.landing_database)
     assert "raw.orders" in copied and (tmp_path / "raw" / "orders" / "data.parquet").exists()
     assert (digest(built_product.database), digest(built_product.landing_database)) == before
+
+
+def test_a_whole_number_range_bound_compares_an_integer_column_without_casting_each_value(pg: PostgresAdapter) -> None:
+    from dagster_project.indicators.sql import render
+    from dagster_project.slo.plan import scan_query
+    from tests.test_indicator_registry import make_slo
+
+    slo = make_slo("in_range", dataset="raw.order_items", column="quantity", min=1.0, max=100.0)
+    query = render(scan_query("raw.order_items", [slo], datetime(2026, 11, 27), []).fused, "postgres")
+    plan = "\n".join(str(r[0]) for r in pg.con.execute(f"EXPLAIN (VERBOSE) {query}".encode()).fetchall())
+    assert "quantity >= 1" in plan
+    assert "::numeric" not in plan  # `quantity >= 1.0` made PostgreSQL cast every row's quantity to numeric
