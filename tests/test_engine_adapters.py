@@ -225,3 +225,15 @@ def test_a_whole_number_range_bound_compares_an_integer_column_without_casting_e
     plan = "\n".join(str(r[0]) for r in pg.con.execute(f"EXPLAIN (VERBOSE) {query}".encode()).fetchall())
     assert "quantity >= 1" in plan
     assert "::numeric" not in plan  # `quantity >= 1.0` made PostgreSQL cast every row's quantity to numeric
+
+
+def test_not_in_future_compares_the_column_with_one_timestamp_without_per_row_arithmetic(pg: PostgresAdapter) -> None:
+    from dagster_project.indicators.sql import render
+    from dagster_project.slo.plan import scan_query
+    from tests.test_indicator_registry import make_slo
+
+    slo = make_slo("not_in_future", dataset="raw.orders", column="order_ts", tolerance=300.5)
+    query = render(scan_query("raw.orders", [slo], datetime(2026, 11, 27), []).fused, "postgres")
+    plan = "\n".join(str(r[0]) for r in pg.con.execute(f"EXPLAIN (VERBOSE) {query}".encode()).fetchall())
+    assert "order_ts <= '2026-11-27 00:05:00.5'::timestamp without time zone" in plan
+    assert "date_part" not in plan  # epoch seconds of every row made PostgreSQL's scan of raw.orders 1.3x its floor
