@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test test-fast test-oldest bench bench-quick bench-eval bench-metrics bench-store lint dev clean venv
+.PHONY: run test test-fast test-oldest bench bench-quick bench-eval bench-metrics bench-store bench-engines lint dev clean venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version.split()[0])'
@@ -58,12 +58,14 @@ test-oldest: $(OLDEST_VENV)/.installed
 ## Large-scale benchmarks (minutes); results go to BENCHMARKS.md by hand.
 ## ARGS go to the build benchmark (e.g. --skip-mlxtend), EVAL_ARGS to the evaluation one (e.g. --skip-gx),
 ## METRICS_ARGS to the exporter one (e.g. --sizes 10000,100000), STORE_ARGS to the store one (SQLite against
-## PostgreSQL; e.g. --url postgresql://me@localhost/postgres, else it starts a private cluster).
+## PostgreSQL; e.g. --url postgresql://me@localhost/postgres, else it starts a private cluster), ENGINE_ARGS to the
+## engine one (DuckDB, PostgreSQL and Spark; e.g. --sizes 1000000 --repeats 3 or --postgres-url ...).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.build_bench $(ARGS)
 	$(BIN)/python -m benchmarks.eval_bench $(EVAL_ARGS)
 	$(BIN)/python -m benchmarks.metrics_bench $(METRICS_ARGS)
 	$(BIN)/python -m benchmarks.store_bench $(STORE_ARGS)
+	$(BIN)/python -m benchmarks.engine_bench $(ENGINE_ARGS)
 
 ## A few minutes: start-up, evaluation, pair step and the 1M build as ratios against baselines of the same run,
 ## compared with the ratios recorded in BENCHMARKS.md (moves over 20% are printed). QUICK_ARGS: --record, --strict.
@@ -77,6 +79,12 @@ bench-metrics: $(BENCH_STAMP)
 ## Only the results store benchmark: the exporter on SQLite and on PostgreSQL side by side, and write throughput.
 bench-store: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.store_bench $(STORE_ARGS)
+
+## Only the engine benchmark: the plan on DuckDB, PostgreSQL (a private cluster unless --postgres-url) and local Spark,
+## each against a hand-written single-scan floor on the same engine; queries and scans counted (reuses the databases
+## the build benchmark left, else builds them).
+bench-engines: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.engine_bench $(ENGINE_ARGS)
 
 ## Only the SLO evaluation benchmark (reuses the databases the build benchmark left, else builds them).
 bench-eval: $(BENCH_STAMP)

@@ -42,15 +42,11 @@ def postgres_database(url: str | None) -> Iterator[str]:
     if url is not None:
         yield url.rsplit("/", 1)[0]
         return
-    from tests.server_support import postgres
+    from tests.server_support import start_postgres_cluster
 
-    cluster_gen = postgres.__wrapped__(None)  # type: ignore[attr-defined]  # the fixture's body, outside pytest
-    cluster = next(cluster_gen)
-    os.environ["PGPASSWORD"] = cluster.password
-    try:
+    with start_postgres_cluster() as cluster:
+        os.environ["PGPASSWORD"] = cluster.password
         yield cluster.url("postgres").rsplit("/", 1)[0]
-    finally:
-        next(cluster_gen, None)
 
 
 def fresh_database(server: str, name: str) -> PostgresUrl:

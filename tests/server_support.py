@@ -21,9 +21,10 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -34,7 +35,7 @@ POSTGRES_INSTALL = "sudo apt-get install -y --no-install-recommends postgresql"
 SPARK_INSTALL = "sudo apt-get install -y --no-install-recommends openjdk-17-jre-headless; pip install -e '.[spark]'"
 
 
-def _missing(what: str, install: str) -> None:
+def _missing(what: str, install: str) -> NoReturn:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what} is not installed; .ci/run must install it ({install})")
     pytest.skip(f"{what} is not installed; to run this test: {install}")
@@ -94,6 +95,14 @@ class PostgresCluster:
         return name
 
 
+class ServerMissing(Exception):
+    """A server the caller asked for is not installed: `what` is missing, `install` says how to install it."""
+
+    def __init__(self, what: str, install: str) -> None:
+        super().__init__(f"{what} is not installed; to install it: {install}")
+        self.what, self.install = what, install
+
+
 def _as_postgres_user() -> tuple[Callable[[], None] | None, int | None, int | None]:
     """initdb refuses to run as root: run the server as the `postgres` user then."""
     if os.geteuid() != 0:
@@ -101,7 +110,9 @@ def _as_postgres_user() -> tuple[Callable[[], None] | None, int | None, int | No
     try:
         entry = pwd.getpwnam("postgres")
     except KeyError:
-        pytest.fail("running as root needs the `postgres` user to run a PostgreSQL server (the Debian package)")
+        raise RuntimeError(
+            "running as root needs the `postgres` user to run a PostgreSQL server (the Debian package)"
+        ) from None
     uid, gid = entry.pw_uid, entry.pw_gid
 
     def demote() -> None:
@@ -117,21 +128,29 @@ def _run(args: list[str], demote: Callable[[], None] | None) -> None:
         raise AssertionError(f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.strip() or done.stdout}")
 
 
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
-    """One private PostgreSQL cluster for the whole test session, stopped at its end."""
+@contextmanager
+def start_postgres_cluster(
+    root: Path | None = None, settings: dict[str, str] | None = None
+) -> Iterator[PostgresCluster]:
+    """A private PostgreSQL cluster in `root` (a new temporary folder by default), stopped and removed at exit.
+
+    Loopback only, password authentication over TCP, fsync off, UTC; `settings` are more server settings (-c).
+    Raises ServerMissing when initdb/pg_ctl or psycopg is not installed; the tests' `postgres` fixture and the
+    benchmarks both start their cluster here."""
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
-        _missing("PostgreSQL (initdb, pg_ctl)", POSTGRES_INSTALL)
+        raise ServerMissing("PostgreSQL (initdb, pg_ctl)", POSTGRES_INSTALL)
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        _missing("psycopg", "pip install -e '.[dev]'")
-    assert bin_dir is not None
+        raise ServerMissing("psycopg", "pip install -e '.[dev]'") from None
     demote, uid, gid = _as_postgres_user()
     # Not under pytest's temporary folder: that is private to the user running pytest (0700), and the server may run
     # as `postgres`.
-    root = Path(tempfile.mkdtemp(prefix="slo-test-postgres-"))
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="slo-test-postgres-"))
+    else:
+        root.mkdir(parents=True)
     data, sockets, log = root / "data", root / "sockets", root / "server.log"
     sockets.mkdir()
     password = secrets.token_urlsafe(16)
@@ -140,39 +159,56 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresClust
     if uid is not None and gid is not None:
         for path in (root, sockets, pwfile):
             os.chown(path, uid, gid)
-    _run(
-        [
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "slo_admin",
-            f"--pwfile={pwfile}",
-            "--auth-local=trust",
-            "--auth-host=scram-sha-256",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ],
-        demote,
-    )
-    pwfile.unlink()
-    port = _free_port()
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100 -c TimeZone=UTC"
-    )
-    _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"], demote)
-    cluster = PostgresCluster(root=root, port=port, password=password, bin_dir=bin_dir)
     try:
-        yield cluster
+        _run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "slo_admin",
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            demote,
+        )
+        pwfile.unlink()
+        port = _free_port()
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100 -c TimeZone=UTC"
+        )
+        options += "".join(f" -c {key}={value}" for key, value in (settings or {}).items())
+        _run(
+            [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"],
+            demote,
+        )
+        yield PostgresCluster(root=root, port=port, password=password, bin_dir=bin_dir)
     finally:
-        subprocess.run(
-            [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-            capture_output=True, preexec_fn=demote,
-        )  # fmt: skip
+        if (data / "postmaster.pid").exists():
+            subprocess.run(
+                [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                capture_output=True, preexec_fn=demote,
+            )  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    """One private PostgreSQL cluster for the whole test session, stopped at its end."""
+    with ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(start_postgres_cluster())
+        except ServerMissing as missing:
+            _missing(missing.what, missing.install)
+        except RuntimeError as exc:  # root without the `postgres` user
+            pytest.fail(str(exc))
+        yield cluster
 
 
 def java_available() -> bool:
@@ -181,33 +217,48 @@ def java_available() -> bool:
     return shutil.which("java") is not None
 
 
-@pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
-    """One local Spark session (2 cores, UTC, no UI) for the whole test session."""
+@contextmanager
+def start_spark_session(
+    warehouse: Path, memory: str = "1g", app: str = "slo-tests", quiet: bool = True
+) -> Iterator[SparkSession]:
+    """A local Spark session (2 cores, UTC, no UI, loopback), stopped at exit. Raises ServerMissing without PySpark or
+    Java; the tests' `spark` fixture and the benchmarks both start their session here."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        _missing("PySpark", SPARK_INSTALL)
+        raise ServerMissing("PySpark", SPARK_INSTALL) from None
     if not java_available():
-        _missing("Java (17 or newer)", SPARK_INSTALL)
-    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+        raise ServerMissing("Java (17 or newer)", SPARK_INSTALL)
     started = time.monotonic()
     session = (
         SparkSession.builder.master("local[2]")
-        .appName("slo-tests")
+        .appName(app)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.warehouse.dir", str(warehouse))
-        .config("spark.driver.memory", "1g")
+        .config("spark.driver.memory", memory)
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .getOrCreate()
     )
-    session.sparkContext.setLogLevel("ERROR")
+    if quiet:
+        session.sparkContext.setLogLevel("ERROR")
     print(f"Spark session started in {time.monotonic() - started:.1f} s")
     try:
         yield session
     finally:
         session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """One local Spark session (2 cores, UTC, no UI) for the whole test session."""
+    with ExitStack() as stack:
+        try:
+            session = stack.enter_context(start_spark_session(tmp_path_factory.mktemp("spark-warehouse")))
+        except ServerMissing as missing:
+            _missing(missing.what, missing.install)
+        yield session

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.server_support import PostgresCluster
+from tests.server_support import PostgresCluster, ServerMissing, _missing, start_postgres_cluster
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -30,6 +30,23 @@ def test_the_private_postgres_cluster_refuses_a_wrong_password(postgres: Postgre
 
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(postgres.dsn(password="wrong")).close()
+
+
+def test_a_cluster_started_outside_pytest_takes_settings_and_is_stopped_and_removed_at_exit() -> None:
+    """start_postgres_cluster (what the fixture and the benchmarks use): its settings apply, and at exit the server is
+    stopped and its folder removed."""
+    import psycopg
+
+    try:
+        with start_postgres_cluster(settings={"work_mem": "7MB"}) as cluster:
+            assert cluster.execute("SHOW work_mem") == [("7MB",)]
+            assert cluster.execute("SHOW TimeZone") == [("UTC",)]
+            dsn, root = cluster.dsn(), cluster.root
+    except ServerMissing as missing:
+        _missing(missing.what, missing.install)
+    assert not root.exists()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(dsn).close()
 
 
 @pytest.mark.heavy

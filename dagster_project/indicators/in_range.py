@@ -39,6 +39,14 @@ class InRange(IndicatorSpec):
         return self
 
 
+def _bound(value: float) -> exp.Expr:
+    """A whole-number bound as an integer literal (the same value): PostgreSQL reads `1.0` as numeric and casts every
+    value of an integer column to numeric to compare it (the quantity check took 1.9x its hand-written time)."""
+    if float(value).is_integer() and abs(value) < 2**53:
+        return sql.lit(int(value))
+    return sql.lit(value)
+
+
 @dataclass(frozen=True)
 class InRangeIndicator(Indicator):
     type: ClassVar[str] = "in_range"
@@ -51,9 +59,9 @@ class InRangeIndicator(Indicator):
         c = sql.col(self.column)
         bounds: list[exp.Expr] = []
         if self.min is not None:
-            bounds.append(exp.GTE(this=c.copy(), expression=sql.lit(self.min)))
+            bounds.append(exp.GTE(this=c.copy(), expression=_bound(self.min)))
         if self.max is not None:
-            bounds.append(exp.LTE(this=c.copy(), expression=sql.lit(self.max)))
+            bounds.append(exp.LTE(this=c.copy(), expression=_bound(self.max)))
         return sql.share(sql.all_of(bounds), c, self.nulls)
 
     def reads(self, dataset: str) -> tuple[Read, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -29,10 +30,12 @@ class NotInFutureIndicator(Indicator):
     tolerance: float = 300.0  # seconds
 
     def scan(self, ctx: Context) -> exp.Expr:
-        # Seconds, not an INTERVAL literal: the tolerance may be fractional. A null is not judged (completeness's).
+        # The latest allowed instant as one timestamp literal (microseconds, so a fractional tolerance is kept), the
+        # column compared with it as max_age compares it: no per-row arithmetic (epoch seconds of every row cost
+        # PostgreSQL 1.3x its hand-written scan of raw.orders). A null is not judged (completeness's).
         c = sql.col(self.column)
-        latest = exp.Add(this=sql.epoch(sql.timestamp(ctx.as_of)), expression=sql.lit(float(self.tolerance)))
-        return sql.share(exp.LTE(this=sql.epoch(c.copy()), expression=latest), c)
+        latest = sql.timestamp(ctx.as_of + timedelta(seconds=self.tolerance))
+        return sql.share(exp.LTE(this=c.copy(), expression=latest), c)
 
     def reads(self, dataset: str) -> tuple[Read, ...]:
         return (Read(dataset, self.column, "time", ("column",)),)

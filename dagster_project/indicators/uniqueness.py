@@ -42,7 +42,9 @@ class UniquenessIndicator(Indicator):
     def scan(self, ctx: Context) -> exp.Expr:
         # Keys with a null part are left out (a null key is completeness's concern), as for every other ratio.
         complete = sql.all_of([sql.not_null(sql.col(c)) for c in self.columns])
-        distinct = sql.filtered(sql.count_distinct([sql.col(c) for c in self.columns]), complete)
+        distinct = sql.count_distinct([sql.col(c) for c in self.columns])
+        if len(self.columns) > 1:  # one column: count(DISTINCT c) never counts a null, and a FILTER on a distinct
+            distinct = sql.filtered(distinct, complete)  # aggregate makes Spark copy every row (Expand)
         keys = sql.filtered(sql.count(), complete.copy())
         return sql.coalesce(sql.div(sql.as_double(distinct), sql.nullif(keys, sql.lit(0))), sql.lit(1.0))
 
