@@ -74,6 +74,7 @@ class CountingAdapter:
         self.inner = inner
         self.name: str = inner.name
         self.dialect: str = inner.dialect
+        self.label: str = inner.label
         self.queries: list[str] = []
         self.catalog_reads = 0
 
@@ -92,6 +93,10 @@ class CountingAdapter:
 
     def same_type(self, expected: str, actual: Column) -> bool:
         return bool(self.inner.same_type(expected, actual))
+
+    def describe(self, sql: str, timeout_s: float) -> list[Column]:
+        columns: list[Column] = self.inner.describe(sql, timeout_s)
+        return columns
 
     def close(self) -> None:
         self.inner.close()
