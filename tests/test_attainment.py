@@ -32,7 +32,7 @@ def make_slo(kind: str = "in_range", threshold: float = 0.5, windows: tuple[floa
         dimension="freshness" if kind == "max_age" else "validity",
         dataset="s.t",
         indicator=make(kind, column="c") if kind == "max_age" else make(kind, column="c", min=0.0),
-        threshold=Threshold("max" if kind == "max_age" else "min", threshold),
+        threshold=Threshold.of("max" if kind == "max_age" else "min", threshold),
         severity="error",
         objective=0.99,
         windows_s=windows,

@@ -28,7 +28,7 @@ def age_slo(id_: str, dataset: str, hours: float, severity: str = "error") -> Sl
         dimension="freshness",
         dataset=dataset,
         indicator=make("max_age", column="ts"),
-        threshold=Threshold("max", hours * 3600),
+        threshold=Threshold.of("max", hours * 3600),
         severity=severity,  # type: ignore[arg-type]
         objective=0.99,
         windows_s=(86400.0,),

@@ -242,7 +242,7 @@ def test_a_run_that_commits_after_a_higher_numbered_one_is_still_read_by_an_incr
     history = History(url)
     assert history.refresh() == 1
     row = ("A", "a", "product_affinity", "validity", "raw.orders", when.timestamp(), when.timestamp(), 0.5, "min",
-           0.99, 0, "error", "native", None, None, None, None)  # fmt: skip
+           0.99, 0, "error", "native", None, None, None, None, None, "FAIL", None)  # fmt: skip
     late = threading.Thread(target=record, args=(url, "B", when, [_result("b", False)]))
     with pg.connect(url) as con, pg.transaction(con, "writers"):
         pg.insert(con, INSERT_COLUMNS, [row])  # run A: inserted, numbered, not committed

@@ -70,7 +70,7 @@ def _slos(dataset: str = "raw.edge") -> list[Slo]:
             dimension="validity",
             dataset=dataset,
             indicator=make(kind, **params),
-            threshold=Threshold("min", 0.99),
+            threshold=Threshold.of("min", 0.99),
             severity="error",
             objective=0.99,
             windows_s=(86400.0,),
@@ -233,7 +233,7 @@ def test_a_gx_run_that_fails_is_an_error_for_its_slos_and_the_others_still_run(
         monkeypatch.setattr(gx_module.Checkpoint, "run", server_gone)
         rows = Slo(
             id="rows", product="edge", dimension="completeness", dataset="temp.edge",
-            indicator=make("row_count"), threshold=Threshold("min", 1.0), severity="error", objective=0.99,
+            indicator=make("row_count"), threshold=Threshold.of("min", 1.0), severity="error", objective=0.99,
             windows_s=(86400.0,), protects=("goal", "g"),
         )  # fmt: skip
         evaluations, _run = gx.evaluate_on(
@@ -259,7 +259,8 @@ def test_gx_unable_to_connect_is_an_error_for_its_slos_and_the_native_ones_still
     postgres.execute("GRANT USAGE ON SCHEMA raw TO one_conn; GRANT SELECT ON raw.edge TO one_conn", pg_edge)
     rows = Slo(
         id="rows", product="edge", dimension="completeness", dataset="raw.edge", indicator=make("row_count"),
-        threshold=Threshold("min", 1.0), severity="error", objective=0.99, windows_s=(86400.0,), protects=("goal", "g"),
+        threshold=Threshold.of("min", 1.0), severity="error", objective=0.99, windows_s=(86400.0,),
+        protects=("goal", "g"),
     )  # fmt: skip
     con = psycopg.connect(postgres.dsn(pg_edge, user="one_conn", password="one-secret"))
     adapter = PostgresAdapter.from_connection(con, "127.0.0.1/edge")

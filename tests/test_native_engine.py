@@ -126,7 +126,7 @@ def test_check_results_carry_the_slo_record(built_product: Settings) -> None:
         result = evaluation.metadata["slo_result"].value  # type: ignore[union-attr]
         assert isinstance(result, dict)
         assert result["slo"] == "orders_fresh" and result["dimension"] == "freshness" and result["passed"] is True
-        assert result["threshold"] == {"bound": "max", "value": 26 * 3600.0}
+        assert result["threshold"] == {"bound": "max", "value": 26 * 3600.0, "min": None, "max": 26 * 3600.0}
         assert isinstance(result["observed"], float) and result["observed"] >= 0
 
 
@@ -215,7 +215,7 @@ def test_scan_indicators_of_a_dataset_share_one_plan_entry() -> None:
 def test_passes_compares_with_the_bound(
     observed: float | None, bound: str, value: float, expected: bool | None
 ) -> None:
-    assert passes(observed, Threshold(bound, value)) is expected  # type: ignore[arg-type]
+    assert passes(observed, Threshold.of(bound, value)) is expected  # type: ignore[arg-type]
 
 
 def test_percentile_is_nearest_rank() -> None:

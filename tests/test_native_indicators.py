@@ -25,7 +25,7 @@ def make_slo(kind: str, dataset: str = "s.t", bound: str = "min", value: float =
         dimension="validity",
         dataset=dataset,
         indicator=make(kind, **params),
-        threshold=Threshold(bound, value),  # type: ignore[arg-type]
+        threshold=Threshold.of(bound, value),  # type: ignore[arg-type]
         severity="error",
         objective=0.99,
         windows_s=(604800.0,),

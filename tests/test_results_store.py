@@ -133,7 +133,9 @@ def test_a_store_from_a_newer_version_is_refused(at: StoreAddress) -> None:
     else:
         record(path, "run-0", WHEN, [result("a", True)])
         raw(path, f"UPDATE slo_results_store SET version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(ResultsStoreError, match=f"{path}: results store version 4 is newer than this tool's"):
+    with pytest.raises(
+        ResultsStoreError, match=f"{path}: results store version {SCHEMA_VERSION + 1} is newer than this tool's"
+    ):
         record(path, "run-1", WHEN, [result("a", True)])
     for command in ("check", "migrate"):
         run = slo("store", command, "--results", str(path))
@@ -210,24 +212,17 @@ def test_a_version_1_store_is_refused_until_migrated_and_keeps_its_rows(tmp_path
         assert store.con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
 
 
+_LATER_COLUMNS = ("indicator", "objective", "threshold_max", "status", "extra")  # added in versions 3 and 4
+
+
 def _make_version_2(path: StoreAddress) -> None:
-    """A version 2 store of one run: no indicator, no objective (and, in SQLite, no application id yet)."""
+    """A version 2 store of one run: no indicator, no objective, no levels (and, in SQLite, no application id yet)."""
     record(path, "old", WHEN, [result("a", True)])
+    drops = [f"ALTER TABLE evaluations DROP COLUMN {c}" for c in _LATER_COLUMNS]
     if isinstance(path, Path):
-        raw(
-            path,
-            "PRAGMA application_id = 0",
-            "ALTER TABLE evaluations DROP COLUMN indicator",
-            "ALTER TABLE evaluations DROP COLUMN objective",
-            "PRAGMA user_version = 2",
-        )
+        raw(path, "PRAGMA application_id = 0", *drops, "PRAGMA user_version = 2")
     else:
-        raw(
-            path,
-            "ALTER TABLE evaluations DROP COLUMN indicator",
-            "ALTER TABLE evaluations DROP COLUMN objective",
-            "UPDATE slo_results_store SET version = 2",
-        )
+        raw(path, *drops, "UPDATE slo_results_store SET version = 2")
 
 
 def test_readers_and_writers_never_upgrade_a_store_they_say_to_migrate(at: StoreAddress, tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def _slo(period_days: float, objective: float = 0.99, severity: str = "error") -
         dimension="freshness",
         dataset="raw.orders",
         indicator=make("max_age", column="order_ts"),
-        threshold=Threshold("max", 86400.0),
+        threshold=Threshold.of("max", 86400.0),
         severity=severity,  # type: ignore[arg-type]
         objective=objective,
         windows_s=(7 * DAY, period_days * DAY) if period_days > 7 else (period_days * DAY,),

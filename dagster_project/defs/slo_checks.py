@@ -98,8 +98,12 @@ def check_result(asset: dg.AssetKey, slo: Slo, record: Mapping[str, Any]) -> dg.
     return dg.AssetCheckResult(
         check_name=slo.id,
         asset_key=asset,
-        passed=record["passed"] is True,
-        severity=dg.AssetCheckSeverity.ERROR if slo.severity == "error" else dg.AssetCheckSeverity.WARN,
+        # A warning (a warn SLO failed, or an error SLO met its threshold but not its warn level) is a failed check
+        # of WARN severity, which never blocks; only an error SLO's failure or error is ERROR.
+        passed=record["status"] == "ok",
+        severity=dg.AssetCheckSeverity.ERROR
+        if slo.severity == "error" and record["passed"] is not True
+        else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
     )
 

@@ -66,8 +66,9 @@ def expressible(slo: Slo) -> bool:
 
 def _bound(slo: Slo) -> GxBound:
     """GX's `mostly` for a ratio SLO (its minimum, clamped to what GX accepts), and the minimum itself."""
-    if slo.threshold.bound == "min":
-        return GxBound(min(1.0, max(0.0, slo.threshold.value)), slo.threshold.value)
+    low = slo.threshold.min
+    if low is not None:
+        return GxBound(min(1.0, max(0.0, low)), low)
     return GxBound(0.0, None)
 
 

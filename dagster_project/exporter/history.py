@@ -53,10 +53,10 @@ class History:
             self._identity = identity
             while True:
                 rows = store.rows_after(self.last_seq, batch)
-                for seq, slo_id, at, passed, observed, threshold, indicator in rows:
+                for seq, slo_id, at, passed, observed, threshold, indicator, status in rows:
                     verdict = None if passed is None else bool(passed)
                     until = good_until(indicator or self.kinds.get(slo_id), at, verdict, observed, threshold)
-                    self.slos.setdefault(slo_id, SloHistory()).add(at, verdict, observed, until)
+                    self.slos.setdefault(slo_id, SloHistory()).add(at, verdict, observed, until, status == "warn")
                     self.last_seq = seq
                 read += len(rows)
                 if len(rows) < batch:

@@ -56,6 +56,13 @@ CHECK_ERROR = Metric(
     "1 if the SLO's latest evaluation could not run (missing column, SQL error), else 0.",
     SLO_LABELS,
 )
+CHECK_WARNING = Metric(
+    f"{PREFIX}_check_warning",
+    "gauge",
+    "1 if the SLO's latest evaluation is at its warn level (a warn SLO failed, or an error SLO met its threshold but "
+    "not its warn level), else 0. Costs no error budget.",
+    SLO_LABELS,
+)
 OBSERVED = Metric(
     f"{PREFIX}_observed_value",
     "gauge",
@@ -65,7 +72,15 @@ OBSERVED = Metric(
 THRESHOLD = Metric(
     f"{PREFIX}_threshold_value",
     "gauge",
-    "The SLO's threshold, in the indicator's unit; the bound label says whether it is a minimum or a maximum.",
+    "The SLO's threshold, in the indicator's unit; the bound label says whether it is a minimum or a maximum (a "
+    "between threshold has both).",
+    (*SLO_LABELS, "bound"),
+)
+WARN_THRESHOLD = Metric(
+    f"{PREFIX}_warn_threshold_value",
+    "gauge",
+    "An error SLO's warn level (spec: warn), in the indicator's unit; bound says minimum or maximum. Absent when the "
+    "SLO has no warn level.",
     (*SLO_LABELS, "bound"),
 )
 OBJECTIVE = Metric(
@@ -174,8 +189,10 @@ ALL: tuple[Metric, ...] = (
     SLO_INFO,
     CHECK_PASSED,
     CHECK_ERROR,
+    CHECK_WARNING,
     OBSERVED,
     THRESHOLD,
+    WARN_THRESHOLD,
     OBJECTIVE,
     ATTAINMENT,
     SLI_ERROR,

@@ -66,7 +66,10 @@ def slo_families(families: Families, slos: Sequence[Slo], history: History, now:
             [*ids, slo.dimension, slo.dataset, slo.kind, slo.severity, slo.protects[0], slo.protects[1]],
         )
         families.add(n.OBJECTIVE, ids, slo.objective)
-        families.add(n.THRESHOLD, [*ids, slo.threshold.bound], slo.threshold.value)
+        for bound, value in slo.threshold.bounds:
+            families.add(n.THRESHOLD, [*ids, bound], value)
+        for bound, value in slo.warn.bounds if slo.warn is not None else ():
+            families.add(n.WARN_THRESHOLD, [*ids, bound], value)
         h = history.slos.get(slo.id, SloHistory())
         for outcome in OUTCOMES:
             families.add(n.EVALUATIONS, [*ids, outcome], h.totals[outcome])
@@ -74,6 +77,7 @@ def slo_families(families: Families, slos: Sequence[Slo], history: History, now:
             passed, observed = f.latest.passed, f.latest.observed
             families.add(n.CHECK_PASSED, ids, 1.0 if passed else 0.0)
             families.add(n.CHECK_ERROR, ids, 1.0 if passed is None else 0.0)
+            families.add(n.CHECK_WARNING, ids, 1.0 if f.latest.warned else 0.0)
             families.add(n.LAST_EVALUATION, ids, f.latest.at)
             if observed is not None:
                 families.add(n.OBSERVED, ids, observed)

@@ -83,8 +83,8 @@ def oncall(spec: SpecFile, runbook: str = RUNBOOK_URL) -> dict[str, Any]:
     info = f"max by ({by}, dimension, dataset) ({_q(n.SLO_INFO)})"
     freshness: dict[str, set[float]] = {}
     for slo in slos_from_spec(spec):
-        if slo.definition.age:
-            freshness.setdefault(slo.dataset, set()).add(slo.threshold.value)
+        if slo.definition.age and slo.threshold.max is not None:
+            freshness.setdefault(slo.dataset, set()).add(slo.threshold.max)
     panels = [
         Panel(
             "Alerts",

@@ -229,8 +229,11 @@ def _quality_rules(slo: Slo) -> list[tuple[str | None, dict[str, Any]]]:
                 return [(None, rule)]
             return [(ind.columns[0] if ind.type == "uniqueness" else ind.column, rule)]
     if ind.type == "custom_sql":
-        op = "mustBeGreaterOrEqualTo" if slo.threshold.min is not None else "mustBeLessOrEqualTo"
-        rule |= {"type": "sql", "query": ind.sql, op: slo.threshold.bound}
+        if slo.threshold.min is not None and slo.threshold.max is not None:
+            rule |= {"type": "sql", "query": ind.sql, "mustBeBetween": [slo.threshold.min, slo.threshold.max]}
+        else:
+            op = "mustBeGreaterOrEqualTo" if slo.threshold.min is not None else "mustBeLessOrEqualTo"
+            rule |= {"type": "sql", "query": ind.sql, op: slo.threshold.bound}
         rule["customProperties"] = _custom(_slo_meta(slo, mapped))
         return [(None, rule)]
     data = slo.model_dump(mode="json", exclude_unset=True)
@@ -548,6 +551,8 @@ def _rule(reader: _Reader, loc: Path_, rule: Any, dataset: str, column: str | No
         ):
             slo |= {"indicator": {"type": "custom_sql", "sql": query}}
             slo["threshold"] = {"min" if op == "mustBeGreaterOrEqualTo" else "max": value}
+        elif op == "mustBeBetween" and all(isinstance(v, int | float) and 0 <= v <= 1 for v in value):
+            slo |= {"indicator": {"type": "custom_sql", "sql": query}, "threshold": {"min": value[0], "max": value[1]}}
         else:
             slo |= {"indicator": {"type": "custom_sql", "sql": _pass_fail(query, op, value)}, "threshold": {"min": 1.0}}
         reader.add(loc, slo, meta)

@@ -199,6 +199,11 @@ def _slo(spec: SpecFile, slo: Slo) -> dict[str, Any]:
         annotations[f"{PREFIX}windows"] = ", ".join(slo.windows)
     if isinstance(slo.threshold.bound, str):
         annotations[f"{PREFIX}threshold"] = slo.threshold.bound
+    # OpenSLO's objective has one op and value: a between threshold (its max) and a warn level travel as annotations.
+    if slo.threshold.min is not None and slo.threshold.max is not None:
+        annotations[f"{PREFIX}threshold-max"] = _json(slo.threshold.max)
+    if slo.warn is not None:
+        annotations[f"{PREFIX}warn"] = _json(slo.warn.model_dump(exclude_none=True))
     if slo.protects is not None:
         kind = "goal" if slo.protects.goal is not None else "use_case"
         annotations[f"{PREFIX}protects"] = f"{kind}: {slo.protects.goal or slo.protects.use_case}"
@@ -352,6 +357,8 @@ def _slo_data(reader: _Reader, doc: YamlDocument, sli: YamlDocument | None) -> d
     )
     if threshold is None:
         return None
+    if PREFIX + "threshold-max" in notes:
+        threshold["max"] = reader.annotation_json(doc, "threshold-max", None)
     data: dict[str, Any] = {"id": identifier(meta["name"])}
     if "description" in spec:
         data["description"] = spec["description"]
@@ -378,6 +385,8 @@ def _slo_data(reader: _Reader, doc: YamlDocument, sli: YamlDocument | None) -> d
         data["runbook_url"] = notes[PREFIX + "runbook-url"]
     if PREFIX + "timeout" in notes:
         data["timeout"] = notes[PREFIX + "timeout"]
+    if PREFIX + "warn" in notes:
+        data["warn"] = reader.annotation_json(doc, "warn", {})
     return data
 
 

@@ -73,7 +73,7 @@ def product_report(
         rows.append(
             SloRow(
                 slo,
-                "-" if latest is None else status(latest.passed, slo.severity),
+                "-" if latest is None else status(latest.passed, slo.severity, latest.warned),
                 "-" if latest is None else format_value(latest.observed, slo.unit),
                 None if latest is None else datetime.fromtimestamp(latest.at, as_of.tzinfo),
                 {n.window_label(w.window_s): w for w in f.windows},

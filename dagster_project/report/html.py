@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dagster_project.report.build import ProductReport, SloRow
 from dagster_project.report.svg import line_chart
+from dagster_project.slo.domain import Slo
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1280px;color:#1d2330;
@@ -162,7 +163,7 @@ def _slo_table(r: ProductReport) -> str:
     rows = "".join(
         f"<tr id='slo-{escape(row.slo.id)}'><td>{escape(row.slo.id)}</td><td>{escape(row.slo.dimension)}</td>"
         f"<td>{escape(row.slo.dataset)}</td><td class='num'>{escape(row.observed_text)}</td>"
-        f"<td class='num'>{escape(row.slo.threshold.describe(row.slo.unit))}</td>"
+        f"<td class='num'>{escape(_levels(row.slo))}</td>"
         f"<td class='num'>{row.slo.objective:g}</td>{cells(row)}"
         f"<td class='status-{escape(row.status)}'>{escape(row.status)}</td></tr>"
         for row in r.rows
@@ -173,6 +174,11 @@ def _slo_table(r: ProductReport) -> str:
     )
 
 
+def _levels(slo: Slo) -> str:
+    warn = "" if slo.warn is None else f" (warn level {slo.warn.describe(slo.unit)})"
+    return slo.threshold.describe(slo.unit) + warn
+
+
 def _breaches(r: ProductReport) -> str:
     if not r.breaches:
         return "<p id='no-breaches'>No SLO is failing or below its objective.</p>"
@@ -181,7 +187,7 @@ def _breaches(r: ProductReport) -> str:
     items = "".join(
         f"<li id='breach-{escape(b.slo.id)}'><b>{escape(b.slo.id)}</b> ({escape(b.slo.dimension)} of "
         f"{escape(b.slo.dataset)}): latest <span class='status-{escape(b.status)}'>{escape(b.status)}</span>, "
-        f"{escape(b.observed_text)} against {escape(b.slo.threshold.describe(b.slo.unit))}; threatens "
+        f"{escape(b.observed_text)} against {escape(_levels(b.slo))}; threatens "
         f"{escape(b.slo.protects[0].replace('_', ' '))} <b>{escape(b.slo.protects[1])}</b></li>"
         for b in r.breaches
     )

@@ -51,7 +51,10 @@ CREATE TABLE IF NOT EXISTS evaluations (
     error        text,
     detail       text,
     indicator    text,
-    objective    double precision
+    objective    double precision,
+    threshold_max double precision,
+    status       text,
+    extra        text
 );
 CREATE INDEX IF NOT EXISTS evaluations_by_slo ON evaluations (slo_id, evaluated_at);
 CREATE INDEX IF NOT EXISTS evaluations_by_run ON evaluations (run_id);
@@ -67,6 +70,11 @@ UPGRADES = {
     2: [
         "ALTER TABLE evaluations ADD COLUMN IF NOT EXISTS indicator text",
         "ALTER TABLE evaluations ADD COLUMN IF NOT EXISTS objective double precision",
+    ],
+    3: [
+        "ALTER TABLE evaluations ADD COLUMN IF NOT EXISTS threshold_max double precision",
+        "ALTER TABLE evaluations ADD COLUMN IF NOT EXISTS status text",
+        "ALTER TABLE evaluations ADD COLUMN IF NOT EXISTS extra text",
     ],
 }
 

@@ -19,13 +19,14 @@ are recognised by their `evaluations` columns and labelled when upgraded. Before
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +36,7 @@ from dagster_project.errors import SloError
 from dagster_project.results import postgres as pg
 from dagster_project.results.address import PostgresUrl, StoreAddress, parse_store_address
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x534C4F72  # b"SLOr": PRAGMA application_id of every results store (offset 68 of SQLite's header)
 BUSY_TIMEOUT_MS = 30_000
 INTEGRITY_EVERY_S = 3600.0  # a process appending for longer than this checks the store's integrity again
@@ -49,7 +50,13 @@ _V1_COLUMNS = (
     "seq", "run_id", "slo_id", "product", "dimension", "dataset", "evaluated_at", "recorded_at", "observed", "bound",
     "threshold", "passed", "severity", "engine", "error",
 )  # fmt: skip
-COLUMNS = {1: _V1_COLUMNS, 2: (*_V1_COLUMNS, "detail"), 3: (*_V1_COLUMNS, "detail", "indicator", "objective")}
+_V3_COLUMNS = (*_V1_COLUMNS, "detail", "indicator", "objective")
+COLUMNS = {
+    1: _V1_COLUMNS,
+    2: (*_V1_COLUMNS, "detail"),
+    3: _V3_COLUMNS,
+    4: (*_V3_COLUMNS, "threshold_max", "status", "extra"),
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evaluations (
@@ -70,7 +77,10 @@ CREATE TABLE IF NOT EXISTS evaluations (
     error        TEXT,
     detail       TEXT,               -- what lies behind the number (e.g. the columns a schema lacks)
     indicator    TEXT,               -- the indicator type (NULL in rows written before version 3)
-    objective    REAL                -- the objective in force when evaluated (NULL before version 3)
+    objective    REAL,               -- the objective in force when evaluated (NULL before version 3)
+    threshold_max REAL,              -- the max of a between threshold (bound is then 'min'), NULL for one bound
+    status       TEXT,               -- ok | warn | FAIL | ERROR, warn levels included (NULL before version 4)
+    extra        TEXT                -- JSON: the warn level and what else the evaluation kept (NULL: nothing)
 );
 CREATE INDEX IF NOT EXISTS evaluations_by_slo ON evaluations (slo_id, evaluated_at);
 CREATE INDEX IF NOT EXISTS evaluations_by_run ON evaluations (run_id);
@@ -81,6 +91,11 @@ CREATE INDEX IF NOT EXISTS evaluations_by_run ON evaluations (run_id);
 _UPGRADES = {
     1: ["ALTER TABLE evaluations ADD COLUMN detail TEXT"],
     2: ["ALTER TABLE evaluations ADD COLUMN indicator TEXT", "ALTER TABLE evaluations ADD COLUMN objective REAL"],
+    3: [
+        "ALTER TABLE evaluations ADD COLUMN threshold_max REAL",
+        "ALTER TABLE evaluations ADD COLUMN status TEXT",
+        "ALTER TABLE evaluations ADD COLUMN extra TEXT",
+    ],
 }
 
 
@@ -178,6 +193,18 @@ class StoredEvaluation:
     detail: str | None
     indicator: str | None = None  # None in rows written before version 3
     objective: float | None = None
+    threshold_max: float | None = None  # the max of a between threshold
+    status: str | None = None  # ok | warn | FAIL | ERROR; None in rows written before version 4 (see `level`)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # the warn level ("warn": {min, max}) and more
+
+    @property
+    def level(self) -> str:
+        """ok | warn | FAIL | ERROR: as recorded, or (rows before version 4) from the verdict and severity."""
+        if self.status is not None:
+            return self.status
+        if self.passed is None:
+            return "ERROR"
+        return "ok" if self.passed else "FAIL" if self.severity == "error" else "warn"
 
 
 def _epoch(ts: datetime) -> float:
@@ -204,7 +231,16 @@ def _row(record: Mapping[str, Any], run_id: str, evaluated_at: float, recorded_a
         record.get("detail"),
         record.get("indicator"),
         record.get("objective"),
+        record["threshold"].get("max") if record["threshold"].get("min") is not None else None,
+        record.get("status"),
+        _extra_json(record),
     )
+
+
+def _extra_json(record: Mapping[str, Any]) -> str | None:
+    """What a record keeps beyond the columns, as JSON (None when nothing)."""
+    extra = {"warn": record["warn"]} if record.get("warn") else {}
+    return json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else None
 
 
 # (device, inode) of each store this process has found intact -> when (time.monotonic()).
@@ -212,7 +248,8 @@ _intact: dict[tuple[int, int], float] = {}
 
 INSERT_COLUMNS = (
     "run_id", "slo_id", "product", "dimension", "dataset", "evaluated_at", "recorded_at", "observed", "bound",
-    "threshold", "passed", "severity", "engine", "error", "detail", "indicator", "objective",
+    "threshold", "passed", "severity", "engine", "error", "detail", "indicator", "objective", "threshold_max", "status",
+    "extra",
 )  # fmt: skip
 
 
@@ -404,11 +441,13 @@ class ResultsStore:
 
     def rows_after(
         self, seq: int, limit: int
-    ) -> list[tuple[int, str, float, int | None, float | None, float, str | None]]:
-        """What the exporter's history needs of the rows written after `seq`, in the order they were written."""
+    ) -> list[tuple[int, str, float, int | None, float | None, float, str | None, str | None]]:
+        """What the exporter's history needs of the rows written after `seq`, in the order they were written; the
+        threshold is the max of a between threshold (what an age is judged against)."""
         with closing(
             self.execute(
-                "SELECT seq, slo_id, evaluated_at, passed, observed, threshold, indicator FROM evaluations"
+                "SELECT seq, slo_id, evaluated_at, passed, observed, coalesce(threshold_max, threshold), indicator,"
+                " status FROM evaluations"
                 " WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, limit),
             )
@@ -477,7 +516,7 @@ def check_postgres(con: Any, url: PostgresUrl) -> None:
 
 def _stored(row: tuple[Any, ...]) -> StoredEvaluation:
     (seq, run_id, slo_id, product, dimension, dataset, evaluated_at, recorded_at, observed, bound, threshold,
-     passed, severity, engine, error, detail, indicator, objective) = row  # fmt: skip
+     passed, severity, engine, error, detail, indicator, objective, threshold_max, status, extra) = row  # fmt: skip
     return StoredEvaluation(
         seq=seq,
         run_id=run_id,
@@ -497,6 +536,9 @@ def _stored(row: tuple[Any, ...]) -> StoredEvaluation:
         detail=detail,
         indicator=indicator,
         objective=objective,
+        threshold_max=threshold_max,
+        status=status,
+        extra=json.loads(extra) if extra else {},
     )
 
 

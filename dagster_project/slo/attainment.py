@@ -59,16 +59,17 @@ class SloHistory:
     passed: list[bool | None] = field(default_factory=list)
     observed: list[float | None] = field(default_factory=list)
     until: list[float] = field(default_factory=list)  # good_until of each evaluation
+    warned: list[bool] = field(default_factory=list)  # at the warn level (its status was warn)
     good_count: list[int] = field(default_factory=lambda: [0])  # good_count[k] = good among the first k
     good_time: list[float] = field(default_factory=lambda: [0.0])  # good time over intervals [at[m], at[m+1]), m < k
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     dirty: bool = False  # sums out of date after an out-of-order insert; rebuilt before the next query
 
-    def add(self, at: float, passed: bool | None, observed: float | None, until: float) -> None:
+    def add(self, at: float, passed: bool | None, observed: float | None, until: float, warned: bool = False) -> None:
         """Evaluations in the order they were written; equal times keep that order (the later write is latest)."""
         self.totals[outcome(passed)] += 1
         if not self.dirty and (not self.at or at >= self.at[-1]):
-            self._append(at, passed, observed, until)
+            self._append(at, passed, observed, until, warned)
             return
         # An evaluation for an earlier time (a run with an older --as-of): insert it in place and rebuild the sums
         # once, before the next query, not once per row.
@@ -77,15 +78,17 @@ class SloHistory:
         self.passed.insert(k, passed)
         self.observed.insert(k, observed)
         self.until.insert(k, until)
+        self.warned.insert(k, warned)
         self.dirty = True
 
-    def _append(self, at: float, passed: bool | None, observed: float | None, until: float) -> None:
+    def _append(self, at: float, passed: bool | None, observed: float | None, until: float, warned: bool) -> None:
         if self.at:
             self.good_time.append(self.good_time[-1] + self._good_in(len(self.at) - 1, self.at[-1], at))
         self.at.append(at)
         self.passed.append(passed)
         self.observed.append(observed)
         self.until.append(until)
+        self.warned.append(warned)
         self.good_count.append(self.good_count[-1] + int(passed is True))
 
     def _good_in(self, k: int, lo: float, hi: float) -> float:
@@ -95,8 +98,9 @@ class SloHistory:
     def rebuild(self) -> None:
         """Recompute the running sums after out-of-order inserts."""
         self.dirty = False
-        rows = list(zip(self.at, self.passed, self.observed, self.until, strict=True))
-        self.at, self.passed, self.observed, self.until, self.good_count, self.good_time = [], [], [], [], [0], [0.0]
+        rows = list(zip(self.at, self.passed, self.observed, self.until, self.warned, strict=True))
+        self.at, self.passed, self.observed, self.until, self.warned = [], [], [], [], []
+        self.good_count, self.good_time = [0], [0.0]
         for row in rows:
             self._append(*row)
 
@@ -148,6 +152,9 @@ class Latest:
     at: float
     passed: bool | None
     observed: float | None
+    warned: bool = (
+        False  # at the warn level: a warn SLO failed, or an error SLO met its threshold but not its warn level
+    )
 
 
 @dataclass(frozen=True)
@@ -175,7 +182,7 @@ def error_ratio(slo: Slo, history: SloHistory, window_s: float, now: float) -> f
 def slo_figures(slo: Slo, history: SloHistory | None, now: float) -> SloFigures:
     h = history if history is not None else SloHistory()
     k = h.latest(now)
-    latest = None if k is None else Latest(h.at[k], h.passed[k], h.observed[k])
+    latest = None if k is None else Latest(h.at[k], h.passed[k], h.observed[k], h.warned[k])
     return SloFigures(slo, latest, tuple(window_figures(slo, h, w, now) for w in slo.windows_s))
 
 

@@ -84,16 +84,18 @@ def _upstream(table: str, deps: Mapping[str, Sequence[str]]) -> set[str]:
 
 def freshness_windows(slos: Sequence[Slo], deps: Mapping[str, Sequence[str]]) -> dict[str, FreshnessWindow]:
     """For each table in `deps` (table -> the tables it is built from) bounded by a max-age SLO on itself or
-    upstream: fail after the tightest error-severity bound (or warn-severity, when there is no error one)."""
-    ages = [s for s in slos if s.definition.age and s.threshold.bound == "max"]
+    upstream: fail after the tightest error-severity bound (or warn-severity, when there is no error one); warn
+    after the tightest warn bound (a warn SLO's, or an error SLO's warn level) below it."""
+    ages = [s for s in slos if s.definition.age and s.threshold.max is not None]
     out = {}
     for table in sorted(deps):
         lineage = {table} | _upstream(table, deps)
         relevant = [s for s in ages if s.dataset in lineage]
         if not relevant:
             continue
-        errors = [s.threshold.value for s in relevant if s.severity == "error"]
-        warns = [s.threshold.value for s in relevant if s.severity == "warn"]
+        errors = [s.threshold.max for s in relevant if s.severity == "error" and s.threshold.max is not None]
+        warns = [s.threshold.max for s in relevant if s.severity == "warn" and s.threshold.max is not None]
+        warns += [s.warn.max for s in relevant if s.warn is not None and s.warn.max is not None]
         fail = min(errors) if errors else min(warns)
         warn = min(warns) if warns and min(warns) < fail else None
         out[table] = FreshnessWindow(fail, warn, tuple(sorted(s.id for s in relevant)))

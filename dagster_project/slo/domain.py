@@ -14,6 +14,7 @@ from dagster_project.indicators.base import Indicator, SpecContext
 from dagster_project.indicators.registry import Definition, definition
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.models import DEFAULT_QUERY_TIMEOUT, AlertLevel, SpecFile, Unit
+from dagster_project.spec.models import Threshold as SpecThreshold
 from dagster_project.spec.server import Server
 
 Bound = Literal["min", "max"]
@@ -23,12 +24,54 @@ DEFAULT_TIMEOUT_S = parse_duration(DEFAULT_QUERY_TIMEOUT).total_seconds()
 
 @dataclass(frozen=True)
 class Threshold:
-    bound: Bound
-    value: float  # seconds for durations
+    """The bounds a value must respect (seconds for durations): a minimum, a maximum or both (between, inclusive)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.min is None and self.max is None:
+            raise ValueError("a threshold needs a min, a max or both")
+
+    @classmethod
+    def of(cls, bound: Bound, value: float) -> Threshold:
+        return cls(min=value) if bound == "min" else cls(max=value)
+
+    @property
+    def bound(self) -> Bound:
+        """The first bound (min when there are both): what the store's `bound` column keeps."""
+        return "min" if self.min is not None else "max"
+
+    @property
+    def value(self) -> float:
+        """The first bound's value (the store's `threshold` column)."""
+        value = self.min if self.min is not None else self.max
+        assert value is not None
+        return value
+
+    @property
+    def upper(self) -> float | None:
+        """The max of a between threshold (the store's `threshold_max`); None for one bound."""
+        return self.max if self.min is not None else None
+
+    @property
+    def bounds(self) -> tuple[tuple[Bound, float], ...]:
+        out: list[tuple[Bound, float]] = []
+        if self.min is not None:
+            out.append(("min", self.min))
+        if self.max is not None:
+            out.append(("max", self.max))
+        return tuple(out)
 
     def describe(self, unit: Unit) -> str:
+        if self.min is not None and self.max is not None:
+            return f"{format_value(self.min, unit)}..{format_value(self.max, unit)}"
         op = ">=" if self.bound == "min" else "<="
         return f"{op} {format_value(self.value, unit)}"
+
+    def as_record(self) -> dict[str, float | str | None]:
+        """The record's form (slo/report.py): the first bound and its value, and min/max as given."""
+        return {"bound": self.bound, "value": self.value, "min": self.min, "max": self.max}
 
 
 @dataclass(frozen=True)
@@ -38,7 +81,7 @@ class Slo:
     dimension: str
     dataset: str
     indicator: Indicator  # its typed domain form (indicators/<type>.py); durations in seconds
-    threshold: Threshold
+    threshold: Threshold  # the error level (warn SLOs: their one level): budgets and alerts follow it
     severity: Severity
     objective: float
     windows_s: tuple[float, ...]
@@ -53,6 +96,9 @@ class Slo:
     # Where its product's data lives (spec: server); None: the deployment's DuckDB. Not part of equality or the hash
     # (a Spark server's conf is a mapping): an SLO is its product's and id's.
     server: Server | None = field(default=None, compare=False)
+    # A warn level inside the threshold (error SLOs only, spec: warn): meeting the threshold but not this is a warning,
+    # shown everywhere, costing no budget.
+    warn: Threshold | None = None
 
     @property
     def kind(self) -> str:
@@ -88,12 +134,17 @@ def _seconds(value: float | str) -> float:
     return parse_duration(value).total_seconds() if isinstance(value, str) else float(value)
 
 
+def _threshold(spec: SpecThreshold) -> Threshold:
+    return Threshold(
+        min=None if spec.min is None else _seconds(spec.min), max=None if spec.max is None else _seconds(spec.max)
+    )
+
+
 def slos_from_spec(spec: SpecFile) -> list[Slo]:
     context = SpecContext({q.id: q.sql for q in spec.consumer_queries})
     card = spec.data_product
     out = []
     for s in spec.slos:
-        bound: Bound = "min" if s.threshold.min is not None else "max"
         protects = (
             ("data_product", card.id)
             if s.protects is None
@@ -109,7 +160,7 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 dimension=s.dimension,
                 dataset=s.dataset,
                 indicator=definition(s.indicator.type).from_spec(s.indicator, context),
-                threshold=Threshold(bound, _seconds(s.threshold.bound)),
+                threshold=_threshold(s.threshold),
                 severity=s.severity,
                 objective=s.objective,
                 windows_s=tuple(_seconds(w) for w in s.windows),
@@ -120,6 +171,7 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 runbook_url=s.runbook_url or card.runbook_url,
                 timeout_s=_seconds(s.timeout),
                 server=spec.server,
+                warn=None if s.warn is None else _threshold(s.warn),
             )
         )
     return out

@@ -6,24 +6,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dagster_project.slo.decide import passes
+from dagster_project.slo.decide import Level, level, passes
 from dagster_project.slo.domain import format_value
 from dagster_project.slo.evaluation import Evaluation
 
 TABLE_HEADER = ["slo", "dimension", "dataset", "observed", "threshold", "status"]
 
 
-def status(passed: bool | None, severity: str) -> str:
+STATUS: dict[Level, str] = {"ok": "ok", "warn": "warn", "fail": "FAIL", "error": "ERROR"}
+
+
+def status(passed: bool | None, severity: str, warned: bool = False) -> str:
+    """The status of a judged evaluation: its verdict, its severity and whether it was at the warn level."""
     if passed is None:
         return "ERROR"
     if passed:
-        return "ok"
+        return "warn" if warned else "ok"
     return "FAIL" if severity == "error" else "warn"
 
 
 def as_json(evaluation: Evaluation) -> dict[str, Any]:
     slo = evaluation.slo
     passed = passes(evaluation.observed, slo.threshold)
+    warn = slo.warn
     return {
         "slo": slo.id,
         "product": slo.product,
@@ -34,12 +39,14 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         "passed": passed,
         "observed": evaluation.observed,
         "observed_text": evaluation.error or format_value(evaluation.observed, slo.unit),
-        "threshold": {"bound": slo.threshold.bound, "value": slo.threshold.value},
+        "threshold": slo.threshold.as_record(),
         "threshold_text": slo.threshold.describe(slo.unit),
+        "warn": None if warn is None else warn.as_record(),
+        "warn_text": None if warn is None else warn.describe(slo.unit),
         "severity": slo.severity,
         "objective": slo.objective,
         "protects": {"kind": slo.protects[0], "id": slo.protects[1]},
-        "status": status(passed, slo.severity),
+        "status": STATUS[level(evaluation.observed, slo)],
         "engine": evaluation.engine,
         "error": evaluation.error,
         "detail": evaluation.detail,

@@ -244,21 +244,32 @@ INDICATOR_UNITS: dict[str, Unit] = dict(UNITS)
 
 
 class Threshold(Strict):
-    """The bound the observed value must respect: exactly one of min or max. Durations are written as durations."""
+    """The bounds the observed value must respect: a min, a max, or both (between, inclusive). Durations are written
+    as durations."""
 
     min: float | str | None = None
     max: float | str | None = None
 
     @model_validator(mode="after")
-    def _one_bound(self) -> Threshold:
-        _exactly_one(self.min, self.max, "min or max")
+    def _a_bound(self) -> Threshold:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both (between)")
         return self
 
     @property
+    def bounds(self) -> list[tuple[Literal["min", "max"], float | str]]:
+        """The bounds given, min first."""
+        out: list[tuple[Literal["min", "max"], float | str]] = []
+        if self.min is not None:
+            out.append(("min", self.min))
+        if self.max is not None:
+            out.append(("max", self.max))
+        return out
+
+    @property
     def bound(self) -> float | str:
-        value = self.min if self.min is not None else self.max
-        assert value is not None
-        return value
+        """The first bound given (min when there are both)."""
+        return self.bounds[0][1]
 
 
 class Protects(Strict):
@@ -287,6 +298,12 @@ class Slo(Strict):
     indicator: Indicator
     threshold: Threshold
     severity: Literal["warn", "error"] = Field(description="error blocks downstream assets when it fails.")
+    warn: Threshold | None = Field(
+        default=None,
+        description="A warn level inside the threshold (error SLOs only): a value that meets the threshold but not "
+        "this shows as a warning (results, Dagster WARN, /metrics, report) without spending error budget. "
+        "Budgets and alerts follow the threshold.",
+    )
     objective: float = Field(
         gt=0,
         lt=1,

@@ -27,6 +27,7 @@ from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, regex_error, require_measure_query, require_single_select
 from dagster_project.spec.models import CustomSql, MatchesPattern, SpecFile, model_parts
+from dagster_project.spec.models import Slo as SpecSlo
 from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -395,29 +396,83 @@ def _window_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
     return issues
 
 
-def _threshold_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
-    slo = s.spec.slos[i]
+def _bound_issue(slo: SpecSlo, value: float | str) -> str | None:
+    """What is wrong with one bound for the SLO's indicator (its unit fixes how a bound is written), or None."""
     unit = REGISTRY[slo.indicator.type].unit
-    bound_key = "min" if slo.threshold.min is not None else "max"
-    loc: Path_ = ("slos", i, "threshold", bound_key)
-    value = slo.threshold.bound
     if unit == "duration":
         if not isinstance(value, str):
-            return [s.issue(loc, f"{slo.indicator.type} measures a duration: write the bound as one, e.g. 24h")]
+            return f"{slo.indicator.type} measures a duration: write the bound as one, e.g. 24h"
         try:
             parse_duration(value)
         except ValueError as exc:
-            return [s.issue(loc, str(exc))]
-        return []
+            return str(exc)
+        return None
     if isinstance(value, str):
-        return [s.issue(loc, f"{slo.indicator.type} measures a {unit}: the bound must be a number, not {value!r}")]
+        return f"{slo.indicator.type} measures a {unit}: the bound must be a number, not {value!r}"
     if unit == "ratio" and slo.indicator.type in UNBOUNDED_RATIOS and value < 0:
-        return [s.issue(loc, f"{slo.indicator.type} measures a ratio: the bound cannot be negative")]
+        return f"{slo.indicator.type} measures a ratio: the bound cannot be negative"
     if unit == "ratio" and slo.indicator.type not in UNBOUNDED_RATIOS and not 0 <= value <= 1:
-        return [s.issue(loc, f"{slo.indicator.type} measures a ratio: the bound must be between 0 and 1")]
+        return f"{slo.indicator.type} measures a ratio: the bound must be between 0 and 1"
     if unit == "count" and value < 0:
-        return [s.issue(loc, "a count bound cannot be negative")]
-    return []
+        return "a count bound cannot be negative"
+    return None
+
+
+def _number(value: float | str) -> float:
+    return parse_duration(value).total_seconds() if isinstance(value, str) else float(value)
+
+
+def _threshold_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
+    """Each bound fits the indicator's unit; between bounds are in order; a warn level only on an error SLO, with the
+    threshold's bounds, each at least as strict (else the warning could never show before the failure)."""
+    slo = s.spec.slos[i]
+    issues: list[SpecIssue] = []
+    levels = [("threshold", slo.threshold)] + ([("warn", slo.warn)] if slo.warn is not None else [])
+    for field, threshold in levels:
+        bad = False
+        for key, value in threshold.bounds:
+            problem = _bound_issue(slo, value)
+            if problem is not None:
+                issues.append(s.issue(("slos", i, field, key), problem))
+                bad = True
+        if bad:
+            return issues
+        if threshold.min is not None and threshold.max is not None and _number(threshold.min) > _number(threshold.max):
+            issues.append(
+                s.issue(("slos", i, field, "max"), f"max {threshold.max} is below min {threshold.min}: no value fits")
+            )
+            return issues
+    if slo.warn is None:
+        return issues
+    if slo.severity != "error":
+        return [
+            s.issue(("slos", i, "warn"), "a warn level needs severity: error (a warn SLO has one level: its threshold)")
+        ]
+    error, warn = slo.threshold, slo.warn
+    if [k for k, _ in warn.bounds] != [k for k, _ in error.bounds]:
+        given = " and ".join(k for k, _ in error.bounds)
+        return [
+            s.issue(
+                ("slos", i, "warn"), f"give the warn level the threshold's bounds ({given}), each as strict or stricter"
+            )
+        ]
+    for key, value in warn.bounds:
+        limit = _number(getattr(error, key))
+        looser = _number(value) < limit if key == "min" else _number(value) > limit
+        if looser:
+            what = "below" if key == "min" else "above"
+            return [
+                s.issue(
+                    ("slos", i, "warn", key),
+                    f"warn {key} {value} is {what} the threshold's {getattr(error, key)}: the SLO would fail before it"
+                    " warned; a warn level is stricter than the threshold",
+                )
+            ]
+    if all(_number(value) == _number(getattr(error, key)) for key, value in warn.bounds):
+        return [
+            s.issue(("slos", i, "warn"), "the warn level equals the threshold: it could never show; make it stricter")
+        ]
+    return issues
 
 
 def validate(paths: Iterable[Path]) -> tuple[list[LoadedSpec], list[SpecIssue]]:
