@@ -14,6 +14,7 @@ or fail.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from decimal import Decimal
 from dagster_project.engines.adapter import Catalog, EngineAdapter, EngineError, QueryTimedOut, first_value
 from dagster_project.slo import rendered
 from dagster_project.slo.domain import Slo
-from dagster_project.slo.evaluation import Evaluation
+from dagster_project.slo.evaluation import Evaluation, Slice
 from dagster_project.slo.plan import CheckPlan
 from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
 
@@ -154,4 +155,13 @@ def evaluate(adapter: EngineAdapter, plan: CheckPlan, as_of: datetime) -> list[E
     # SQL written in specs last: even a rejected statement never runs before another check.
     for slo in sorted(plan.singles, key=lambda s: s.definition.measured in SPEC_SQL):
         by_id[slo.id] = _single(adapter, catalog, slo, as_of)
-    return [by_id[s.id] for s in plan.slos]
+    return [_with_slice(by_id[s.id], as_of) for s in plan.slos]
+
+
+def _with_slice(evaluation: Evaluation, as_of: datetime) -> Evaluation:
+    """The partition's bounds kept with the result (spec: partition), errors included."""
+    row_filter = evaluation.slo.filter
+    start = None if row_filter is None else row_filter.slice_start(as_of)
+    if start is None or row_filter is None or row_filter.column is None:
+        return evaluation
+    return dataclasses.replace(evaluation, slice=Slice(row_filter.column, start, as_of))

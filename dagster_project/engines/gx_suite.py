@@ -61,7 +61,8 @@ class Translation:
 
 
 def expressible(slo: Slo) -> bool:
-    return slo.definition.gx
+    """GX has a mapping for its indicator, over every row (a where/partition filter is judged natively)."""
+    return slo.definition.gx and slo.filter is None
 
 
 def _bound(slo: Slo) -> GxBound:
@@ -74,7 +75,7 @@ def _bound(slo: Slo) -> GxBound:
 
 def translate(slo: Slo) -> Translation:
     if not expressible(slo):
-        reason = NATIVE_ONLY_REASONS.get(slo.kind, "not expressible in GX")
+        reason = NATIVE_ONLY_REASONS.get(slo.kind, "its rows are filtered (where/partition)")
         raise ValueError(f"{slo.kind} is native-only: {reason}")
     parts, batch = slo.indicator.gx_parts(_bound(slo))
     return Translation(slo, parts, batch)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Literal
 
 from dagster_project.indicators.base import Indicator, SpecContext
 from dagster_project.indicators.registry import Definition, definition
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.models import DEFAULT_QUERY_TIMEOUT, AlertLevel, SpecFile, Unit
+from dagster_project.spec.models import Slo as SpecSlo
 from dagster_project.spec.models import Threshold as SpecThreshold
 from dagster_project.spec.server import Server
 
@@ -75,6 +77,21 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class RowFilter:
+    """The rows an SLO judges (spec: where, partition): those matching `where` (SQL in `dialect`, the product's
+    engine's) and, with a partition, those whose `column` is at most `last_s` seconds before the evaluation time."""
+
+    where: str | None = None
+    dialect: str = "duckdb"
+    column: str | None = None
+    last_s: float | None = None
+
+    def slice_start(self, as_of: datetime) -> datetime | None:
+        """The oldest instant of the partition at `as_of` (naive UTC); None without a partition."""
+        return None if self.last_s is None else as_of - timedelta(seconds=self.last_s)
+
+
+@dataclass(frozen=True)
 class Slo:
     id: str
     product: str
@@ -99,6 +116,8 @@ class Slo:
     # A warn level inside the threshold (error SLOs only, spec: warn): meeting the threshold but not this is a warning,
     # shown everywhere, costing no budget.
     warn: Threshold | None = None
+    # Only some rows are judged (spec: where, partition); None: every row of the dataset.
+    filter: RowFilter | None = None
 
     @property
     def kind(self) -> str:
@@ -140,6 +159,18 @@ def _threshold(spec: SpecThreshold) -> Threshold:
     )
 
 
+def _filter(slo: SpecSlo, spec: SpecFile) -> RowFilter | None:
+    if slo.where is None and slo.partition is None:
+        return None
+    part = slo.partition
+    return RowFilter(
+        where=slo.where,
+        dialect=spec.server.type if spec.server is not None else "duckdb",
+        column=None if part is None else part.column,
+        last_s=None if part is None else _seconds(part.last),
+    )
+
+
 def slos_from_spec(spec: SpecFile) -> list[Slo]:
     context = SpecContext({q.id: q.sql for q in spec.consumer_queries})
     card = spec.data_product
@@ -172,6 +203,7 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 timeout_s=_seconds(s.timeout),
                 server=spec.server,
                 warn=None if s.warn is None else _threshold(s.warn),
+                filter=_filter(s, spec),
             )
         )
     return out

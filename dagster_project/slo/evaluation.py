@@ -4,8 +4,22 @@ slo/decide.py turns them into pass or fail."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from dagster_project.slo.domain import Slo
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The partition an evaluation judged (spec: partition): rows whose `column` is from `start` to `end` (naive
+    UTC; `end` is the evaluation time)."""
+
+    column: str
+    start: datetime
+    end: datetime
+
+    def as_record(self) -> dict[str, str]:
+        return {"column": self.column, "from": self.start.isoformat() + "Z", "to": self.end.isoformat() + "Z"}
 
 
 @dataclass(frozen=True)
@@ -15,3 +29,4 @@ class Evaluation:
     error: str | None = None  # the check itself could not run (missing column, SQL error, ...)
     engine: str = "native"
     detail: str | None = None  # what lies behind the number, for people (e.g. which columns a schema lacks)
+    slice: Slice | None = None  # the partition judged, when the SLO has one

@@ -8,6 +8,7 @@ an indicator's name. Order is deterministic (datasets, then SLO ids) so plans, o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,8 @@ from sqlglot import exp
 from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context
 from dagster_project.indicators.registry import REGISTRY
-from dagster_project.slo.domain import Slo
+from dagster_project.slo.domain import RowFilter, Slo
+from dagster_project.spec.free_sql import require_predicate
 
 # Indicators that are one aggregate over their own dataset, so all of a dataset's can share one scan.
 SCAN_KINDS = frozenset(name for name, d in REGISTRY.items() if d.measured == "scan")
@@ -31,12 +33,13 @@ class CheckPlan:
 
 
 def compile_plan(slos: Sequence[Slo]) -> CheckPlan:
+    """SLOs on one dataset judging the same rows (no filter, or the same where/partition) share one scan."""
     ordered = tuple(sorted(slos, key=lambda s: (s.dataset, s.id)))
-    by_dataset: dict[str, list[Slo]] = {}
+    by_source: dict[tuple[str, str], list[Slo]] = {}
     for slo in ordered:
         if slo.definition.measured == "scan":
-            by_dataset.setdefault(slo.dataset, []).append(slo)
-    scans = tuple((ds, tuple(items)) for ds, items in sorted(by_dataset.items()))
+            by_source.setdefault((slo.dataset, "" if slo.filter is None else repr(slo.filter)), []).append(slo)
+    scans = tuple((source[0], tuple(items)) for source, items in sorted(by_source.items()))
     singles = tuple(s for s in ordered if s.definition.measured != "scan")
     return CheckPlan(slos=ordered, scans=scans, singles=singles)
 
@@ -53,7 +56,32 @@ class ScanQuery:
     text_columns: tuple[str, ...]
 
     def alone(self, i: int) -> exp.Select:
-        return sql.select(scan_expression(self.slos[i], self.as_of, self.text_columns), from_=sql.table(self.dataset))
+        slo = self.slos[i]
+        return narrowed(
+            sql.select(scan_expression(slo, self.as_of, self.text_columns), from_=sql.table(slo.dataset)),
+            slo.filter,
+            self.as_of,
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _predicate(where: str, dialect: str) -> exp.Expr:
+    return require_predicate(where, dialect)
+
+
+def condition(row_filter: RowFilter, as_of: datetime) -> exp.Expr:
+    """The rows a filter keeps at `as_of`: its `where` (parsed in its dialect, placed as a tree) and its slice."""
+    parts: list[exp.Expr] = []
+    if row_filter.where is not None:
+        parts.append(exp.paren(_predicate(row_filter.where, row_filter.dialect).copy(), copy=False))
+    start = row_filter.slice_start(as_of)
+    if start is not None and row_filter.column is not None:
+        parts.append(exp.GTE(this=sql.col(row_filter.column), expression=sql.timestamp(start)))
+    return sql.all_of(parts)
+
+
+def narrowed(query: exp.Select, row_filter: RowFilter | None, as_of: datetime) -> exp.Select:
+    return query if row_filter is None else query.where(condition(row_filter, as_of), copy=False)
 
 
 def scan_expression(slo: Slo, as_of: datetime, text_columns: Sequence[str]) -> exp.Expr:
@@ -68,6 +96,7 @@ def scan_query(dataset: str, slos: Sequence[Slo], as_of: datetime, text_columns:
         ),
         from_=sql.table(dataset),
     )
+    fused = narrowed(fused, slos[0].filter if slos else None, as_of)
     return ScanQuery(dataset, tuple(slos), fused, as_of, tuple(text_columns))
 
 

@@ -70,7 +70,7 @@ def _once(tree_at: Callable[[datetime], exp.Expr], dialect: str) -> object:
 
 
 def _indicator_key(slo: Slo) -> tuple[Any, ...]:
-    return (type(slo.indicator), repr(slo.indicator), slo.dataset)
+    return (type(slo.indicator), repr(slo.indicator), slo.dataset, repr(slo.filter))
 
 
 def _alone_key(slo: Slo, text_columns: tuple[str, ...], dialect: str) -> tuple[Any, ...]:
@@ -78,7 +78,8 @@ def _alone_key(slo: Slo, text_columns: tuple[str, ...], dialect: str) -> tuple[A
 
 
 def _alone_tree(slo: Slo, as_of: datetime, text_columns: tuple[str, ...]) -> exp.Expr:
-    return sql.select(plan.scan_expression(slo, as_of, text_columns), from_=sql.table(slo.dataset))
+    query = sql.select(plan.scan_expression(slo, as_of, text_columns), from_=sql.table(slo.dataset))
+    return plan.narrowed(query, slo.filter, as_of)
 
 
 def _alone(slo: Slo, text_columns: tuple[str, ...], dialect: str) -> object:

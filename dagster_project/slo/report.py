@@ -50,6 +50,8 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         "engine": evaluation.engine,
         "error": evaluation.error,
         "detail": evaluation.detail,
+        "where": None if slo.filter is None else slo.filter.where,
+        "partition": None if evaluation.slice is None else evaluation.slice.as_record(),
     }
 
 

@@ -270,6 +270,41 @@ def require_expression(expression: str, allowed_tables: Collection[str] | None =
     return tree
 
 
+# What may stand at the top of a row filter (spec: where): a condition, not a value.
+_PREDICATES = (exp.Predicate, exp.Connector, exp.Not, exp.Boolean, exp.Between, exp.In, exp.Is)
+
+
+def require_predicate(text: str, dialect: str = DIALECT, allowed_tables: Collection[str] | None = None) -> exp.Expr:
+    """A row filter (spec: where) in `dialect`: exactly one boolean expression judged per row - not a statement, no
+    comments, no aggregate or window function, only reading (subqueries over the spec's datasets only); its tree,
+    which is placed in the query as a tree (never pasted as text)."""
+    statements = _parse(text, dialect)
+    if len(statements) != 1:
+        raise FreeSqlRejected(f"must be one boolean expression, found {len(statements)} statements")
+    tree = statements[0]
+    if isinstance(tree, (exp.Query, *_FORBIDDEN_NODES)):
+        raise FreeSqlRejected(f"must be one boolean expression, not a query or statement ({tree.key.upper()})")
+    if any(node.comments for node in tree.walk()):
+        raise FreeSqlRejected("must be one boolean expression: comments are not allowed")
+    inner = tree.unnest()
+    if not isinstance(inner, _PREDICATES):
+        raise FreeSqlRejected(f"must be a condition (a comparison, IN, IS, LIKE, AND/OR ...), not {inner.key.upper()}")
+    outside = [n for n in tree.walk() if not any(isinstance(a, exp.Subquery) for a in _ancestors(n))]
+    for node in outside:
+        if isinstance(node, (exp.AggFunc, exp.Window)):
+            raise FreeSqlRejected(f"judges each row: {node.key.upper()} (an aggregate or window) is not allowed")
+    _check_tree(tree, allowed_tables, dialect)
+    return tree
+
+
+def _ancestors(node: exp.Expr) -> list[exp.Expr]:
+    out, parent = [], node.parent
+    while parent is not None:
+        out.append(parent)
+        parent = parent.parent
+    return out
+
+
 def _without_locations(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: _without_locations(v) for k, v in node.items() if not k.startswith("query_location")}

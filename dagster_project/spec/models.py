@@ -285,6 +285,14 @@ class Protects(Strict):
         return self
 
 
+class Partition(Strict):
+    """Check only the table's newest slice: rows whose `column` (a date or timestamp, UTC) is at most `last` before
+    the evaluation time."""
+
+    column: SqlName
+    last: Duration = Field(description="How far back the slice reaches from the evaluation time, e.g. 1d.")
+
+
 # The budget period when an SLO names none: Sloth's standard 28-day window set (slo/burn_rates.yaml), four whole
 # weeks, so every period holds the same weekdays.
 DEFAULT_WINDOWS = ("28d",)
@@ -298,6 +306,17 @@ class Slo(Strict):
     indicator: Indicator
     threshold: Threshold
     severity: Literal["warn", "error"] = Field(description="error blocks downstream assets when it fails.")
+    where: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Only rows matching this SQL boolean expression (in the dialect of the product's server) are "
+        "judged, e.g. \"channel = 'web'\". One expression over the dataset's columns; it only reads.",
+    )
+    partition: Partition | None = Field(
+        default=None,
+        description="Judge only the newest slice: {column: order_ts, last: 1d}. The slice's bounds are kept with "
+        "each result.",
+    )
     warn: Threshold | None = Field(
         default=None,
         description="A warn level inside the threshold (error SLOs only): a value that meets the threshold but not "

@@ -11,7 +11,7 @@ All problems of a layer are collected before stopping, so one run shows everythi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +25,13 @@ from dagster_project.indicators.registry import REGISTRY
 from dagster_project.spec.cron import CronError
 from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.free_sql import FreeSqlRejected, regex_error, require_measure_query, require_single_select
+from dagster_project.spec.free_sql import (
+    FreeSqlRejected,
+    regex_error,
+    require_measure_query,
+    require_predicate,
+    require_single_select,
+)
 from dagster_project.spec.models import CustomSql, MatchesPattern, SpecFile, model_parts
 from dagster_project.spec.models import Slo as SpecSlo
 from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
@@ -341,6 +347,37 @@ def engine_issues(s: LoadedSpec, engine: str) -> list[SpecIssue]:
     return issues
 
 
+def _filter_issues(s: LoadedSpec, dialect: str, allowed: Collection[str]) -> list[SpecIssue]:
+    """`where:` and `partition:` narrow the rows of a dataset's scan: only indicators measured over their dataset's
+    rows take them, and `where` must be one read-only boolean expression in the engine's dialect."""
+    issues = []
+    for i, slo in enumerate(s.spec.slos):
+        d = REGISTRY[slo.indicator.type]
+        for key in ("where", "partition"):
+            if getattr(slo, key) is not None and d.measured != "scan":
+                issues.append(
+                    s.issue(
+                        ("slos", i, key),
+                        f"{key}: narrows the rows an indicator reads in its dataset's scan; {d.type} is measured "
+                        f"{_MEASURED[d.measured]}, so it cannot take one",
+                    )
+                )
+        if slo.where is not None and d.measured == "scan":
+            try:
+                require_predicate(slo.where, dialect, allowed)
+            except FreeSqlRejected as exc:
+                issues.append(s.issue(("slos", i, "where"), f"where {exc}"))
+    return issues
+
+
+_MEASURED = {
+    "query": "by a query of its own",
+    "catalog": "from the catalog, not the rows",
+    "free_sql": "by the SQL written in the spec (filter there)",
+    "timed": "by timing a consumer query",
+}
+
+
 def _sql_issues(s: LoadedSpec, dialect: str = "duckdb") -> list[SpecIssue]:
     """Free SQL must be one read-only SELECT over the spec's datasets, a measure one expression over its table
     (free_sql.py, on the parse tree), in the dialect of the engine that runs it; regexes must work there."""
@@ -367,6 +404,7 @@ def _sql_issues(s: LoadedSpec, dialect: str = "duckdb") -> list[SpecIssue]:
             require_measure_query(sql, measure.expression, allowed)
         except FreeSqlRejected as exc:
             issues.append(s.issue(("semantic_model", "measures", i, "expression"), f"expression {exc}"))
+    issues.extend(_filter_issues(s, dialect, allowed))
     for i, slo in enumerate(s.spec.slos):
         if not isinstance(slo.indicator, MatchesPattern):
             continue
