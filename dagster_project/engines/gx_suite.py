@@ -61,7 +61,7 @@ class Translation:
 
 
 def expressible(slo: Slo) -> bool:
-    return slo.definition.gx
+    return slo.definition.gx and slo.indicator.gx_refusal() is None
 
 
 def _bound(slo: Slo) -> GxBound:
@@ -73,7 +73,7 @@ def _bound(slo: Slo) -> GxBound:
 
 def translate(slo: Slo) -> Translation:
     if not expressible(slo):
-        reason = NATIVE_ONLY_REASONS.get(slo.kind, "not expressible in GX")
+        reason = NATIVE_ONLY_REASONS.get(slo.kind) or slo.indicator.gx_refusal() or "not expressible in GX"
         raise ValueError(f"{slo.kind} is native-only: {reason}")
     parts, batch = slo.indicator.gx_parts(_bound(slo))
     return Translation(slo, parts, batch)

@@ -397,7 +397,7 @@ def _window_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
 
 def _threshold_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
     slo = s.spec.slos[i]
-    unit = REGISTRY[slo.indicator.type].unit
+    unit = REGISTRY[slo.indicator.type].unit_of(slo.indicator)
     bound_key = "min" if slo.threshold.min is not None else "max"
     loc: Path_ = ("slos", i, "threshold", bound_key)
     value = slo.threshold.bound
