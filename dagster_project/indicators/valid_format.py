@@ -28,7 +28,7 @@ FORMATS: dict[str, str] = {
     "email": rf"[A-Za-z0-9._%+-]+@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,63}}",
     "uuid": r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}",
     "iso_date": _DATE,
-    "iso_datetime": rf"{_DATE}T{_HH_MM}(?::[0-5][0-9](?:\.[0-9]{{1,9}})?)?(?:Z|[+-]{_HH_MM})?",
+    "iso_datetime": rf"{_DATE}T{_HH_MM}(?::[0-5][0-9](?:\.[0-9]{{1,9}})?)?(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?",
     "url": rf"https?://(?:{_LABEL}\.)*{_LABEL}(?::[0-9]{{1,5}})?(?:[/?#][!-~]*)?",
     "ipv4": rf"{_OCTET}(?:\.{_OCTET}){{3}}",
     "phone": "|".join(
