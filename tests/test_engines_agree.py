@@ -199,7 +199,9 @@ def _issue14_database(path: Path) -> tuple[list[Slo], dict[str, float]]:
     """A DuckDB file with numbers (nulls, integers, decimals, doubles), the format and PII samples, and the SLOs over
     it, with the values that are known by construction."""
     rng = random.Random(14)
-    rows = [(i, f"{i * 7.25:.2f}", rng.random() * 100, ["a", "N/A", "", None][i % 4]) for i in range(37)]
+    rows: list[tuple[object, ...]] = [
+        (i, f"{i * 7.25:.2f}", rng.random() * 100, ["a", "N/A", "", None][i % 4]) for i in range(37)
+    ]
     rows += [(None, None, None, "b")]
     slos: list[Slo] = []
     expected: dict[str, float] = {}
@@ -250,8 +252,9 @@ def _agree(engine: str, got: dict[str, Evaluation], want: dict[str, Evaluation])
         actual = got[slo_id]
         a, b = actual.observed, expected.observed
         stddev = getattr(expected.slo.indicator, "aggregate", "") == "stddev"
+        ratio = expected.slo.unit == "ratio"  # as in _compare: GX rebuilds a share from its counts its own way
         if (a is None) != (b is None) or (a is not None and b is not None and not (
-            math.isclose(a, b, rel_tol=1e-13) if stddev else a == b
+            math.isclose(a, b, rel_tol=1e-13) if stddev else abs(a - b) <= 1e-9 if ratio else a == b
         )):  # fmt: skip
             problems.append(f"{engine} {slo_id}: {a!r} ({actual.error}) vs duckdb {b!r} ({expected.error})")
     return problems

@@ -297,7 +297,7 @@ def _percentile(dialect: str) -> Render:
         if dialect == "spark":
             return f"PERCENTILE({x}, {p})"
         values = f"(LIST({x} ORDER BY {x}) FILTER (WHERE {x} IS NOT NULL))"
-        position = f"((COUNT({x}) - 1) * {p})"
+        position = f"((COUNT({x}) - 1) * CAST({p} AS DOUBLE))"  # a DECIMAL literal would make it exact: not theirs
         lo = f"{values}[CAST(FLOOR({position}) AS BIGINT) + 1]"
         hi = f"{values}[CAST(CEIL({position}) AS BIGINT) + 1]"
         return f"({lo} + ({hi} - {lo}) * ({position} - FLOOR({position})))"
