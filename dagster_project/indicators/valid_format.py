@@ -4,7 +4,7 @@ an IPv4 address, a phone number) - matches_pattern with a regex the project main
 Each format is a regex in the subset that RE2 (DuckDB), PostgreSQL's advanced regexes, Java (Spark) and Python's re
 (GX) read alike: character classes and ranges, (?:...) groups, alternation, bounded repetition; no \\d, \\b,
 lookaround or backreferences. Every value is matched in full, so leftmost-longest (PostgreSQL) and leftmost-first
-(the others) alternation agree. What each matches and misses: docs/formats.md; tests/test_formats.py checks samples of
+(the others) alternation agree. What each matches and misses: docs/formats.md; tests/format_samples.py holds samples of
 both on every engine.
 """
 
