@@ -46,6 +46,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "no_pii": {"patterns": ["email", "iban"], "columns": ["b"]},
     "custom_sql": {"sql": "SELECT 1.0"},
     "row_count": {},
+    "metric": {"aggregate": "percentile", "column": "a", "percentile": 0.9},
+    "valid_format": {"column": "b", "format": "phone"},
 }
 
 
@@ -86,7 +88,7 @@ def test_every_indicator_renders_in_every_dialect_as_sql_that_dialect_reads_back
         assert isinstance(parsed, sqlglot.exp.Query), (kind, text)
         assert "EPOCH_SECONDS" not in text.upper() and "NUMBER_OR_NULL" not in text.upper(), text
         rendered += 1
-    assert rendered == 13  # the scan and query indicators; the others run the spec's SQL or read the catalog
+    assert rendered == 15  # the scan and query indicators; the others run the spec's SQL or read the catalog
 
 
 @pytest.mark.parametrize(

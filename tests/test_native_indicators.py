@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,11 @@ import pytest
 
 from dagster_project.engines.native import evaluate, open_for_checks
 from dagster_project.indicators.registry import make
+from dagster_project.indicators.valid_format import FORMATS
 from dagster_project.slo.domain import Slo, Threshold
 from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import compile_plan
+from tests.format_samples import FORMAT_SAMPLES, PII_SAMPLES
 
 AS_OF = datetime(2026, 11, 27, 6, 0)
 
@@ -268,3 +271,118 @@ def test_no_pii_runs_its_patterns_over_distinct_values_not_rows(tmp_path: Path) 
     # The patterns are applied after grouping: the only rows reaching them are the 3 values.
     groups = [n for n in found if n["type"] == "HASH_GROUP_BY"]
     assert groups and all(n["intermediate_rows"] == 3 for n in groups)
+
+
+# --- absolute metrics, formats, missing values, PII patterns (issue 14) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("aggregate", "column", "percentile", "expected"),
+    [
+        ("sum", "dec", None, 100.0),
+        ("avg", "amount", None, 5.0),  # nulls left out, as SQL's avg leaves them: not 2.5
+        ("min", "d", None, 1.0),
+        ("max", "dec", None, 40.0),
+        ("stddev", "d", None, (5 / 3) ** 0.5),  # the sample stddev (n - 1)
+        ("percentile", "d", 0.9, 3.7),  # between the 3rd and 4th value: 3 + 0.7 * (4 - 3)
+        ("percentile", "k", 0.5, 1.0),
+        ("distinct_count", "k", None, 1.0),
+        ("distinct_count", "txt", None, 2.0),
+    ],
+)
+def test_a_metric_aggregates_one_column_ignoring_nulls_as_sql_does(
+    db: Path, aggregate: str, column: str, percentile: float | None, expected: float
+) -> None:
+    slo = make_slo("metric", aggregate=aggregate, column=column, percentile=percentile)
+    evaluation = observe(db, slo)
+    assert evaluation.error is None
+    assert evaluation.observed == pytest.approx(expected, rel=1e-12)
+    assert slo.unit == "number"
+
+
+@pytest.mark.parametrize("aggregate", ["sum", "avg", "min", "max", "stddev", "percentile"])
+def test_a_metric_over_no_values_is_an_error_result_not_a_number(db: Path, aggregate: str) -> None:
+    percentile = 0.5 if aggregate == "percentile" else None
+    evaluation = observe(db, make_slo("metric", dataset="s.empty", aggregate=aggregate, column="amount",
+                                      percentile=percentile))  # fmt: skip
+    assert evaluation.observed is None
+    assert str(evaluation.error).startswith("no value: s.empty has")
+
+
+def test_the_distinct_count_of_no_rows_is_zero(db: Path) -> None:
+    assert observe(db, make_slo("metric", dataset="s.empty", aggregate="distinct_count", column="amount")).observed == 0
+
+
+def test_a_sample_stddev_of_one_value_is_no_value(db: Path) -> None:
+    evaluation = observe(db, make_slo("metric", dataset="s.zero", aggregate="stddev", column="amount"))
+    assert evaluation.observed is None and "fewer than two values" in str(evaluation.error)
+
+
+def test_the_percentile_interpolates_bit_for_bit_as_postgres_and_spark_do(tmp_path: Path) -> None:
+    # Two values where lo + (hi - lo) * d (PostgreSQL's percentile_cont, Spark's percentile) and DuckDB's own
+    # quantile_cont (lo * (1 - d) + hi * d) differ in the last bit.
+    lo, hi = 72.81259730525967, 130.50356376583113
+    path = tmp_path / "p.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA s")
+        con.execute(f"CREATE TABLE s.p AS SELECT * FROM (VALUES ({lo}), ({hi}), (NULL)) AS v(x)")
+        assert con.execute("SELECT quantile_cont(x, 0.9) FROM s.p").fetchone() != (lo + (hi - lo) * 0.9,)
+    slo = make_slo("metric", dataset="s.p", aggregate="percentile", column="x", percentile=0.9)
+    assert observe(path, slo).observed == lo + (hi - lo) * 0.9
+
+
+@pytest.mark.parametrize("unit", ["count", "number", "duration"])
+def test_custom_sql_declares_any_unit_and_defaults_to_a_ratio(db: Path, unit: str) -> None:
+    slo = make_slo("custom_sql", sql="SELECT count(*) * 1.5 FROM s.t", unit=unit)
+    assert (slo.unit, observe(db, slo).observed) == (unit, 6.0)
+    assert make_slo("custom_sql", sql="SELECT 0.5").unit == "ratio"
+
+
+@pytest.mark.parametrize(
+    ("missing_values", "expected"),
+    [((), 0.75), (("b",), 0.25), (("a", "b"), 0.0), (("B", " b"), 0.75)],  # compared exactly: case and spaces count
+)
+def test_listed_missing_values_count_as_missing_like_nulls(
+    db: Path, missing_values: tuple[str, ...], expected: float
+) -> None:
+    # txt = ['a', 'b', NULL, 'b']
+    slo = make_slo("non_null_ratio", columns=["txt"], missing_values=missing_values)
+    assert observe(db, slo).observed == pytest.approx(expected)
+
+
+def _samples_table(path: Path, values: list[str]) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS s")
+        con.execute("CREATE OR REPLACE TABLE s.v (i INTEGER, v VARCHAR)")
+        con.executemany("INSERT INTO s.v VALUES (?, ?)", list(enumerate(values)))
+
+
+@pytest.mark.parametrize("format_", sorted(FORMAT_SAMPLES))
+def test_each_built_in_format_matches_its_valid_samples_and_none_of_its_invalid_ones(
+    tmp_path: Path, format_: str
+) -> None:
+    valid, invalid = FORMAT_SAMPLES[format_]
+    path = tmp_path / "f.duckdb"
+    for values, expected in ((valid, 1.0), (invalid, 0.0)):
+        _samples_table(path, values)
+        evaluation = observe(path, make_slo("valid_format", dataset="s.v", column="v", format=format_))
+        wrong = [v for v in values if (re.fullmatch(FORMATS[format_], v) is not None) != (expected == 1.0)]
+        assert (evaluation.observed, wrong) == (expected, [])  # DuckDB (RE2) and Python's re (GX) alike
+
+
+@pytest.mark.parametrize("pattern", sorted(PII_SAMPLES))
+def test_each_pii_pattern_finds_its_samples_and_nothing_in_the_others(tmp_path: Path, pattern: str) -> None:
+    found, clean = PII_SAMPLES[pattern]
+    path = tmp_path / "p.duckdb"
+    for values, expected in ((found, len(found)), (clean, 0)):
+        _samples_table(path, values)
+        slo = make_slo("no_pii", dataset="s.v", bound="max", value=0, patterns=[pattern], columns=["v"])
+        assert observe(path, slo).observed == expected, values
+
+
+def test_the_phone_pattern_finds_us_numbers_however_they_are_written(tmp_path: Path) -> None:
+    # The issue's case: only +CC numbers were found, 3 of 4 US-format numbers missed.
+    path = tmp_path / "p.duckdb"
+    _samples_table(path, ["+1 555 123 4567", "(555) 123-4567", "555-123-4567", "555.123.4567"])
+    slo = make_slo("no_pii", dataset="s.v", bound="max", value=0, patterns=["phone"])
+    assert observe(path, slo).observed == 4

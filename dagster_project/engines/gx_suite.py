@@ -61,8 +61,9 @@ class Translation:
 
 
 def expressible(slo: Slo) -> bool:
-    """GX has a mapping for its indicator, over every row (a where/partition filter is judged natively)."""
-    return slo.definition.gx and slo.filter is None
+    """GX has a mapping for its indicator (and this SLO's settings), over every row (a where/partition filter is
+    judged natively)."""
+    return slo.definition.gx and slo.indicator.gx_refusal() is None and slo.filter is None
 
 
 def _bound(slo: Slo) -> GxBound:
@@ -75,7 +76,11 @@ def _bound(slo: Slo) -> GxBound:
 
 def translate(slo: Slo) -> Translation:
     if not expressible(slo):
-        reason = NATIVE_ONLY_REASONS.get(slo.kind, "its rows are filtered (where/partition)")
+        reason = (
+            NATIVE_ONLY_REASONS.get(slo.kind)
+            or slo.indicator.gx_refusal()
+            or ("its rows are filtered (where/partition)" if slo.filter is not None else "not expressible in GX")
+        )
         raise ValueError(f"{slo.kind} is native-only: {reason}")
     parts, batch = slo.indicator.gx_parts(_bound(slo))
     return Translation(slo, parts, batch)

@@ -95,7 +95,12 @@ def runbook_url(slo: Slo) -> str:
 def _observed(slo: Slo) -> str:
     """A Prometheus template printing the SLO's latest observed value in its unit (or 'unknown')."""
     query = f'max({n.OBSERVED.name}{{product="{slo.product}", slo="{slo.id}"}})'
-    shown = {"duration": "humanizeDuration", "ratio": 'printf "%.4f"', "count": 'printf "%.0f"'}[slo.unit]
+    shown = {
+        "duration": "humanizeDuration",
+        "ratio": 'printf "%.4f"',
+        "count": 'printf "%.0f"',
+        "number": 'printf "%g"',
+    }[slo.unit]
     return f"{{{{ with query `{query}` }}}}{{{{ . | first | value | {shown} }}}}{{{{ else }}}}unknown{{{{ end }}}}"
 
 

@@ -18,7 +18,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel
 from sqlglot import exp
 
-Unit = Literal["ratio", "duration", "count"]
+# ratio: a share, 0..1 unless the type is `unbounded`; duration: seconds, bounds written as durations; count: a
+# whole number, never negative; number: any real number (a sum, an average, a percentile of a column's values).
+Unit = Literal["ratio", "duration", "count", "number"]
 # How an indicator is measured, which is all the evaluator needs to know of it:
 # scan: one aggregate over its dataset, fused with the dataset's other scan indicators into one query;
 # query: a query of its own (dialect-neutral tree);
@@ -159,6 +161,11 @@ class Indicator:
         the engine's comparison of a spec's type name with a column's type (measurement 'catalog')."""
         raise TypeError(f"{self.type} is not read from the catalog")
 
+    def gx_refusal(self) -> str | None:
+        """Why GX cannot express this SLO although its type has a GX mapping (an option the mapping lacks); None
+        when it can."""
+        return None
+
     def gx_parts(self, bound: GxBound) -> tuple[tuple[Part, ...], tuple[BatchColumn, ...]]:
         raise TypeError(f"{self.type} has no GX mapping")
 
@@ -184,7 +191,7 @@ class Definition:
     type: str
     model: builtins.type[BaseModel]
     domain: builtins.type[Indicator]
-    unit: Unit
+    unit: Unit  # with declared_unit: the default when the spec declares none
     measured: Measurement
     engines: frozenset[str] = ENGINES
     not_on: str = ""  # why the other engines cannot run it (validation's message)
@@ -194,6 +201,14 @@ class Definition:
     # It measures the product's build, not a dataset: checked with the publish step, exported as the build duration.
     about_the_build: bool = False
     to_domain: Callable[[Any, SpecContext], Indicator] | None = None
+    # The spec declares the observed value's unit (its `unit` field, also a field of the domain form): an absolute
+    # metric or custom SQL may measure a count, a duration in seconds or any number.
+    declared_unit: bool = False
+
+    def unit_of(self, indicator: Indicator | BaseModel) -> Unit:
+        """The unit of one indicator (its domain form or its spec model): the declared one, else the type's."""
+        declared: Unit | None = getattr(indicator, "unit", None) if self.declared_unit else None
+        return declared or self.unit
 
     @property
     def gx(self) -> bool:

@@ -12,20 +12,43 @@ from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context, Definition, Indicator, Read, read_columns
 from dagster_project.indicators.fields import IndicatorSpec, SqlName
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+
+# Each searched for anywhere in a value (PostgreSQL reads \b as \y, sql.py). What each finds and misses:
+# docs/formats.md#pii-patterns; tests/test_engines_agree.py searches the same samples on every engine.
 PII_PATTERNS = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
-    "phone": r"\+[0-9]{1,3}[ -]?[0-9][0-9 -]{6,}[0-9]",
-    "iban": r"\b[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}\b",
-    "credit_card": r"\b[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{1,4}\b",
+    "phone": "|".join(
+        (
+            r"\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9][0-9 .-]{6,}[0-9]",  # +44 20 7946 0958, +1 (555) 123-4567
+            r"\([0-9]{3}\) ?[0-9]{3}[ .-][0-9]{4}\b",  # (555) 123-4567
+            r"\b[0-9]{3}[.-][0-9]{3}[.-][0-9]{4}\b",  # 555-123-4567, 555.123.4567
+            r"\b[0-9]{3} [0-9]{3} [0-9]{4}\b",  # 555 123 4567
+        )
+    ),
+    "iban": r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)\b",
+    "credit_card": r"\b(?:[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{1,4}|3[47][0-9]{2}[ -]?[0-9]{6}[ -]?[0-9]{5})\b",
+    "us_ssn": (
+        r"\b(?:00[1-9]|0[1-9][0-9]|[1-578][0-9]{2}|6[0-57-9][0-9]|66[0-57-9])"
+        r"-(?:0[1-9]|[1-9][0-9])-(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})\b"
+    ),
+    "ipv4": rf"\b{_OCTET}(?:\.{_OCTET}){{3}}\b",
 }
+PiiPattern = Literal["email", "phone", "iban", "credit_card", "us_ssn", "ipv4"]
 
 
 class NoPii(IndicatorSpec):
     """Count of values matching a PII pattern in the text columns (all of them unless `columns` is given)."""
 
     type: Literal["no_pii"]
-    patterns: list[Literal["email", "phone", "iban", "credit_card"]] = Field(default=["email", "phone"], min_length=1)
-    columns: list[SqlName] | None = None
+    patterns: list[PiiPattern] = Field(
+        default=["email", "phone"],
+        min_length=1,
+        description="Which PII to look for: email, phone, iban, credit_card, us_ssn, ipv4 (docs/formats.md).",
+    )
+    columns: list[SqlName] | None = Field(
+        default=None, description="The columns to search; default: every text column of the dataset."
+    )
 
 
 # The matching rows of one column, counted over its distinct values: the pattern runs once per value, not once per

@@ -1,4 +1,7 @@
-"""non_null_ratio (completeness): share of the rows with every listed column present; 1.0 over no rows."""
+"""non_null_ratio (completeness): share of the rows with every listed column present; 1.0 over no rows.
+
+`missing_values` lists values that mean "missing" as much as a null does ('N/A', ''): a value is compared as text,
+exactly (no trimming, case matters), so they are meant for text columns."""
 
 from __future__ import annotations
 
@@ -27,21 +30,38 @@ from dagster_project.indicators.fields import IndicatorSpec, SqlName
 class NonNullRatio(IndicatorSpec):
     type: Literal["non_null_ratio"]
     columns: list[SqlName] = Field(min_length=1)
+    missing_values: list[str] = Field(
+        default_factory=list,
+        description="Values that count as missing besides null, compared as text exactly, e.g. ['N/A', ''].",
+    )
 
 
 @dataclass(frozen=True)
 class NonNullRatioIndicator(Indicator):
     type: ClassVar[str] = "non_null_ratio"
     columns: tuple[str, ...]
+    missing_values: tuple[str, ...] = ()
+
+    def _present(self, column: str) -> exp.Expr:
+        c = sql.col(column)
+        if not self.missing_values:
+            return sql.not_null(c)
+        listed = exp.In(this=sql.as_text(c.copy()), expressions=[sql.lit(v) for v in self.missing_values])
+        return exp.and_(sql.not_null(c), exp.Not(this=exp.paren(listed, copy=False)), copy=False)
 
     def scan(self, ctx: Context) -> exp.Expr:
-        present = sql.all_of([sql.not_null(sql.col(c)) for c in self.columns])
+        present = sql.all_of([self._present(c) for c in self.columns])
         return sql.coalesce(
             sql.div(sql.as_double(sql.count_if(present)), sql.nullif(sql.count(), sql.lit(0))), sql.lit(1.0)
         )
 
     def reads(self, dataset: str) -> tuple[Read, ...]:
         return read_columns(dataset, self.columns)
+
+    def gx_refusal(self) -> str | None:
+        if self.missing_values:
+            return "GX's not-null expectation sees only nulls, not the missing_values"
+        return None
 
     def gx_parts(self, bound: GxBound) -> tuple[tuple[Part, ...], tuple[BatchColumn, ...]]:
         # Rows with every column present = rows minus, for each column, the rows where it is the first null one.

@@ -16,6 +16,7 @@ from dagster_project.indicators import (
     in_set,
     matches_pattern,
     max_age,
+    metric,
     no_pii,
     non_null_ratio,
     not_in_future,
@@ -27,6 +28,7 @@ from dagster_project.indicators import (
     row_volume,
     schema,
     uniqueness,
+    valid_format,
 )
 from dagster_project.indicators.base import Definition, Indicator, Unit
 
@@ -50,6 +52,8 @@ REGISTRY: dict[str, Definition] = {
         no_pii.DEFINITION,
         custom_sql.DEFINITION,
         row_count.DEFINITION,
+        metric.DEFINITION,
+        valid_format.DEFINITION,
     )
 }
 
@@ -70,6 +74,7 @@ def make(type_: str, **fields: Any) -> Indicator:
     return definition(type_).make(**fields)
 
 
+# Each type's unit (its default where the spec declares one: Definition.unit_of).
 UNITS: dict[str, Unit] = {name: d.unit for name, d in REGISTRY.items()}
 
 __all__ = ["REGISTRY", "UNITS", "Definition", "Indicator", "definition", "make", "of"]

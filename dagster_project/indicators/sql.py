@@ -9,6 +9,10 @@ branch on the engine:
 - FullMatch / Search: a regex matching the whole text / somewhere in it (DuckDB regexp_full_match and
   regexp_matches, RE2; PostgreSQL `~` anchored with ^(?:...)$, where \\b is spelt \\y; Spark RLIKE, Java, anchored
   with \\z since its $ also matches before a final newline);
+- Percentile: the continuous percentile (linear interpolation between the two nearest ranks, SQL's percentile_cont),
+  the same number to the last bit everywhere: PostgreSQL's percentile_cont and Spark's percentile both give
+  lo + (hi - lo) * d; DuckDB's quantile_cont computes lo * (1 - d) + hi * d, which differs in the last bits, so on
+  DuckDB the two ranks are taken from the sorted list of values and interpolated as the others do;
 - NumberOrNull: a value as DOUBLE, null when it is not a number (DuckDB TRY_CAST; elsewhere a guarded CAST: PostgreSQL
   has no TRY_CAST, and Spark's CAST raises under ANSI mode);
 - count_if, FILTER, casts to text and DOUBLE, count(DISTINCT a, b) of several columns and timestamp literals are
@@ -47,6 +51,12 @@ class FullMatch(exp.Expression, exp.Func):
 
 class Search(exp.Expression, exp.Func):
     arg_types: ClassVar[dict[str, bool]] = {"this": True, "expression": True}
+
+
+class Percentile(exp.Expression, exp.Func):
+    """An aggregate: the `fraction` (0..1, a literal) percentile of the non-null values of `this` (a DOUBLE)."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "fraction": True}
 
 
 class NumberOrNull(exp.Expression, exp.Func):
@@ -279,6 +289,22 @@ def _number_or_null(dialect: str) -> Render:
     return render
 
 
+def _percentile(dialect: str) -> Render:
+    def render(g: Any, e: Any) -> str:
+        x, p = g.sql(e, "this"), g.sql(e, "fraction")
+        if dialect == "postgres":
+            return f"PERCENTILE_CONT({p}) WITHIN GROUP (ORDER BY {x})"
+        if dialect == "spark":
+            return f"PERCENTILE({x}, {p})"
+        values = f"(LIST({x} ORDER BY {x}) FILTER (WHERE {x} IS NOT NULL))"
+        position = f"((COUNT({x}) - 1) * CAST({p} AS DOUBLE))"  # a DECIMAL literal would make it exact: not theirs
+        lo = f"{values}[CAST(FLOOR({position}) AS BIGINT) + 1]"
+        hi = f"{values}[CAST(CEIL({position}) AS BIGINT) + 1]"
+        return f"({lo} + ({hi} - {lo}) * ({position} - FLOOR({position})))"
+
+    return render
+
+
 @functools.cache  # on first use: sqlglot loads a dialect's modules when it is first asked for
 def _dialect(name: str) -> Dialect:
     base = type(Dialect.get_or_raise(name))
@@ -288,6 +314,7 @@ def _dialect(name: str) -> Dialect:
         FullMatch: _match(name, full=True),
         Search: _match(name, full=False),
         NumberOrNull: _number_or_null(name),
+        Percentile: _percentile(name),
     }
     rendering_generator = type(
         f"Slo{generator.__name__}", (generator,), {"TRANSFORMS": {**generator.TRANSFORMS, **transforms}}

@@ -130,7 +130,7 @@ class Slo:
 
     @property
     def unit(self) -> Unit:
-        return self.definition.unit
+        return self.definition.unit_of(self.indicator)
 
 
 def format_value(value: float | None, unit: Unit) -> str:

@@ -36,6 +36,7 @@ from dagster_project.indicators.in_range import InRange
 from dagster_project.indicators.in_set import InSet
 from dagster_project.indicators.matches_pattern import MatchesPattern
 from dagster_project.indicators.max_age import MaxAge
+from dagster_project.indicators.metric import Metric
 from dagster_project.indicators.no_pii import NoPii
 from dagster_project.indicators.non_null_ratio import NonNullRatio
 from dagster_project.indicators.not_in_future import NotInFuture
@@ -47,6 +48,7 @@ from dagster_project.indicators.registry import REGISTRY, UNITS
 from dagster_project.indicators.row_volume import RowVolume
 from dagster_project.indicators.schema import SchemaMatch
 from dagster_project.indicators.uniqueness import Uniqueness
+from dagster_project.indicators.valid_format import ValidFormat
 from dagster_project.spec.server import Server
 
 Cron = Annotated[
@@ -399,6 +401,7 @@ __all__ = [
     "Indicator",
     "MatchesPattern",
     "MaxAge",
+    "Metric",
     "NoPii",
     "NonNullRatio",
     "NotInFuture",
@@ -413,4 +416,5 @@ __all__ = [
     "SqlType",
     "Strict",
     "Uniqueness",
+    "ValidFormat",
 ]

@@ -436,7 +436,7 @@ def _window_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
 
 def _bound_issue(slo: SpecSlo, value: float | str) -> str | None:
     """What is wrong with one bound for the SLO's indicator (its unit fixes how a bound is written), or None."""
-    unit = REGISTRY[slo.indicator.type].unit
+    unit = REGISTRY[slo.indicator.type].unit_of(slo.indicator)
     if unit == "duration":
         if not isinstance(value, str):
             return f"{slo.indicator.type} measures a duration: write the bound as one, e.g. 24h"
