@@ -56,7 +56,7 @@ def test_the_documentation_style_contract_imports_into_a_spec_that_validates(tmp
     assert ("uniqueness", 0.99, "error") in by_kind  # duplicateValues under 1 percent
     status = slos["orders_order_status_nullvalues"]
     assert (status.indicator.model_dump(), status.threshold.min) == (
-        {"type": "non_null_ratio", "columns": ["order_status"]},
+        {"type": "non_null_ratio", "columns": ["order_status"], "missing_values": []},
         0.99,
     )
     schema = slos["orders_schema"].indicator.model_dump()
@@ -79,7 +79,7 @@ def test_what_cannot_be_mapped_is_reported_at_the_contracts_lines() -> None:
     found = {(w.line, w.message.split(":")[1].strip()) for w in imported.warnings}
     assert all(w.message.startswith("warning: ") for w in imported.warnings)
     expected = {
-        (_line("- metric: missingValues"), "not imported"),  # '' and 'N/A' count as missing: not a null ratio
+        (_line("- metric: missingValues"), "not imported"),  # fewer than 100 rows: a count, not a share
         (_line("less than 10 duplicate values") - 3, "not imported"),  # 10 rows: a count, not a share
         (_line("- type: text"), "not imported"),
         (_line("engine: soda") - 1, "not imported"),

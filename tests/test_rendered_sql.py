@@ -5,6 +5,7 @@ after the first renders nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from dagster_project.indicators.base import Context
 from dagster_project.indicators.max_age import MaxAgeIndicator
 from dagster_project.indicators.registry import REGISTRY
 from dagster_project.slo import rendered
-from dagster_project.slo.domain import Slo
+from dagster_project.slo.domain import RowFilter, Slo
 from dagster_project.slo.plan import compile_plan, scan_query, single_query
 from tests.test_indicator_registry import RecordingAdapter, make_slo
 
@@ -51,7 +52,7 @@ def test_kept_text_is_a_fresh_render_for_every_indicator_and_evaluation_time(dia
     slos = [make_slo(kind) for kind in REGISTRY]
     scans = [s for s in slos if s.definition.measured == "scan"]
     queries = [s for s in slos if s.definition.measured == "query"]
-    assert len(scans) + len(queries) == 13  # the scan and query indicators, each a sample of its own
+    assert len(scans) + len(queries) == 15  # the scan and query indicators, each a sample of its own
     for as_of in TIMES:  # the first fills the cache, the others fill in their time
         for i, slo in enumerate(scans):
             assert rendered.scan("s.t", [slo], TEXT_COLUMNS, dialect, as_of) == fresh_scan("s.t", [slo], as_of, dialect)
@@ -165,3 +166,22 @@ def test_an_evaluation_after_the_first_renders_nothing_and_runs_its_own_time(
     assert first_values["max_age"] == pytest.approx(3600.25)
     assert later_values["max_age"] == pytest.approx(7200.25)
     assert first_values["in_range"] == later_values["in_range"] == 1.0
+
+
+@pytest.mark.parametrize("dialect", sql.DIALECTS)
+def test_kept_text_of_filtered_scans_is_a_fresh_render_at_every_evaluation_time(dialect: str) -> None:
+    plain = [make_slo(kind) for kind in REGISTRY if REGISTRY[kind].measured == "scan"]
+    filters = [
+        RowFilter(where="a > 1 AND b IS NOT NULL"),
+        RowFilter(column="ts", last_s=86400.0),
+        RowFilter(where="a > 1", column="ts", last_s=3600.5),
+    ]
+    for row_filter in filters:
+        slos = [dataclasses.replace(s, filter=row_filter) for s in plain]
+        for as_of in TIMES:
+            fused = rendered.scan("s.t", slos, TEXT_COLUMNS, dialect, as_of)
+            assert fused == fresh_scan("s.t", slos, as_of, dialect)
+            assert " WHERE " in fused
+            for i, slo in enumerate(slos):
+                alone = scan_query("s.t", slos, as_of, TEXT_COLUMNS).alone(i)
+                assert rendered.scan_alone(slo, TEXT_COLUMNS, dialect, as_of) == sql.render(alone, dialect)

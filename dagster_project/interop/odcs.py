@@ -211,6 +211,8 @@ def _quality_rules(slo: Slo) -> list[tuple[str | None, dict[str, Any]]]:
             rule |= {"metric": "invalidValues", "arguments": {"validValues": list(ind.values)}}
         elif ind.type == "matches_pattern" and ind.nulls == "ignore":
             rule |= {"metric": "invalidValues", "arguments": {"pattern": ind.regex}}
+        elif ind.type == "non_null_ratio" and ind.missing_values:
+            rule |= {"metric": "missingValues", "arguments": {"missingValues": [None, *ind.missing_values]}}
         elif ind.type == "non_null_ratio":
             rule |= {"metric": "nullValues"}
         elif ind.type == "uniqueness" and len(ind.columns) == 1:
@@ -228,7 +230,7 @@ def _quality_rules(slo: Slo) -> list[tuple[str | None, dict[str, Any]]]:
             if ind.type == "uniqueness" and len(ind.columns) > 1:
                 return [(None, rule)]
             return [(ind.columns[0] if ind.type == "uniqueness" else ind.column, rule)]
-    if ind.type == "custom_sql":
+    if ind.type == "custom_sql" and "unit" not in ind.model_fields_set:  # a ratio; another unit is ours (below)
         if slo.threshold.min is not None and slo.threshold.max is not None:
             rule |= {"type": "sql", "query": ind.sql, "mustBeBetween": [slo.threshold.min, slo.threshold.max]}
         else:
@@ -579,6 +581,13 @@ def _rule(reader: _Reader, loc: Path_, rule: Any, dataset: str, column: str | No
         return
     elif metric == "nullValues" or (metric == "missingValues" and set(args.get("missingValues") or [None]) == {None}):
         indicator, dim = {"type": "non_null_ratio", "columns": [column]}, "completeness"
+    elif (
+        metric == "missingValues"
+        and None in (listed := list(args.get("missingValues") or []))
+        and all(v is None or isinstance(v, str) for v in listed)
+    ):
+        values = [v for v in args["missingValues"] if v is not None]
+        indicator, dim = {"type": "non_null_ratio", "columns": [column], "missing_values": values}, "completeness"
     elif metric == "invalidValues" and ("validValues" in args) != ("pattern" in args):
         if "pattern" in args:
             indicator = {"type": "matches_pattern", "column": column, "regex": args["pattern"]}
@@ -586,7 +595,8 @@ def _rule(reader: _Reader, loc: Path_, rule: Any, dataset: str, column: str | No
             indicator = {"type": "in_set", "column": column, "values": list(args["validValues"] or [])}
     if indicator is None:
         reason = {
-            "missingValues": "values counted as missing besides null (we count nulls only)",
+            "missingValues": "missing values must list null and otherwise text (we always count nulls, and compare "
+            "the others as text)",
             "invalidValues": "invalidValues needs exactly one of validValues or pattern",
             "duplicateValues": "a schema-level duplicateValues needs arguments.properties",
         }.get(str(metric), f"metric {metric!r} is not one we measure")

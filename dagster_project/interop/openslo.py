@@ -204,6 +204,10 @@ def _slo(spec: SpecFile, slo: Slo) -> dict[str, Any]:
         annotations[f"{PREFIX}threshold-max"] = _json(slo.threshold.max)
     if slo.warn is not None:
         annotations[f"{PREFIX}warn"] = _json(slo.warn.model_dump(exclude_none=True))
+    if slo.where is not None:
+        annotations[f"{PREFIX}where"] = slo.where
+    if slo.partition is not None:
+        annotations[f"{PREFIX}partition"] = _json(slo.partition.model_dump())
     if slo.protects is not None:
         kind = "goal" if slo.protects.goal is not None else "use_case"
         annotations[f"{PREFIX}protects"] = f"{kind}: {slo.protects.goal or slo.protects.use_case}"
@@ -351,7 +355,9 @@ def _slo_data(reader: _Reader, doc: YamlDocument, sli: YamlDocument | None) -> d
         return None
     objective = spec["objectives"][0]
     indicator = source.get("indicator") or {}
-    unit = INDICATOR_UNITS.get(indicator.get("type", ""), "ratio") if isinstance(indicator, dict) else "ratio"
+    unit = "ratio"
+    if isinstance(indicator, dict):  # a declared unit (metric, custom_sql), else the type's own
+        unit = indicator.get("unit") or INDICATOR_UNITS.get(indicator.get("type", ""), "ratio")
     threshold = _threshold(
         reader, doc, objective, ("spec", "objectives", 0), ratio, unit, notes.get(PREFIX + "threshold")
     )
@@ -387,6 +393,10 @@ def _slo_data(reader: _Reader, doc: YamlDocument, sli: YamlDocument | None) -> d
         data["timeout"] = notes[PREFIX + "timeout"]
     if PREFIX + "warn" in notes:
         data["warn"] = reader.annotation_json(doc, "warn", {})
+    if PREFIX + "where" in notes:
+        data["where"] = notes[PREFIX + "where"]
+    if PREFIX + "partition" in notes:
+        data["partition"] = reader.annotation_json(doc, "partition", {})
     return data
 
 
