@@ -231,7 +231,8 @@ def test_localizing_data_docs_is_idempotent_and_drops_what_it_does_not_ship(tmp_
     )
     gx_docs.localize(tmp_path / "site")
     once = page.read_text()
-    gx_docs.localize(tmp_path / "site")
+    assert gx_docs.main([str(tmp_path / "site")]) == 0  # as documented, for a site GX built by itself
+    assert gx_docs.main([str(tmp_path / "no_site")]) == 2
     assert page.read_text() == once and gx_docs.remote_addresses(once) == []
     assert "vega" not in once and "integrity" not in once
     assert 'href="../../../../static/vendor/css/bootstrap.min.css"' in once
