@@ -101,8 +101,8 @@ def test_gx_regexes_read_as_each_engine_reads_them() -> None:
 def test_gx_batch_query_keeps_text_that_is_no_number_present_and_out_of_every_set() -> None:
     from dagster_project.indicators.base import BatchColumn
 
-    query = gx_batches.batch_query("raw.edge", [BatchColumn("n::DOUBLE", ("n",), "DOUBLE")], "postgres")
-    assert "Infinity" in query and '"n::DOUBLE"' in query and '"raw"."edge"' in query
+    query = gx_batches.batch_query("raw.edge", [BatchColumn("n", ("n",), "DOUBLE")], "postgres")
+    assert "Infinity" in query and 'AS "n"' in query and '"raw"."edge"' in query
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +161,46 @@ def test_gx_on_postgres_is_read_only_and_keeps_no_password_on_disk(
         assert con.exec_driver_sql("SHOW TimeZone").scalar() == "UTC"
         with pytest.raises(Exception, match="read-only transaction"):
             con.exec_driver_sql("CREATE TABLE raw.written (x integer)")
+
+
+@pytest.mark.heavy
+def test_a_gx_user_runs_the_postgres_checkpoint_on_live_data_with_credentials_from_the_environment(
+    tmp_path: Path, postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file context a check writes for a product on PostgreSQL reads the live table, not a snapshot: a row
+    inserted after the check is in the next run a GX user starts, from another folder, with plain GX and only the
+    environment variables the datasource names."""
+    import great_expectations as gx_module
+    import psycopg
+
+    database = postgres.create_database()
+    postgres.execute(
+        "CREATE SCHEMA raw; "
+        "CREATE TABLE raw.edge (id integer, code text, n text, qty double precision, a text, b text)",
+        database,
+    )
+    with psycopg.connect(postgres.dsn(database), autocommit=True) as con:
+        con.cursor().executemany("INSERT INTO raw.edge VALUES (%s, %s, %s, %s, %s, %s)", ROWS)
+    adapter = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "127.0.0.1/live")
+    try:
+        gx.evaluate_on(adapter, compile_plan(_slos()), NAIVE_AS_OF, tmp_path / "state", build_docs=False)
+    finally:
+        adapter.close()
+    assert not list((tmp_path / "state" / "gx").rglob("*.parquet"))  # no snapshot anywhere
+    with psycopg.connect(postgres.dsn(database), autocommit=True) as con:
+        con.execute("INSERT INTO raw.edge VALUES (7, 'AB-5', '1', 1.0, 's', 't')")
+
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    monkeypatch.setenv(gx.USER_VARIABLE, postgres.user)
+    monkeypatch.setenv(gx.PASSWORD_VARIABLE, postgres.password)  # token_urlsafe: nothing to URL-quote
+    context = gx_module.get_context(mode="file", project_root_dir=str(tmp_path / "state"))
+    result = context.checkpoints.get(gx.gx_name("edge")).run()
+    outcomes = [r for v in result.run_results.values() for r in v.results]
+    assert outcomes and [r.exception_info for r in outcomes if r.exception_info.get("raised_exception")] == []
+    metas = [(getattr(r.expectation_config, "meta", None) or {}, r.result) for r in outcomes]
+    rows = [result["element_count"] for meta, result in metas if meta.get("slo") == "in_range"]
+    assert rows == [len(ROWS) + 1]  # the row inserted after the check: GX read the live table
 
 
 @pytest.mark.heavy

@@ -14,6 +14,12 @@ the variables, never their values. On Spark GX runs through its Spark datasource
 made in the adapter's session; GX takes a dataframe as a run parameter, so there it is one checkpoint per dataset.
 Both read the batch columns through one SELECT in the engine's dialect (engines/gx_batches.py).
 
+The context is a GX project a GX user can open and run by itself, from any directory (README, "Working in the GX
+project"): the Parquet assets name their files by absolute path, suites name the table's real columns (a cast column
+keeps its name; two casts of one column are two batches, gx_suite.batches), warn SLOs are GX `warning`s and error
+SLOs `critical`, each checkpoint run is named `<product>-<as_of>`, and its Data Docs name the data asset and load
+their CSS and scripts from the site itself (engines/gx_docs.py).
+
 SLOs GX cannot express (gx_suite.NATIVE_ONLY_REASONS) are evaluated by the native engine and say so in their
 `engine` field. Pass or fail is decided, as for the native engine, by slo/decide.py on the observed value.
 """
@@ -24,17 +30,17 @@ import fcntl
 import logging
 import re
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from dagster_project.engines import gx_batches, gx_suite
-from dagster_project.engines.adapter import EngineAdapter, EngineError
+from dagster_project.engines import gx_batches, gx_docs, gx_suite
+from dagster_project.engines.adapter import Catalog, EngineAdapter, EngineError
 from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native import evaluate as native_evaluate
 from dagster_project.engines.native_sql import table_ref
@@ -81,13 +87,12 @@ def _batch_sql(column: gx_suite.BatchColumn, types: dict[str, str]) -> str:
     return quoted[0]
 
 
-def _snapshot(con: duckdb.DuckDBPyConnection, dataset: str, items: Sequence[gx_suite.Translation], out: Path) -> None:
+def _snapshot(con: duckdb.DuckDBPyConnection, dataset: str, columns: Sequence[gx_suite.BatchColumn], out: Path) -> None:
     """The batch columns GX needs, as Parquet written by pyarrow: the connection itself has no file access."""
     import pyarrow.parquet as pq
 
     types = dict(table_schema(con, dataset))
-    batch = {b.name: b for t in items for b in t.batch}
-    select = ", ".join(f"{_batch_sql(b, types)} AS {quote_ident(name)}" for name, b in batch.items())
+    select = ", ".join(f"{_batch_sql(b, types)} AS {quote_ident(b.name)}" for b in columns)
     table = con.sql(f"SELECT {select} FROM {table_ref(dataset)}").to_arrow_table()
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, out)
@@ -121,6 +126,7 @@ def _context(root: Path, clean: bool = True, runtime: Mapping[str, str] | None =
 
 
 def _expectation(part: gx_suite.Part, slo: Slo, index: int) -> Any:
+    """The part as a GX expectation: a warn SLO's with GX's `warning` severity, an error SLO's `critical`."""
     import great_expectations as gx
     from great_expectations.expectations.row_conditions import Column
 
@@ -131,8 +137,8 @@ def _expectation(part: gx_suite.Part, slo: Slo, index: int) -> Any:
             condition = condition & Column(column).is_not_null()
         kwargs["row_condition"] = condition
     meta = {"slo": slo.id, "part": index, "dimension": slo.dimension, "threshold": slo.threshold.describe(slo.unit)}
-    expectation = getattr(gx.expectations, part.expectation)(**kwargs, meta=meta)
-    return expectation
+    severity = "warning" if slo.severity == "warn" else "critical"
+    return getattr(gx.expectations, part.expectation)(**kwargs, meta=meta, severity=severity)
 
 
 def _error_text(exception_info: Any) -> str | None:
@@ -207,8 +213,12 @@ class _Source:
     def dataset_error(self, dataset: str, columns: Sequence[str]) -> str | None:
         raise NotImplementedError
 
-    def batch(self, datasource: Any, name: str, dataset: str, items: Sequence[gx_suite.Translation]) -> _Batch:
+    def batch(self, datasource: Any, name: str, dataset: str, columns: Sequence[gx_suite.BatchColumn]) -> _Batch:
         raise NotImplementedError
+
+    def unchanged(self, dataset: str) -> Callable[[gx_suite.BatchColumn], bool]:
+        """Whether a batch column's cast leaves the dataset's column as it is (text cast to text)."""
+        return lambda _: False
 
     def part(self, part: gx_suite.Part) -> gx_suite.Part:
         return part
@@ -231,7 +241,8 @@ class _DuckDBSource(_Source):
     name = "duckdb"
 
     def __init__(self, con: duckdb.DuckDBPyConnection, root: Path) -> None:
-        self.con, self.batches = con, root / CONTEXT_DIR / "uncommitted" / "batches"
+        # Absolute: the parquet assets GX keeps name their files, and a GX user runs the checkpoint from anywhere.
+        self.con, self.batches = con, root.absolute() / CONTEXT_DIR / "uncommitted" / "batches"
 
     def datasource(self, context: Any) -> Any:
         return context.data_sources.add_or_update_pandas(DATASOURCE)
@@ -239,11 +250,15 @@ class _DuckDBSource(_Source):
     def dataset_error(self, dataset: str, columns: Sequence[str]) -> str | None:
         return _dataset_error(self.con, dataset, columns)
 
-    def batch(self, datasource: Any, name: str, dataset: str, items: Sequence[gx_suite.Translation]) -> _Batch:
+    def batch(self, datasource: Any, name: str, dataset: str, columns: Sequence[gx_suite.BatchColumn]) -> _Batch:
         path = self.batches / f"{name}.parquet"
-        _snapshot(self.con, dataset, items, path)
+        _snapshot(self.con, dataset, columns, path)
         _drop_asset(datasource, name)
         return _Batch(datasource.add_parquet_asset(name, path=path).add_batch_definition("whole_table"))
+
+    def unchanged(self, dataset: str) -> Callable[[gx_suite.BatchColumn], bool]:
+        types = dict(table_schema(self.con, dataset))
+        return lambda c: c.cast == "VARCHAR" and types.get(c.source[0]) == "VARCHAR"
 
 
 def _drop_asset(datasource: Any, name: str) -> None:
@@ -251,8 +266,8 @@ def _drop_asset(datasource: Any, name: str) -> None:
         datasource.delete_asset(name)
 
 
-def _batch_columns(items: Sequence[gx_suite.Translation]) -> list[gx_suite.BatchColumn]:
-    return list({b.name: b for t in items for b in t.batch}.values())
+# Text types a cast to text leaves as they are (not a blank-padded CHAR(n)).
+_PLAIN_TEXT = re.compile(r"(varchar|text|character varying|string)(\(\d+\))?", re.IGNORECASE)
 
 
 class _AdapterSource(_Source):
@@ -261,6 +276,13 @@ class _AdapterSource(_Source):
     def __init__(self, adapter: EngineAdapter) -> None:
         self.adapter = adapter
         self.name = adapter.name
+        self._catalog: Catalog | None = None
+
+    def unchanged(self, dataset: str) -> Callable[[gx_suite.BatchColumn], bool]:
+        if self._catalog is None:
+            self._catalog = self.adapter.catalog()
+        plain = {c.name for c in self._catalog.columns(dataset) if _PLAIN_TEXT.fullmatch(c.type)}
+        return lambda c: c.cast == "VARCHAR" and c.source[0] in plain
 
     def dataset_error(self, dataset: str, columns: Sequence[str]) -> str | None:
         try:
@@ -321,8 +343,8 @@ class _PostgresSource(_AdapterSource):
 
         return _message(exc)
 
-    def batch(self, datasource: Any, name: str, dataset: str, items: Sequence[gx_suite.Translation]) -> _Batch:
-        query = gx_batches.batch_query(dataset, _batch_columns(items), "postgres")
+    def batch(self, datasource: Any, name: str, dataset: str, columns: Sequence[gx_suite.BatchColumn]) -> _Batch:
+        query = gx_batches.batch_query(dataset, columns, "postgres")
         _drop_asset(datasource, name)
         return _Batch(datasource.add_query_asset(name, query=query).add_batch_definition_whole_table("whole_table"))
 
@@ -333,10 +355,10 @@ class _SparkSource(_AdapterSource):
     def datasource(self, context: Any) -> Any:
         return context.data_sources.add_or_update_spark(gx_name("spark"))
 
-    def batch(self, datasource: Any, name: str, dataset: str, items: Sequence[gx_suite.Translation]) -> _Batch:
+    def batch(self, datasource: Any, name: str, dataset: str, columns: Sequence[gx_suite.BatchColumn]) -> _Batch:
         from dagster_project.engines.spark import require_one_select
 
-        query = gx_batches.batch_query(dataset, _batch_columns(items), "spark")
+        query = gx_batches.batch_query(dataset, columns, "spark")
         require_one_select(query)
         frame = self.adapter.session.sql(query)  # type: ignore[attr-defined]
         _drop_asset(datasource, name)
@@ -344,17 +366,53 @@ class _SparkSource(_AdapterSource):
         return _Batch(definition, {"dataframe": frame})
 
 
-def run_checkpoints(con: duckdb.DuckDBPyConnection, slos: Sequence[Slo], root: Path, build_docs: bool = True) -> GxRun:
-    """Evaluate the GX-expressible SLOs through one Checkpoint per data product in the file context under `root`."""
-    return _run(_DuckDBSource(con, root), slos, root, build_docs)
+def run_checkpoints(
+    con: duckdb.DuckDBPyConnection,
+    slos: Sequence[Slo],
+    root: Path,
+    build_docs: bool = True,
+    as_of: datetime | None = None,
+) -> GxRun:
+    """Evaluate the GX-expressible SLOs through one Checkpoint per data product in the file context under `root`.
+    Each checkpoint run is named `<product>-<as_of>` (as_of: naive UTC; default now)."""
+    return _run(_DuckDBSource(con, root), slos, root, build_docs, as_of=as_of)
 
 
-def _run(source: _Source, slos: Sequence[Slo], root: Path, build_docs: bool, clean: bool = True) -> GxRun:
+def _run(
+    source: _Source,
+    slos: Sequence[Slo],
+    root: Path,
+    build_docs: bool,
+    clean: bool = True,
+    as_of: datetime | None = None,
+) -> GxRun:
     translations = [gx_suite.translate(s) for s in sorted(slos, key=lambda s: (s.product, s.dataset, s.id))]
     if not translations:
         return GxRun([], (), None)
+    root = root.absolute()
+    as_of = as_of if as_of is not None else datetime.now(UTC).replace(tzinfo=None)
     with _exclusive(root / CONTEXT_DIR / ".slo.lock"):
-        return _run_checkpoints(source, translations, root, build_docs, clean)
+        return _run_checkpoints(source, translations, root, build_docs, clean, as_of)
+
+
+def run_name(product: str, as_of: datetime) -> str:
+    """What Data Docs call a checkpoint run: the product and the evaluation time (UTC, ISO 8601 basic format: the
+    run name is a folder of the Data Docs site, and a colon in it would read as a URL scheme)."""
+    return f"{product}-{as_of.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def _name_assets(context: Any, results: Mapping[Any, Any]) -> list[Any]:
+    """Put each validation result's data asset where GX 1.x's validation page looks for it (batch_spec's
+    data_asset_name; fluent datasources leave it out, so the page said "Data asset: None") and store it again.
+    The keys of the results that changed: their pages are rendered again."""
+    changed = []
+    for key, result in results.items():
+        spec = result.meta.get("batch_spec")
+        if isinstance(spec, dict) and result.asset_name and not spec.get("data_asset_name"):
+            spec["data_asset_name"] = result.asset_name
+            context.validation_results_store.set(key, result)
+            changed.append(key)
+    return changed
 
 
 @contextmanager
@@ -370,10 +428,16 @@ def _exclusive(path: Path) -> Iterator[None]:
 
 
 def _run_checkpoints(
-    source: _Source, translations: list[gx_suite.Translation], root: Path, build_docs: bool, clean: bool
+    source: _Source,
+    translations: list[gx_suite.Translation],
+    root: Path,
+    build_docs: bool,
+    clean: bool,
+    as_of: datetime,
 ) -> GxRun:
     import great_expectations as gx
     from great_expectations.checkpoint.actions import UpdateDataDocsAction, ValidationAction
+    from great_expectations.core.run_identifier import RunIdentifier
 
     context = _context(root, clean, source.runtime)
     try:
@@ -389,13 +453,18 @@ def _run_checkpoints(
     collected, evaluations, checkpoints = _Results(), [], []
     actions: list[ValidationAction] = [UpdateDataDocsAction(name="update_data_docs")] if build_docs else []
 
-    def run(name: str, definitions: list[Any], parameters: dict[str, Any] | None, slo_ids: list[str]) -> None:
+    rendered: list[Any] = []
+
+    def run(
+        name: str, product: str, definitions: list[Any], parameters: dict[str, Any] | None, slo_ids: list[str]
+    ) -> None:
         checkpoint = context.checkpoints.add_or_update(
             gx.Checkpoint(name=name, validation_definitions=definitions, actions=actions, result_format="SUMMARY")
         )
         checkpoints.append(checkpoint.name)
+        run_id = RunIdentifier(run_name=run_name(product, as_of), run_time=datetime.now(UTC))
         try:
-            result = checkpoint.run(batch_parameters=parameters)
+            result = checkpoint.run(batch_parameters=parameters, run_id=run_id)
         except Exception as exc:  # the server went away mid-run, GX failed: an error for its SLOs, the rest still run
             for slo_id in slo_ids:
                 collected.errors.setdefault(slo_id, f"GX: {safe_error(exc)}")
@@ -406,6 +475,8 @@ def _run_checkpoints(
         for validation in result.run_results.values():
             for expectation_result in validation.results:
                 collected.add(expectation_result)
+        if build_docs:
+            rendered.extend(_name_assets(context, result.run_results))
 
     for product, datasets in sorted(by_product.items()):
         definitions, in_checkpoint = [], []
@@ -416,27 +487,33 @@ def _run_checkpoints(
             items = [t for t in items if errors[t.slo.id] is None]
             if not items:
                 continue
-            name = gx_name(product, dataset)
-            batch = source.batch(datasource, name, dataset, items)
-            suite = gx.ExpectationSuite(name=name, meta={"product": product, "dataset": dataset})
-            for t in items:
-                for index, part in enumerate(t.parts):
-                    suite.add_expectation(_expectation(source.part(part), t.slo, index))
-            suite = context.suites.add_or_update(suite)
-            definition = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=name, data=batch.definition, suite=suite)
-            )
-            slo_ids = [t.slo.id for t in items]
-            if batch.parameters is None:
-                definitions.append(definition)
-                in_checkpoint += slo_ids
-            else:  # a run parameter belongs to one batch: a checkpoint of its own
-                run(name, [definition], batch.parameters, slo_ids)
+            for group in gx_suite.batches(items, source.unchanged(dataset)):
+                name = gx_name(product, dataset, *([group.suffix] if group.suffix else []))
+                batch = source.batch(datasource, name, dataset, group.columns)
+                suite = gx.ExpectationSuite(name=name, meta={"product": product, "dataset": dataset})
+                for t in group.items:
+                    for index, part in enumerate(t.parts):
+                        suite.add_expectation(_expectation(source.part(part), t.slo, index))
+                suite = context.suites.add_or_update(suite)
+                definition = context.validation_definitions.add_or_update(
+                    gx.ValidationDefinition(name=name, data=batch.definition, suite=suite)
+                )
+                slo_ids = [t.slo.id for t in group.items]
+                if batch.parameters is None:
+                    definitions.append(definition)
+                    in_checkpoint += slo_ids
+                else:  # a run parameter belongs to one batch: a checkpoint of its own
+                    run(name, product, [definition], batch.parameters, slo_ids)
         if definitions:
-            run(gx_name(product), definitions, None, in_checkpoint)
+            run(gx_name(product), product, definitions, None, in_checkpoint)
+    site = root / CONTEXT_DIR / "uncommitted" / "data_docs" / "local_site"
+    if rendered:
+        context.build_data_docs(resource_identifiers=rendered)
+    if build_docs:
+        gx_docs.localize(site)
     done = {e.slo.id for e in evaluations}
     evaluations += [collected.evaluation(t) for t in translations if t.slo.id not in done]
-    docs = root / CONTEXT_DIR / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    docs = site / "index.html"
     return GxRun(evaluations, tuple(checkpoints), docs if build_docs and docs.exists() else None)
 
 
@@ -446,7 +523,7 @@ def evaluate(
     """Every planned SLO: the expressible ones through GX, the others natively; in plan order."""
     expressible = [s for s in plan.slos if gx_suite.expressible(s)]
     native_only = [s for s in plan.slos if not gx_suite.expressible(s)]
-    gx_run = run_checkpoints(con, expressible, root, build_docs)
+    gx_run = run_checkpoints(con, expressible, root, build_docs, as_of)
     by_id = {e.slo.id: e for e in gx_run.evaluations}
     by_id |= {e.slo.id: e for e in native_evaluate(con, compile_plan(native_only), as_of)}
     return [by_id[s.id] for s in plan.slos], gx_run
@@ -472,7 +549,7 @@ def evaluate_on(
         raise ValueError(f"the GX engine has no datasource for {adapter.name}")
     expressible = [s for s in plan.slos if gx_suite.expressible(s)]
     native_only = [s for s in plan.slos if not gx_suite.expressible(s)]
-    gx_run = _run(source, expressible, root, build_docs, clean)
+    gx_run = _run(source, expressible, root, build_docs, clean, as_of)
     by_id = {e.slo.id: e for e in gx_run.evaluations}
     by_id |= {e.slo.id: e for e in adapter_evaluate(adapter, compile_plan(native_only), as_of)}
     return [by_id[s.id] for s in plan.slos], gx_run

@@ -20,8 +20,8 @@ datasource) GX expresses the same SLOs as on DuckDB, and the rest is judged nati
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dagster_project.indicators.base import BatchColumn, Cast, GxBound, MissingResult, Part
@@ -32,11 +32,13 @@ from dagster_project.slo.domain import Slo
 __all__ = [
     "GX_KINDS",
     "NATIVE_ONLY_REASONS",
+    "Batch",
     "BatchColumn",
     "Cast",
     "MissingResult",
     "Part",
     "Translation",
+    "batches",
     "expressible",
     "key_column",
     "observed",
@@ -91,3 +93,41 @@ def observed(translation: Translation, results: Sequence[Mapping[str, Any]]) -> 
     if not expressible(translation.slo):
         raise ValueError(f"{translation.slo.kind} is native-only")
     return translation.slo.indicator.gx_observed(results)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One GX data asset over a dataset: the columns it reads, each under the dataset column's own name, and the SLOs
+    whose suite reads it. `suffix` is "" for a dataset's first batch; a column that two SLOs need cast differently
+    (as is for one, as text for another) cannot be one column of one batch under its real name, so the second cast
+    goes to a further batch over the same dataset, named by what it casts (`as_text`, `as_number`)."""
+
+    suffix: str
+    items: tuple[Translation, ...]
+    columns: tuple[BatchColumn, ...]
+
+
+_CAST_WORDS = {"VARCHAR": "text", "DOUBLE": "number"}
+
+
+def batches(items: Sequence[Translation], unchanged: Callable[[BatchColumn], bool] = lambda _: False) -> list[Batch]:
+    """The fewest batches, in order, such that every column name in one batch has one cast. `unchanged` says when a
+    cast changes nothing (text cast to text): such a column is read as is and shares the batch with its other uses."""
+    groups: list[tuple[list[Translation], dict[str, BatchColumn]]] = []
+    for t in items:
+        columns = [replace(c, cast="as_is") if c.cast != "as_is" and unchanged(c) else c for c in t.batch]
+        fits = [g for g in groups if all(g[1].get(c.name, c) == c for c in columns)]
+        if not fits:
+            groups.append(([], {}))
+        members, named = fits[0] if fits else groups[-1]
+        members.append(Translation(t.slo, t.parts, tuple(columns)))
+        named.update({c.name: c for c in columns})
+    out: list[Batch] = []
+    taken: set[str] = set()
+    for index, (members, named) in enumerate(groups):
+        words = sorted({_CAST_WORDS[c.cast] for c in named.values() if c.cast in _CAST_WORDS})
+        suffix = "" if index == 0 else "as_" + "_".join(words or ["is"])
+        suffix = suffix if suffix not in taken else f"{suffix}_{index}"
+        taken.add(suffix)
+        out.append(Batch(suffix, tuple(members), tuple(named.values())))
+    return out

@@ -76,7 +76,8 @@ Cast = Literal["as_is", "VARCHAR", "DOUBLE", "key"]
 class BatchColumn:
     """A column of the snapshot GX reads, and how it is made from the dataset's columns, so that GX compares what
     the native engine compares: text as DuckDB spells it (patterns, sets of strings), numbers as DOUBLE (sets of
-    numbers), a compound key as one value (null when any part is, else a JSON array of the parts)."""
+    numbers), a compound key as one value (null when any part is, else a JSON array of the parts). A cast column keeps
+    the dataset column's name (`name` is the column's own), so suites and Data Docs show the table's real columns."""
 
     name: str
     source: tuple[str, ...]

@@ -56,7 +56,7 @@ class InSetIndicator(Indicator):
 
     def gx_parts(self, bound: GxBound) -> tuple[tuple[Part, ...], tuple[BatchColumn, ...]]:
         cast: Cast = "DOUBLE" if self.numeric else "VARCHAR"
-        column = BatchColumn(f"{self.column}::{cast}", (self.column,), cast)
+        column = BatchColumn(self.column, (self.column,), cast)
         values = [float(v) for v in self.values] if self.numeric else [str(v) for v in self.values]
         kwargs = {"column": column.name, "value_set": values, "mostly": bound.mostly}
         return (Part("ExpectColumnValuesToBeInSet", kwargs),), (column,)

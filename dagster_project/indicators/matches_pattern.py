@@ -50,7 +50,7 @@ class MatchesPatternIndicator(Indicator):
         return (Read(dataset, self.column, "any", ("column",)),)
 
     def gx_parts(self, bound: GxBound) -> tuple[tuple[Part, ...], tuple[BatchColumn, ...]]:
-        column = BatchColumn(f"{self.column}::VARCHAR", (self.column,), "VARCHAR")
+        column = BatchColumn(self.column, (self.column,), "VARCHAR")
         kwargs = {"column": column.name, "regex": _anchored(self.regex), "mostly": bound.mostly}
         return (Part("ExpectColumnValuesToMatchRegex", kwargs),), (column,)
 
