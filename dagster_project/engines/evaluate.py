@@ -22,9 +22,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from dagster_project.engines.adapter import Catalog, EngineAdapter, EngineError, QueryTimedOut, first_value
-from dagster_project.slo import rendered
+from dagster_project.indicators import sql
+from dagster_project.slo import plan, rendered
+from dagster_project.slo.decide import worst
 from dagster_project.slo.domain import Slo
-from dagster_project.slo.evaluation import Evaluation, Slice
+from dagster_project.slo.evaluation import Evaluation, GroupValue, Slice
 from dagster_project.slo.plan import CheckPlan
 from dagster_project.spec.free_sql import FreeSqlRejected, require_single_select
 
@@ -123,6 +125,54 @@ def _timed(adapter: EngineAdapter, slo: Slo) -> Evaluation:
     return Evaluation(slo, value, error)
 
 
+def _key_text(value: object) -> str | None:
+    """A group key's value as text, the same on every engine (numbers without a driver's type, times in ISO)."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal | float) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, float | Decimal):
+        return repr(float(value))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _grouped(adapter: EngineAdapter, catalog: Catalog, slo: Slo, as_of: datetime) -> Evaluation:
+    """Each group's value; the worst group's is the observed value (slo/decide.py: worst); more groups than
+    max_groups is an error, never a cardinality explosion."""
+    if not catalog.exists(slo.dataset):
+        return Evaluation(slo, None, slo.indicator.missing_dataset(slo.dataset))
+    missing = next((c for c in slo.group_by if c not in catalog.column_names(slo.dataset)), None)
+    if missing is not None:
+        return Evaluation(slo, None, f"group_by column {missing} not found in {slo.dataset}")
+    query = sql.render(plan.grouped_query(slo, as_of, catalog.text_columns(slo.dataset)), adapter.dialect)
+    try:
+        rows = adapter.fetch(query, slo.timeout_s, max_rows=slo.max_groups + 1)
+    except (EngineError, QueryTimedOut) as exc:
+        return Evaluation(slo, None, str(exc))
+    if len(rows) > slo.max_groups:
+        return Evaluation(
+            slo, None, f"more than max_groups {slo.max_groups} groups of {', '.join(slo.group_by)}: not judged"
+        )
+    width = len(slo.group_by)
+    groups = []
+    for row in rows:
+        try:
+            value = _number(row[width], slo.kind)
+        except TypeError as exc:
+            return Evaluation(slo, None, str(exc))
+        key = tuple((c, _key_text(v)) for c, v in zip(slo.group_by, row[:width], strict=True))
+        groups.append(GroupValue(key, value))
+    groups.sort(key=lambda g: tuple((v is not None, v or "") for _, v in g.key))
+    valued = [g for g in groups if g.observed is not None]
+    if not valued:
+        return Evaluation(slo, None, slo.indicator.no_value(slo.dataset), groups=tuple(groups))
+    k = worst([g.observed for g in valued if g.observed is not None], slo.threshold)
+    detail = f"worst of {len(groups)} groups: {valued[k].label}"
+    return Evaluation(slo, valued[k].observed, detail=detail, groups=tuple(groups))
+
+
 def _single(adapter: EngineAdapter, catalog: Catalog, slo: Slo, as_of: datetime) -> Evaluation:
     measured = slo.definition.measured
     try:
@@ -152,6 +202,8 @@ def evaluate(adapter: EngineAdapter, plan: CheckPlan, as_of: datetime) -> list[E
     for dataset, slos in plan.scans:
         for evaluation in _scan(adapter, catalog, dataset, slos, as_of):
             by_id[evaluation.slo.id] = evaluation
+    for slo in plan.grouped:
+        by_id[slo.id] = _grouped(adapter, catalog, slo, as_of)
     # SQL written in specs last: even a rejected statement never runs before another check.
     for slo in sorted(plan.singles, key=lambda s: s.definition.measured in SPEC_SQL):
         by_id[slo.id] = _single(adapter, catalog, slo, as_of)

@@ -65,7 +65,7 @@ class Translation:
 def expressible(slo: Slo) -> bool:
     """GX has a mapping for its indicator (and this SLO's settings), over every row (a where/partition filter is
     judged natively)."""
-    return slo.definition.gx and slo.indicator.gx_refusal() is None and slo.filter is None
+    return slo.definition.gx and slo.indicator.gx_refusal() is None and slo.filter is None and not slo.group_by
 
 
 def _bound(slo: Slo) -> GxBound:
@@ -81,7 +81,11 @@ def translate(slo: Slo) -> Translation:
         reason = (
             NATIVE_ONLY_REASONS.get(slo.kind)
             or slo.indicator.gx_refusal()
-            or ("its rows are filtered (where/partition)" if slo.filter is not None else "not expressible in GX")
+            or (
+                "its rows are filtered or grouped"
+                if slo.filter is not None or slo.group_by
+                else "not expressible in GX"
+            )
         )
         raise ValueError(f"{slo.kind} is native-only: {reason}")
     parts, batch = slo.indicator.gx_parts(_bound(slo))

@@ -9,6 +9,7 @@ stale by its stored threshold. Rows written before the store kept the indicator 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,9 +34,21 @@ class History:
         self.last_seq = 0
         self.rows = 0
         self._identity: object = None  # ResultsStore.identity() of the store read so far
+        # slo id -> (evaluated at, ((group label, observed), ...)) of its latest evaluation
+        self.groups: dict[str, tuple[float, tuple[tuple[str, float | None], ...]]] = {}
 
     def _reset(self) -> None:
         self.slos, self.last_seq, self.rows, self._identity = {}, 0, 0, None
+        self.groups = {}
+
+    def _keep_groups(self, slo_id: str, at: float, extra: str | None) -> None:
+        """The groups of each SLO's latest evaluation (by evaluated-at; a later write wins a tie): only the latest is
+        exported, so only it is kept. An evaluation without groups clears them."""
+        kept = self.groups.get(slo_id)
+        if kept is not None and at < kept[0]:
+            return
+        groups = json.loads(extra).get("groups") if extra else None
+        self.groups[slo_id] = (at, tuple((g["group"], g["observed"]) for g in groups or ()))
 
     def refresh(self, batch: int = 100_000) -> int:
         """Read new rows; returns how many. A store not created yet is an empty history; one that disappeared
@@ -53,10 +66,11 @@ class History:
             self._identity = identity
             while True:
                 rows = store.rows_after(self.last_seq, batch)
-                for seq, slo_id, at, passed, observed, threshold, indicator, status in rows:
+                for seq, slo_id, at, passed, observed, threshold, indicator, status, extra in rows:
                     verdict = None if passed is None else bool(passed)
                     until = good_until(indicator or self.kinds.get(slo_id), at, verdict, observed, threshold)
                     self.slos.setdefault(slo_id, SloHistory()).add(at, verdict, observed, until, status == "warn")
+                    self._keep_groups(slo_id, at, extra)
                     self.last_seq = seq
                 read += len(rows)
                 if len(rows) < batch:

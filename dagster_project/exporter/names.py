@@ -76,6 +76,13 @@ THRESHOLD = Metric(
     "between threshold has both).",
     (*SLO_LABELS, "bound"),
 )
+GROUP_OBSERVED = Metric(
+    f"{PREFIX}_group_observed_value",
+    "gauge",
+    "Each group's value in the latest evaluation of a grouped SLO (spec: group_by), in the indicator's unit; group is "
+    "the key, e.g. channel=web. At most max_groups series per SLO.",
+    (*SLO_LABELS, "group"),
+)
 WARN_THRESHOLD = Metric(
     f"{PREFIX}_warn_threshold_value",
     "gauge",
@@ -191,6 +198,7 @@ ALL: tuple[Metric, ...] = (
     CHECK_ERROR,
     CHECK_WARNING,
     OBSERVED,
+    GROUP_OBSERVED,
     THRESHOLD,
     WARN_THRESHOLD,
     OBJECTIVE,

@@ -73,6 +73,10 @@ def slo_families(families: Families, slos: Sequence[Slo], history: History, now:
         h = history.slos.get(slo.id, SloHistory())
         for outcome in OUTCOMES:
             families.add(n.EVALUATIONS, [*ids, outcome], h.totals[outcome])
+        _, groups = history.groups.get(slo.id, (0.0, ()))
+        for label, group_value in groups[: slo.max_groups]:  # bounded by the spec, whatever the store holds
+            if group_value is not None:
+                families.add(n.GROUP_OBSERVED, [*ids, label], group_value)
         if f.latest is not None:
             passed, observed = f.latest.passed, f.latest.observed
             families.add(n.CHECK_PASSED, ids, 1.0 if passed else 0.0)

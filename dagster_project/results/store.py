@@ -239,7 +239,7 @@ def _row(record: Mapping[str, Any], run_id: str, evaluated_at: float, recorded_a
 
 def _extra_json(record: Mapping[str, Any]) -> str | None:
     """What a record keeps beyond the columns, as JSON (None when nothing)."""
-    extra = {key: record[key] for key in ("warn", "where", "partition") if record.get(key)}
+    extra = {key: record[key] for key in ("warn", "where", "partition", "groups") if record.get(key)}
     return json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else None
 
 
@@ -441,13 +441,13 @@ class ResultsStore:
 
     def rows_after(
         self, seq: int, limit: int
-    ) -> list[tuple[int, str, float, int | None, float | None, float, str | None, str | None]]:
+    ) -> list[tuple[int, str, float, int | None, float | None, float, str | None, str | None, str | None]]:
         """What the exporter's history needs of the rows written after `seq`, in the order they were written; the
         threshold is the max of a between threshold (what an age is judged against)."""
         with closing(
             self.execute(
                 "SELECT seq, slo_id, evaluated_at, passed, observed, coalesce(threshold_max, threshold), indicator,"
-                " status FROM evaluations"
+                " status, extra FROM evaluations"
                 " WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, limit),
             )

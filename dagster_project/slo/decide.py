@@ -3,6 +3,7 @@ that decides."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from dagster_project.slo.domain import Slo, Threshold
@@ -19,6 +20,22 @@ def passes(observed: float | None, threshold: Threshold) -> bool | None:
     if threshold.min is not None and observed < threshold.min:
         return False
     return not (threshold.max is not None and observed > threshold.max)
+
+
+def margin(observed: float, threshold: Threshold) -> float:
+    """How far inside its threshold a value is (negative: outside), in the indicator's unit."""
+    inside = []
+    if threshold.min is not None:
+        inside.append(observed - threshold.min)
+    if threshold.max is not None:
+        inside.append(threshold.max - observed)
+    return min(inside)
+
+
+def worst(values: Sequence[float], threshold: Threshold) -> int:
+    """Index of the value that decides a grouped SLO: the one least inside (or furthest outside) its threshold;
+    the first of equals."""
+    return min(range(len(values)), key=lambda k: margin(values[k], threshold))
 
 
 def level(observed: float | None, slo: Slo) -> Level:

@@ -118,6 +118,9 @@ class Slo:
     warn: Threshold | None = None
     # Only some rows are judged (spec: where, partition); None: every row of the dataset.
     filter: RowFilter | None = None
+    # Each group of rows judged on its own (spec: group_by, max_groups): the worst group decides.
+    group_by: tuple[str, ...] = ()
+    max_groups: int = 0
 
     @property
     def kind(self) -> str:
@@ -204,6 +207,8 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 server=spec.server,
                 warn=None if s.warn is None else _threshold(s.warn),
                 filter=_filter(s, spec),
+                group_by=tuple(s.group_by or ()),
+                max_groups=s.max_groups or 0,
             )
         )
     return out

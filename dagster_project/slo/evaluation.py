@@ -23,6 +23,19 @@ class Slice:
 
 
 @dataclass(frozen=True)
+class GroupValue:
+    """One group's value in a grouped SLO (spec: group_by): its key (column, value as text; None for null)."""
+
+    key: tuple[tuple[str, str | None], ...]
+    observed: float | None
+
+    @property
+    def label(self) -> str:
+        """The key as people and the `group` label read it: channel=web,country=NL (null as null)."""
+        return ",".join(f"{c}={'null' if v is None else v}" for c, v in self.key)
+
+
+@dataclass(frozen=True)
 class Evaluation:
     slo: Slo
     observed: float | None
@@ -30,3 +43,4 @@ class Evaluation:
     engine: str = "native"
     detail: str | None = None  # what lies behind the number, for people (e.g. which columns a schema lacks)
     slice: Slice | None = None  # the partition judged, when the SLO has one
+    groups: tuple[GroupValue, ...] = ()  # each group's value (spec: group_by); observed is the worst group's

@@ -30,6 +30,7 @@ class CheckPlan:
     slos: tuple[Slo, ...]
     scans: tuple[tuple[str, tuple[Slo, ...]], ...]  # (dataset, the SLOs computed in its one scan)
     singles: tuple[Slo, ...]  # each needs a query (or a procedure) of its own
+    grouped: tuple[Slo, ...] = ()  # scan indicators judged per group (spec: group_by): a GROUP BY query each
 
 
 def compile_plan(slos: Sequence[Slo]) -> CheckPlan:
@@ -37,11 +38,12 @@ def compile_plan(slos: Sequence[Slo]) -> CheckPlan:
     ordered = tuple(sorted(slos, key=lambda s: (s.dataset, s.id)))
     by_source: dict[tuple[str, str], list[Slo]] = {}
     for slo in ordered:
-        if slo.definition.measured == "scan":
+        if slo.definition.measured == "scan" and not slo.group_by:
             by_source.setdefault((slo.dataset, "" if slo.filter is None else repr(slo.filter)), []).append(slo)
     scans = tuple((source[0], tuple(items)) for source, items in sorted(by_source.items()))
     singles = tuple(s for s in ordered if s.definition.measured != "scan")
-    return CheckPlan(slos=ordered, scans=scans, singles=singles)
+    grouped = tuple(s for s in ordered if s.definition.measured == "scan" and s.group_by)
+    return CheckPlan(slos=ordered, scans=scans, singles=singles, grouped=grouped)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,20 @@ def scan_query(dataset: str, slos: Sequence[Slo], as_of: datetime, text_columns:
     )
     fused = narrowed(fused, slos[0].filter if slos else None, as_of)
     return ScanQuery(dataset, tuple(slos), fused, as_of, tuple(text_columns))
+
+
+def grouped_query(slo: Slo, as_of: datetime, text_columns: Sequence[str]) -> exp.Select:
+    """The SLO's aggregate per group: its group columns, then the value; at most max_groups + 1 groups (one more
+    says there are too many). The caller orders them (engines order text differently)."""
+    keys = [sql.col(c) for c in slo.group_by]
+    query = sql.select(
+        *(exp.alias_(k.copy(), f"g{j}", copy=False) for j, k in enumerate(keys)),
+        exp.alias_(exp.paren(scan_expression(slo, as_of, text_columns), copy=False), "m", copy=False),
+        from_=sql.table(slo.dataset),
+    )
+    query = narrowed(query, slo.filter, as_of)
+    query = query.group_by(*(k.copy() for k in keys), copy=False)
+    return query.limit(slo.max_groups + 1, copy=False)  # which ones does not matter: more than max is an error
 
 
 def single_query(slo: Slo, as_of: datetime) -> exp.Query:

@@ -52,6 +52,11 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         "detail": evaluation.detail,
         "where": None if slo.filter is None else slo.filter.where,
         "partition": None if evaluation.slice is None else evaluation.slice.as_record(),
+        "groups": [
+            {"group": g.label, "observed": g.observed, "passed": passes(g.observed, slo.threshold)}
+            for g in evaluation.groups
+        ]
+        or None,
     }
 
 

@@ -319,6 +319,19 @@ class Slo(Strict):
         description="Judge only the newest slice: {column: order_ts, last: 1d}. The slice's bounds are kept with "
         "each result.",
     )
+    group_by: list[SqlName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4,
+        description="Judge each group of rows on its own, e.g. [channel]: the worst group decides the verdict and each "
+        "group's value is kept and exported (label `group`). Needs max_groups.",
+    )
+    max_groups: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="The most groups group_by may find; more is an error result (no unbounded series).",
+    )
     warn: Threshold | None = Field(
         default=None,
         description="A warn level inside the threshold (error SLOs only): a value that meets the threshold but not "

@@ -353,15 +353,23 @@ def _filter_issues(s: LoadedSpec, dialect: str, allowed: Collection[str]) -> lis
     issues = []
     for i, slo in enumerate(s.spec.slos):
         d = REGISTRY[slo.indicator.type]
-        for key in ("where", "partition"):
+        for key in ("where", "partition", "group_by"):
             if getattr(slo, key) is not None and d.measured != "scan":
                 issues.append(
                     s.issue(
                         ("slos", i, key),
-                        f"{key}: narrows the rows an indicator reads in its dataset's scan; {d.type} is measured "
+                        f"{key}: applies to the rows an indicator reads in its dataset's scan; {d.type} is measured "
                         f"{_MEASURED[d.measured]}, so it cannot take one",
                     )
                 )
+        if slo.group_by is not None and slo.max_groups is None:
+            issues.append(
+                s.issue(("slos", i, "group_by"), "group_by needs max_groups: the most groups it may find (e.g. 50)")
+            )
+        if slo.max_groups is not None and slo.group_by is None:
+            issues.append(s.issue(("slos", i, "max_groups"), "max_groups bounds group_by: give group_by too"))
+        if slo.group_by is not None and len(set(slo.group_by)) != len(slo.group_by):
+            issues.append(s.issue(("slos", i, "group_by"), "group_by names a column twice"))
         if slo.where is not None and d.measured == "scan":
             try:
                 require_predicate(slo.where, dialect, allowed)
