@@ -28,7 +28,7 @@ from tests.conftest import AS_OF, REPO
 from tests.test_start_small import CHECKED_AT, make_flights
 
 SPEC = REPO / "tests" / "specs" / "good" / "flights_levels.yaml"
-EXPECTED = {"flights_fresh": "warn", "flights_volume": "ok", "flights_volume_narrow": "warn"}
+EXPECTED = {"levels_fresh": "warn", "flights_volume": "ok", "flights_volume_narrow": "warn"}
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def checked(tmp_path: Path) -> tuple[Path, Path, dict[str, dict]]:  # type: igno
 def test_a_value_past_the_warn_level_but_within_the_threshold_warns_and_passes(checked: tuple) -> None:  # type: ignore[type-arg]
     _, _, results = checked
     assert {slo: r["status"] for slo, r in results.items()} == EXPECTED
-    fresh = results["flights_fresh"]
+    fresh = results["levels_fresh"]
     assert (fresh["passed"], fresh["observed"], fresh["warn_text"]) == (True, 3600.0, "<= 30.0m")
     assert fresh["warn"] == {"bound": "max", "value": 1800.0, "min": None, "max": 1800.0}
     between = results["flights_volume"]
@@ -58,7 +58,7 @@ def test_the_store_keeps_the_level_the_between_max_and_the_warn_level(checked: t
     _, results, _ = checked
     with ResultsStore(results) as store:
         kept = {e.slo_id: e for e in store.evaluations()}
-    fresh, between = kept["flights_fresh"], kept["flights_volume"]
+    fresh, between = kept["levels_fresh"], kept["flights_volume"]
     assert (fresh.passed, fresh.status, fresh.level, fresh.extra) == (True, "warn", "warn", {"warn": {
         "bound": "max", "value": 1800.0, "min": None, "max": 1800.0}})  # fmt: skip
     assert (between.bound, between.threshold, between.threshold_max, between.status) == ("min", 100.0, 5000.0, "ok")
@@ -71,7 +71,7 @@ def test_a_row_written_before_levels_reads_its_status_from_its_verdict(tmp_path:
         con.execute("UPDATE evaluations SET status = NULL, extra = NULL")
     with ResultsStore(results) as store:
         levels = {e.slo_id: e.level for e in store.evaluations()}
-    assert levels == {"flights_fresh": "ok", "flights_volume": "ok", "flights_volume_narrow": "warn"}
+    assert levels == {"levels_fresh": "ok", "flights_volume": "ok", "flights_volume_narrow": "warn"}
 
 
 def test_metrics_show_the_warning_and_both_levels_and_the_budget_follows_the_threshold(checked: tuple) -> None:  # type: ignore[type-arg]
@@ -79,7 +79,7 @@ def test_metrics_show_the_warning_and_both_levels_and_the_budget_follows_the_thr
     (loaded,), _ = validate([SPEC])
     config = ExporterConfig([loaded.spec], results, db, as_of=datetime(2026, 11, 27, 7, tzinfo=UTC))
     body = Exporter(config).refresh().decode()
-    fresh = 'product="flights_levels",slo="flights_fresh"'
+    fresh = 'product="flights_levels",slo="levels_fresh"'
     assert f"{n.CHECK_WARNING.name}{{{fresh}}} 1.0" in body
     assert f"{n.CHECK_PASSED.name}{{{fresh}}} 1.0" in body
     assert f'{n.WARN_THRESHOLD.name}{{bound="max",{fresh}}} 1800.0' in body  # labels in name order
@@ -101,10 +101,10 @@ def test_the_report_shows_the_warning(checked: tuple, tmp_path: Path) -> None:  
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     html = (out / "flights_levels.html").read_text()
-    breach = html[html.index("<li id='breach-flights_fresh'>") :]
+    breach = html[html.index("<li id='breach-levels_fresh'>") :]
     breach = breach[: breach.index("</li>")]
     assert "<span class='status-warn'>warn</span>, 60.0m against &lt;= 26.0h (warn level &lt;= 30.0m)" in breach
-    row = html[html.index("<td>flights_fresh</td>") :]
+    row = html[html.index("<td>levels_fresh</td>") :]
     assert "<td class='status-warn'>warn</td>" in row[: row.index("</tr>")]
 
 
@@ -119,7 +119,7 @@ def test_dagster_reports_a_warning_as_a_failed_check_of_warn_severity(checked: t
         result = defs.resolve_job_def(CHECK_JOB).execute_in_process(instance=instance, raise_on_error=False)
     assert result.success  # a warning blocks nothing
     by_name = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    fresh, volume = by_name["flights_fresh"], by_name["flights_volume"]
+    fresh, volume = by_name["levels_fresh"], by_name["flights_volume"]
     assert (fresh.passed, fresh.severity) == (False, dg.AssetCheckSeverity.WARN)
     assert fresh.metadata["status"].value == "warn"
     assert volume.passed is True
