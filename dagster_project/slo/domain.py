@@ -92,6 +92,16 @@ class RowFilter:
 
 
 @dataclass(frozen=True)
+class SampleKeys:
+    """Which failing rows to keep (spec: samples): up to `limit`, first by `keys`; the keys in `masked` are PII
+    (spec: pii_columns), never selected and shown as ***."""
+
+    keys: tuple[str, ...]
+    limit: int
+    masked: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Slo:
     id: str
     product: str
@@ -118,6 +128,8 @@ class Slo:
     warn: Threshold | None = None
     # Only some rows are judged (spec: where, partition); None: every row of the dataset.
     filter: RowFilter | None = None
+    # Keep the keys of a few failing rows with each result (spec: samples); None: none.
+    samples: SampleKeys | None = None
 
     @property
     def kind(self) -> str:
@@ -171,6 +183,14 @@ def _filter(slo: SpecSlo, spec: SpecFile) -> RowFilter | None:
     )
 
 
+def _samples(slo: SpecSlo, spec: SpecFile) -> SampleKeys | None:
+    if slo.samples is None:
+        return None
+    pii = set(spec.pii_columns.get(slo.dataset, ()))
+    keys = tuple(slo.samples.keys)
+    return SampleKeys(keys, slo.samples.limit, frozenset(k for k in keys if k in pii))
+
+
 def slos_from_spec(spec: SpecFile) -> list[Slo]:
     context = SpecContext({q.id: q.sql for q in spec.consumer_queries})
     card = spec.data_product
@@ -204,6 +224,7 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 server=spec.server,
                 warn=None if s.warn is None else _threshold(s.warn),
                 filter=_filter(s, spec),
+                samples=_samples(s, spec),
             )
         )
     return out
