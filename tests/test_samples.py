@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 SPEC = REPO / "tests" / "specs" / "good" / "orders_samples.yaml"
 CHECKED_AT = "2026-11-27T06:00:00Z"
 AS_OF = datetime(2026, 11, 27, 6)
-SECRET = "zelda.secret.9431"  # in the PII column `email` of the rows that fail emails_valid
+SECRET = "zelda.secret.9431"  # in the PII column `email` of the rows that fail order_emails_valid
 
 # Thirty orders; which fail which SLO is written into each column (see make_orders).
 EXPECTED: dict[str, list[list[Any]] | None] = {
@@ -42,7 +42,7 @@ EXPECTED: dict[str, list[list[Any]] | None] = {
     "web_amounts_in_range": [[5], [23]],  # where: channel = 'web' (odd orders)
     "recent_amounts_in_range": [[23]],  # partition: the last 12h (orders 19..30)
     "status_known": [[9]],  # 16 is null: not judged
-    "emails_valid": [[4, "***"], [11, "***"]],  # email is PII: masked
+    "order_emails_valid": [[4, "***"], [11, "***"]],  # email is PII: masked
     "order_refs_unique": [[12], [13], [25], [26], [27]],
     "customers_known": [[7], [19]],
     "notes_present": [[3], [6], [9]],  # limit 3 of ten
@@ -114,7 +114,7 @@ def test_samples_are_shown_by_check_kept_in_the_store_and_shown_by_explain_and_t
     assert run.returncode == 0, run.stderr
     by_id = {r["slo"]: r for r in json.loads(run.stdout)["results"]}
     assert {slo: r["samples"] and r["samples"]["rows"] for slo, r in by_id.items()} == EXPECTED
-    assert by_id["emails_valid"]["samples"] == {
+    assert by_id["order_emails_valid"]["samples"] == {
         "keys": ["order_id", "email"], "limit": 5, "rows": [[4, "***"], [11, "***"]], "error": None,
     }  # fmt: skip
     with ResultsStore(results) as store:
@@ -125,7 +125,7 @@ def test_samples_are_shown_by_check_kept_in_the_store_and_shown_by_explain_and_t
     text = run_slo("check", *common, "--as-of", CHECKED_AT, "--no-record", cwd=tmp_path)
     assert "customers_known (main.orders): failing rows by order_id: 7, 19" in text.stdout
     assert "order_refs_unique (main.orders): failing rows by order_id (first 5): 12, 13, 25, 26, 27" in text.stdout
-    assert "emails_valid (main.orders): failing rows by order_id, email: (4, ***), (11, ***)" in text.stdout
+    assert "order_emails_valid (main.orders): failing rows by order_id, email: (4, ***), (11, ***)" in text.stdout
     assert "order_refs_well_formed (main.orders): failing" not in text.stdout
 
     explain = run_slo("explain", "web_amounts_in_range", *common[:2], "--results", str(results), cwd=tmp_path)
@@ -152,7 +152,7 @@ def test_a_pii_columns_value_never_reaches_the_store(tmp_path: Path) -> None:
     with ResultsStore(results) as store:
         rows = [repr(dataclasses.astuple(e)) for e in store.evaluations()]
         sampled = {e.slo_id: e.extra["samples"]["rows"] for e in store.evaluations() if e.extra.get("samples")}
-    assert sampled["emails_valid"] == [[4, "***"], [11, "***"]]  # the failing rows were sampled, masked
+    assert sampled["order_emails_valid"] == [[4, "***"], [11, "***"]]  # the failing rows were sampled, masked
     assert not any(SECRET in row for row in rows)
     for file in tmp_path.iterdir():  # the store and any journal beside it, byte by byte
         if file.name.startswith("results.sqlite"):
