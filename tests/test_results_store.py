@@ -260,7 +260,7 @@ def test_migrate_upgrades_in_place_once_and_then_has_nothing_to_do(at: StoreAddr
         assert raw(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
         assert raw(path, "PRAGMA application_id") == [(APPLICATION_ID,)]
     else:
-        assert raw(path, "SELECT application_id, version FROM slo_results_store") == [(APPLICATION_ID, 3)]
+        assert raw(path, "SELECT application_id, version FROM slo_results_store") == [(APPLICATION_ID, SCHEMA_VERSION)]
 
 
 def test_migrate_makes_a_store_where_there_is_none(at: StoreAddress) -> None:

@@ -56,16 +56,17 @@ def narrow_table(results: Sequence[dict[str, Any]]) -> str:
 
 
 def print_slo_results(results: Sequence[dict[str, Any]]) -> None:
-    """The SLO table of `slo run` and `slo check`, then a line for each result that is not ok and says why. On a
-    terminal narrower than the table, the rows are grouped by dataset instead, to stay readable in 80 columns."""
-    from dagster_project.slo.report import TABLE_HEADER, explanations, table_rows
+    """The SLO table of `slo run` and `slo check`, then a line for each result that is not ok and says why, and one
+    for each that kept failed-row samples. On a terminal narrower than the table, the rows are grouped by dataset
+    instead, to stay readable in 80 columns."""
+    from dagster_project.slo.report import TABLE_HEADER, explanations, sample_lines, table_rows
 
     table = render_table(TABLE_HEADER, table_rows(results), align="lllrrl")
     width = max((len(line) for line in table.splitlines()), default=0)
     if sys.stdout.isatty() and width > shutil.get_terminal_size().columns:
         table = narrow_table(results)
     print(colour_status(table))
-    lines = explanations(results)
+    lines = explanations(results) + sample_lines(results)
     if lines:
         print()
         print("\n".join(lines))

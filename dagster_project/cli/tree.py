@@ -129,6 +129,7 @@ def handle_tree(args: argparse.Namespace) -> int:
 def handle_explain(args: argparse.Namespace) -> int:
     from dagster_project.slo.chain import paths_to, tree
     from dagster_project.slo.domain import format_value, slos_from_spec
+    from dagster_project.slo.report import sample_text
 
     specs, latest = _load(args)
     for spec in specs:
@@ -150,6 +151,7 @@ def handle_explain(args: argparse.Namespace) -> int:
             "evaluated_at": last.evaluated_at.isoformat(),
             "run_id": last.run_id,
             "detail": last.detail,
+            "samples": last.extra.get("samples"),
         }
     if args.json:
         payload = {
@@ -177,6 +179,8 @@ def handle_explain(args: argparse.Namespace) -> int:
             f"latest: {result['status']} - {result['observed_text']} ({result['threshold']}) at "
             f"{result['evaluated_at']}" + (f"; {result['detail']}" if result["detail"] else "")
         )
+        if (samples := sample_text(result["samples"])) is not None:
+            print(samples)
     for w in windows:
         if w["time_sli"] is None:
             print(f"{w['window']}: no time known yet ({w['evaluations']} evaluations)")

@@ -22,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from dagster_project.engines.adapter import Catalog, EngineAdapter, EngineError, QueryTimedOut, first_value
+from dagster_project.engines.samples import with_samples
 from dagster_project.indicators import sql
 from dagster_project.slo import plan, rendered
 from dagster_project.slo.decide import worst
@@ -207,7 +208,8 @@ def evaluate(adapter: EngineAdapter, plan: CheckPlan, as_of: datetime) -> list[E
     # SQL written in specs last: even a rejected statement never runs before another check.
     for slo in sorted(plan.singles, key=lambda s: s.definition.measured in SPEC_SQL):
         by_id[slo.id] = _single(adapter, catalog, slo, as_of)
-    return [_with_slice(by_id[s.id], as_of) for s in plan.slos]
+    # Then the failed-row samples (spec: samples) of the SLOs whose value says rows fail: one bounded query each.
+    return [_with_slice(with_samples(adapter, catalog, by_id[s.id], as_of), as_of) for s in plan.slos]
 
 
 def _with_slice(evaluation: Evaluation, as_of: datetime) -> Evaluation:

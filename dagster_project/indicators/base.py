@@ -54,6 +54,9 @@ class Context:
     dataset: str
     as_of: datetime
     text_columns: tuple[str, ...] = ()
+    # The rows the SLO judges (its where/partition as one condition; None: every row): a failing-row condition that
+    # looks at other rows of the dataset (duplicated keys) looks only at these.
+    rows: exp.Expr | None = None
 
 
 # --- Great Expectations: plain data, no GX import (it costs seconds) ------------------------------------------------
@@ -130,6 +133,16 @@ class Indicator:
     def query(self, ctx: Context) -> exp.Query:
         """The query giving the observed value in its first row and column (measurement 'query')."""
         raise TypeError(f"{self.type} has no query of its own")
+
+    def failing_rows(self, ctx: Context) -> exp.Expr | None:
+        """A condition true for each row of ctx.dataset that fails the indicator (columns unqualified, the dataset
+        unaliased), for the failed-row samples (slo/samples.py); None: the type judges no single row."""
+        return None
+
+    def rows_fail(self, observed: float) -> bool:
+        """Whether the observed value says some row fails, so samples are worth a query: a share of rows that pass
+        below 1 (a type counting failing rows overrides it)."""
+        return observed < 1.0
 
     def reads(self, dataset: str) -> tuple[Read, ...]:
         """The columns it reads: validation checks them against the catalog, the evaluator names a missing one."""
@@ -226,3 +239,9 @@ class Definition:
 
     def runs_on(self, engine: str) -> bool:
         return engine in self.engines
+
+    @property
+    def row_level(self) -> bool:
+        """It judges each row and can say which fail (its domain form gives `failing_rows`): an SLO of it may
+        declare `samples:`."""
+        return self.domain.failing_rows is not Indicator.failing_rows

@@ -55,14 +55,21 @@ class InRangeIndicator(Indicator):
     max: float | None = None
     nulls: str = "ignore"
 
-    def scan(self, ctx: Context) -> exp.Expr:
-        c = sql.col(self.column)
+    def _within(self, c: exp.Expr) -> exp.Expr:
         bounds: list[exp.Expr] = []
         if self.min is not None:
             bounds.append(exp.GTE(this=c.copy(), expression=_bound(self.min)))
         if self.max is not None:
             bounds.append(exp.LTE(this=c.copy(), expression=_bound(self.max)))
-        return sql.share(sql.all_of(bounds), c, self.nulls)
+        return sql.all_of(bounds)
+
+    def scan(self, ctx: Context) -> exp.Expr:
+        c = sql.col(self.column)
+        return sql.share(self._within(c), c, self.nulls)
+
+    def failing_rows(self, ctx: Context) -> exp.Expr:
+        c = sql.col(self.column)
+        return sql.failing(self._within(c), c, self.nulls)
 
     def reads(self, dataset: str) -> tuple[Read, ...]:
         return (Read(dataset, self.column, "number", ("column",)),)

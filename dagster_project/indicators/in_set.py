@@ -42,14 +42,21 @@ class InSetIndicator(Indicator):
     def numeric(self) -> bool:
         return all(isinstance(v, int | float) and not isinstance(v, bool) for v in self.values)
 
-    def scan(self, ctx: Context) -> exp.Expr:
-        c = sql.col(self.column)
+    def _member(self, c: exp.Expr) -> exp.Expr:
         if self.numeric:
             # A value that is not a number is simply not in the set (a violation), not an error.
             numbers = [sql.lit(float(v)) for v in self.values]
-            return sql.share(exp.In(this=sql.NumberOrNull(this=c.copy()), expressions=numbers), c, self.nulls)
+            return exp.In(this=sql.NumberOrNull(this=c.copy()), expressions=numbers)
         words = [sql.lit(str(v)) for v in self.values]
-        return sql.share(exp.In(this=sql.as_text(c.copy()), expressions=words), c, self.nulls)
+        return exp.In(this=sql.as_text(c.copy()), expressions=words)
+
+    def scan(self, ctx: Context) -> exp.Expr:
+        c = sql.col(self.column)
+        return sql.share(self._member(c), c, self.nulls)
+
+    def failing_rows(self, ctx: Context) -> exp.Expr:
+        c = sql.col(self.column)
+        return sql.failing(self._member(c), c, self.nulls)
 
     def reads(self, dataset: str) -> tuple[Read, ...]:
         return (Read(dataset, self.column, "any", ("column",)),)

@@ -46,6 +46,10 @@ class MatchesPatternIndicator(Indicator):
         c = sql.col(self.column)
         return sql.share(sql.FullMatch(this=sql.as_text(c.copy()), expression=sql.lit(self.regex)), c, self.nulls)
 
+    def failing_rows(self, ctx: Context) -> exp.Expr:
+        c = sql.col(self.column)
+        return sql.failing(sql.FullMatch(this=sql.as_text(c.copy()), expression=sql.lit(self.regex)), c, self.nulls)
+
     def reads(self, dataset: str) -> tuple[Read, ...]:
         return (Read(dataset, self.column, "any", ("column",)),)
 

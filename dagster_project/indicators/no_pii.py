@@ -84,6 +84,18 @@ class NoPiiIndicator(Indicator):
         # A subquery computed once, aggregated with max so that it fuses into the dataset's one scan (no rows: 0).
         return sql.coalesce(exp.Max(this=total), sql.lit(0))
 
+    def failing_rows(self, ctx: Context) -> exp.Expr:
+        """Rows with a value matching a pattern in any searched column."""
+        columns = list(self.columns or ctx.text_columns)
+        if not columns:
+            return exp.false()
+        pattern = sql.lit("|".join(f"(?:{PII_PATTERNS[name]})" for name in self.patterns))
+        found = [sql.Search(this=sql.as_text(sql.col(c)), expression=pattern.copy()) for c in columns]
+        return exp.or_(*found, copy=False) if len(found) > 1 else found[0]
+
+    def rows_fail(self, observed: float) -> bool:
+        return observed > 0
+
     def reads(self, dataset: str) -> tuple[Read, ...]:
         return read_columns(dataset, self.columns or ())
 

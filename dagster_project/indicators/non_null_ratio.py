@@ -55,6 +55,10 @@ class NonNullRatioIndicator(Indicator):
             sql.div(sql.as_double(sql.count_if(present)), sql.nullif(sql.count(), sql.lit(0))), sql.lit(1.0)
         )
 
+    def failing_rows(self, ctx: Context) -> exp.Expr:
+        present = sql.all_of([self._present(c) for c in self.columns])
+        return exp.Not(this=exp.paren(present, copy=False))
+
     def reads(self, dataset: str) -> tuple[Read, ...]:
         return read_columns(dataset, self.columns)
 

@@ -37,6 +37,11 @@ class NotInFutureIndicator(Indicator):
         latest = sql.timestamp(ctx.as_of + timedelta(seconds=self.tolerance))
         return sql.share(exp.LTE(this=c.copy(), expression=latest), c)
 
+    def failing_rows(self, ctx: Context) -> exp.Expr:
+        c = sql.col(self.column)
+        latest = sql.timestamp(ctx.as_of + timedelta(seconds=self.tolerance))
+        return sql.failing(exp.LTE(this=c.copy(), expression=latest), c)
+
     def reads(self, dataset: str) -> tuple[Read, ...]:
         return (Read(dataset, self.column, "time", ("column",)),)
 

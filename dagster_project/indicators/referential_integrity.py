@@ -45,6 +45,16 @@ class ReferentialIntegrityIndicator(Indicator):
         assert isinstance(query, exp.Query)
         return query
 
+    def failing_rows(self, ctx: Context) -> exp.Expr:
+        """Orphans: a present key not in the reference column (whose nulls are left out, as in the query)."""
+        reference = sql.col(self.reference_column, "r")
+        known = sql.select(reference, from_=sql.table(self.reference_dataset, "r")).where(
+            sql.not_null(reference.copy()), copy=False
+        )
+        c = sql.col(self.column)
+        orphan = exp.Not(this=exp.In(this=c.copy(), query=exp.Subquery(this=known)))
+        return exp.and_(sql.not_null(c), orphan, copy=False)
+
     def reads(self, dataset: str) -> tuple[Read, ...]:
         return (
             Read(dataset, self.column, "key", ("column",)),

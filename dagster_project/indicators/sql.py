@@ -177,6 +177,15 @@ def share(condition: exp.Expr, of: exp.Expr, nulls: str = "ignore") -> exp.Expr:
     return coalesce(div(as_double(met), nullif(judged, lit(0))), lit(1.0))
 
 
+def failing(condition: exp.Expr, of: exp.Expr, nulls: str = "ignore") -> exp.Expr:
+    """The rows `share(condition, of, nulls)` counts as violations: `of` present and `condition` not true (a null
+    condition does not meet it); with nulls="fail", a null `of` too."""
+    unmet = exp.Not(this=exp.paren(coalesce(exp.paren(condition, copy=False), exp.false()), copy=False))
+    if nulls == "fail":
+        return exp.or_(exp.Is(this=of.copy(), expression=exp.Null()), unmet, copy=False)
+    return exp.and_(not_null(of.copy()), unmet, copy=False)
+
+
 def select(*projections: exp.Expr, from_: exp.Expr | None = None) -> exp.Select:
     query = exp.Select(expressions=list(projections))
     return query.from_(from_, copy=False) if from_ is not None else query

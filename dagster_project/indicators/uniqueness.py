@@ -48,6 +48,20 @@ class UniquenessIndicator(Indicator):
         keys = sql.filtered(sql.count(), complete.copy())
         return sql.coalesce(sql.div(sql.as_double(distinct), sql.nullif(keys, sql.lit(0))), sql.lit(1.0))
 
+    def failing_rows(self, ctx: Context) -> exp.Expr:
+        """Every row of a complete key that occurs more than once among the judged rows (ctx.rows)."""
+        complete = sql.all_of([sql.not_null(sql.col(c)) for c in self.columns])
+        judged = complete if ctx.rows is None else exp.and_(complete, exp.paren(ctx.rows.copy()), copy=False)
+        duplicated = (
+            sql.select(*(sql.col(c) for c in self.columns), from_=sql.table(ctx.dataset))
+            .where(judged, copy=False)
+            .group_by(*(sql.col(c) for c in self.columns), copy=False)
+            .having(exp.GT(this=sql.count(), expression=sql.lit(1)), copy=False)
+        )
+        keys = [sql.col(c) for c in self.columns]
+        key: exp.Expr = keys[0] if len(keys) == 1 else exp.Tuple(expressions=keys)
+        return exp.In(this=key, query=exp.Subquery(this=duplicated))
+
     def reads(self, dataset: str) -> tuple[Read, ...]:
         return read_columns(dataset, self.columns)
 

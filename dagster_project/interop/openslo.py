@@ -208,6 +208,8 @@ def _slo(spec: SpecFile, slo: Slo) -> dict[str, Any]:
         annotations[f"{PREFIX}where"] = slo.where
     if slo.partition is not None:
         annotations[f"{PREFIX}partition"] = _json(slo.partition.model_dump())
+    if slo.samples is not None:
+        annotations[f"{PREFIX}samples"] = _json(slo.samples.model_dump(exclude_unset=True))
     if slo.group_by is not None:
         annotations[f"{PREFIX}group-by"] = _json({"group_by": slo.group_by, "max_groups": slo.max_groups})
     if slo.protects is not None:
@@ -399,6 +401,8 @@ def _slo_data(reader: _Reader, doc: YamlDocument, sli: YamlDocument | None) -> d
         data["where"] = notes[PREFIX + "where"]
     if PREFIX + "partition" in notes:
         data["partition"] = reader.annotation_json(doc, "partition", {})
+    if PREFIX + "samples" in notes:
+        data["samples"] = reader.annotation_json(doc, "samples", {})
     if PREFIX + "group-by" in notes:
         data |= reader.annotation_json(doc, "group-by", {})
     return data

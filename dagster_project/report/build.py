@@ -3,10 +3,11 @@ slo/attainment.py, the same objects /metrics renders, so the two agree) and the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from dagster_project.engines.measures import Measured, MeasureValue, measure_product
 from dagster_project.engines.native import open_for_checks
@@ -29,6 +30,7 @@ class SloRow:
     observed_text: str
     evaluated_at: datetime | None
     windows: dict[str, WindowFigures]  # by window label
+    samples: Mapping[str, Any] | None = None  # the latest result's failed-row samples (store: extra.samples)
 
     @property
     def failing(self) -> bool:
@@ -60,8 +62,10 @@ def product_report(
     database: Path | None,
     data_docs: Path | None,
     measured: Measured | None = None,
+    samples: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProductReport:
-    """One product's report; its measures from `measured` when given (the exporter's), else read from `database`."""
+    """One product's report; its measures from `measured` when given (the exporter's), else read from `database`;
+    `samples`: each SLO's latest failed-row samples (SLO id -> the store's record of them)."""
     now = as_of.timestamp()
     slos = slos_from_spec(spec)
     windows_s = sorted({w for s in slos for w in s.windows_s})
@@ -77,6 +81,7 @@ def product_report(
                 "-" if latest is None else format_value(latest.observed, slo.unit),
                 None if latest is None else datetime.fromtimestamp(latest.at, as_of.tzinfo),
                 {n.window_label(w.window_s): w for w in f.windows},
+                None if samples is None else samples.get(slo.id),
             )
         )
     groups = group_figures(figures)
@@ -130,4 +135,17 @@ def reports(
 ) -> list[ProductReport]:
     history = History(store, {slo.id: slo.kind for spec in specs for slo in slos_from_spec(spec)})
     history.refresh()
-    return [product_report(spec, history, as_of, database, data_docs) for spec in specs]
+    samples = latest_samples(store)
+    return [product_report(spec, history, as_of, database, data_docs, samples=samples) for spec in specs]
+
+
+def latest_samples(store: StoreAddress) -> dict[str, Mapping[str, Any]]:
+    """Each SLO's latest failed-row samples, when its latest result kept some."""
+    from dagster_project.results.address import store_exists
+    from dagster_project.results.store import ResultsStore
+
+    if not store_exists(store):
+        return {}
+    with ResultsStore(store) as opened:
+        latest = opened.latest()
+    return {slo: e.extra["samples"] for slo, e in latest.items() if e.extra.get("samples")}

@@ -10,6 +10,7 @@ from pathlib import Path
 from dagster_project.report.build import ProductReport, SloRow
 from dagster_project.report.svg import line_chart
 from dagster_project.slo.domain import Slo
+from dagster_project.slo.report import sample_text
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1280px;color:#1d2330;
@@ -188,10 +189,15 @@ def _breaches(r: ProductReport) -> str:
         f"<li id='breach-{escape(b.slo.id)}'><b>{escape(b.slo.id)}</b> ({escape(b.slo.dimension)} of "
         f"{escape(b.slo.dataset)}): latest <span class='status-{escape(b.status)}'>{escape(b.status)}</span>, "
         f"{escape(b.observed_text)} against {escape(_levels(b.slo))}; threatens "
-        f"{escape(b.slo.protects[0].replace('_', ' '))} <b>{escape(b.slo.protects[1])}</b></li>"
+        f"{escape(b.slo.protects[0].replace('_', ' '))} <b>{escape(b.slo.protects[1])}</b>{_samples(b)}</li>"
         for b in r.breaches
     )
     return f"<ul>{items}</ul>"
+
+
+def _samples(row: SloRow) -> str:
+    text = sample_text(row.samples) if row.failing else None
+    return "" if text is None else f"<br><span class='muted' id='samples-{escape(row.slo.id)}'>{escape(text)}</span>"
 
 
 def _burn_down(r: ProductReport) -> str:

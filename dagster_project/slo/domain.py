@@ -92,6 +92,16 @@ class RowFilter:
 
 
 @dataclass(frozen=True)
+class SampleKeys:
+    """Which failing rows to keep (spec: samples): up to `limit`, first by `keys`; the keys in `masked` are PII
+    (spec: pii_columns), never selected and shown as ***."""
+
+    keys: tuple[str, ...]
+    limit: int
+    masked: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Slo:
     id: str
     product: str
@@ -121,6 +131,8 @@ class Slo:
     # Each group of rows judged on its own (spec: group_by, max_groups): the worst group decides.
     group_by: tuple[str, ...] = ()
     max_groups: int = 0
+    # Keep the keys of a few failing rows with each result (spec: samples); None: none.
+    samples: SampleKeys | None = None
 
     @property
     def kind(self) -> str:
@@ -174,6 +186,14 @@ def _filter(slo: SpecSlo, spec: SpecFile) -> RowFilter | None:
     )
 
 
+def _samples(slo: SpecSlo, spec: SpecFile) -> SampleKeys | None:
+    if slo.samples is None:
+        return None
+    pii = set(spec.pii_columns.get(slo.dataset, ()))
+    keys = tuple(slo.samples.keys)
+    return SampleKeys(keys, slo.samples.limit, frozenset(k for k in keys if k in pii))
+
+
 def slos_from_spec(spec: SpecFile) -> list[Slo]:
     context = SpecContext({q.id: q.sql for q in spec.consumer_queries})
     card = spec.data_product
@@ -209,6 +229,7 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 filter=_filter(s, spec),
                 group_by=tuple(s.group_by or ()),
                 max_groups=s.max_groups or 0,
+                samples=_samples(s, spec),
             )
         )
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from dagster_project.slo.domain import Slo
 
@@ -20,6 +21,24 @@ class Slice:
 
     def as_record(self) -> dict[str, str]:
         return {"column": self.column, "from": self.start.isoformat() + "Z", "to": self.end.isoformat() + "Z"}
+
+
+SampleValue = int | float | str | None
+MASK = "***"  # what a sample shows for a key column marked as PII (spec: pii_columns): its value is never selected
+
+
+@dataclass(frozen=True)
+class Samples:
+    """The keys of some failing rows (spec: samples), first by key, at most `limit`; `error` says why none could be
+    taken (the sample query failed or timed out: the verdict stands)."""
+
+    keys: tuple[str, ...]
+    limit: int
+    rows: tuple[tuple[SampleValue, ...], ...] = ()
+    error: str | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        return {"keys": list(self.keys), "limit": self.limit, "rows": [list(r) for r in self.rows], "error": self.error}
 
 
 @dataclass(frozen=True)
@@ -44,3 +63,4 @@ class Evaluation:
     detail: str | None = None  # what lies behind the number, for people (e.g. which columns a schema lacks)
     slice: Slice | None = None  # the partition judged, when the SLO has one
     groups: tuple[GroupValue, ...] = ()  # each group's value (spec: group_by); observed is the worst group's
+    samples: Samples | None = None  # keys of failing rows, when the SLO declares samples and rows fail

@@ -3,7 +3,7 @@ table people read. One record shape everywhere, so the CLI, Dagster and later th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dagster_project.slo.decide import Level, level, passes
@@ -57,6 +57,7 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
             for g in evaluation.groups
         ]
         or None,
+        "samples": None if evaluation.samples is None else evaluation.samples.as_record(),
     }
 
 
@@ -72,6 +73,30 @@ def explanations(results: Sequence[dict[str, Any]]) -> list[str]:
         for r in results
         if r["status"] != "ok" and (r["error"] or r.get("detail"))
     ]
+
+
+def sample_text(samples: Mapping[str, Any] | None) -> str | None:
+    """A result's failed-row samples for people (its record's `samples`, or the store's): 'failing rows by order_id:
+    17, 23' (a compound key as (a, b)); None without samples."""
+    if not samples:
+        return None
+    keys = ", ".join(samples["keys"])
+    if samples.get("error"):
+        return f"failing rows by {keys}: {samples['error']}"
+    if not samples["rows"]:
+        return f"failing rows by {keys}: none found"
+
+    def key(row: Sequence[Any]) -> str:
+        texts = ["null" if v is None else str(v) for v in row]
+        return texts[0] if len(texts) == 1 else "(" + ", ".join(texts) + ")"
+
+    first = f" (first {samples['limit']})" if len(samples["rows"]) >= samples["limit"] else ""
+    return f"failing rows by {keys}{first}: " + ", ".join(key(r) for r in samples["rows"])
+
+
+def sample_lines(results: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per result that kept failed-row samples."""
+    return [f"{r['slo']} ({r['dataset']}): {text}" for r in results if (text := sample_text(r.get("samples")))]
 
 
 def table_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:

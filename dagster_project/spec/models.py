@@ -295,6 +295,28 @@ class Partition(Strict):
     last: Duration = Field(description="How far back the slice reaches from the evaluation time, e.g. 1d.")
 
 
+# Failed-row samples: a small default, a bound that keeps one result's record small.
+DEFAULT_SAMPLE_LIMIT = 5
+MAX_SAMPLE_LIMIT = 100
+
+
+class Samples(Strict):
+    """Keep the keys of a few failing rows with each result (row-level indicators only): one bounded query after an
+    evaluation that says rows fail. Only the key columns are read back; a key column listed in the spec's
+    `pii_columns` shows as ***, its values never selected."""
+
+    keys: list[SqlName] = Field(
+        min_length=1, max_length=8, description="The columns that identify a row, e.g. [order_id]."
+    )
+    limit: int = Field(
+        default=DEFAULT_SAMPLE_LIMIT,
+        ge=1,
+        le=MAX_SAMPLE_LIMIT,
+        description=f"How many failing rows to keep (first by key), 1..{MAX_SAMPLE_LIMIT}; default "
+        f"{DEFAULT_SAMPLE_LIMIT}.",
+    )
+
+
 # The budget period when an SLO names none: Sloth's standard 28-day window set (slo/burn_rates.yaml), four whole
 # weeks, so every period holds the same weekdays.
 DEFAULT_WINDOWS = ("28d",)
@@ -331,6 +353,11 @@ class Slo(Strict):
         ge=1,
         le=1000,
         description="The most groups group_by may find; more is an error result (no unbounded series).",
+    )
+    samples: Samples | None = Field(
+        default=None,
+        description="Keep the keys of up to `limit` failing rows with each result (row-level indicators): "
+        "{keys: [order_id], limit: 5}. Without it no rows are sampled.",
     )
     warn: Threshold | None = Field(
         default=None,
@@ -381,6 +408,11 @@ class SpecFile(Strict):
         default=None,
         description="Where the product's data lives and its checks run: duckdb (a file), postgres or spark. "
         "Credentials only through environment variables. Default: the deployment's DuckDB database (--db).",
+    )
+    pii_columns: dict[Dataset, list[SqlName]] = Field(
+        default_factory=dict,
+        description="Columns holding personal data, per dataset: {raw.customers: [email, phone]}. Their values are "
+        "never stored: a failed-row sample key among them shows as ***.",
     )
     semantic_model: SemanticModel | None = None
     north_star: NorthStar | None = None

@@ -249,9 +249,43 @@ def _reference_issues(s: LoadedSpec) -> list[SpecIssue]:
         need(query, queries, "consumer query", ("slos", i, "indicator", "query"))
         issues.extend(_threshold_issues(s, i))
         issues.extend(_window_issues(s, i))
+        issues.extend(_samples_issues(s, i))
     issues.extend(_sql_issues(s, engine_of(s.spec)))
     issues.extend(_alerting_issues(s))
     issues.extend(_server_issues(s))
+    return issues
+
+
+def _samples_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
+    """`samples:` only where the indicator judges single rows; each key once; at least one key not marked PII (a
+    PII key shows as ***, so samples of PII keys alone would show nothing)."""
+    slo = s.spec.slos[i]
+    if slo.samples is None:
+        return []
+    d = REGISTRY[slo.indicator.type]
+    if not d.row_level:
+        row_level = ", ".join(name for name, x in REGISTRY.items() if x.row_level)
+        return [
+            s.issue(
+                ("slos", i, "samples"),
+                f"samples: {d.type} judges no single row, so it has no failing rows to sample (row-level types: "
+                f"{row_level})",
+            )
+        ]
+    issues: list[SpecIssue] = []
+    keys = slo.samples.keys
+    for j, key in enumerate(keys):
+        if key in keys[:j]:
+            issues.append(s.issue(("slos", i, "samples", "keys", j), f"key column {key!r} is listed twice"))
+    pii = set(s.spec.pii_columns.get(slo.dataset, ()))
+    if keys and all(k in pii for k in keys):
+        issues.append(
+            s.issue(
+                ("slos", i, "samples", "keys"),
+                f"every key column is marked as PII in pii_columns ({slo.dataset}): samples would show only ***; add "
+                "a key that identifies a row without personal data (e.g. an id)",
+            )
+        )
     return issues
 
 

@@ -30,6 +30,7 @@ from dagster_project.indicators.base import Read
 from dagster_project.indicators.sql import render
 from dagster_project.slo import plan
 from dagster_project.slo.domain import Slo, slos_from_spec
+from dagster_project.slo.samples import sample_query
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
 from dagster_project.spec.models import SchemaMatch, model_parts
@@ -172,6 +173,22 @@ class _Checker:
                 _columns, error = self.prepare(self.engine_query(slo), slo.timeout_s, ours=True)
                 if error is not None:
                     self.issues.append(s.issue(("slos", i, "indicator"), f"cannot be evaluated here: {error}"))
+            self.sample_keys(s, i, slo)
+
+    def sample_keys(self, s: LoadedSpec, i: int, slo: Slo) -> None:
+        """The failed-row sample keys exist in the SLO's dataset, and the sample query binds."""
+        if slo.samples is None or not self.catalog.exists(slo.dataset):
+            return
+        known = {c.name: c for c in self.catalog.columns(slo.dataset)}
+        before = len(self.issues)
+        for j, key in enumerate(slo.samples.keys):
+            self.column(s, slo.dataset, known, key, ("slos", i, "samples", "keys", j))
+        tree = sample_query(slo, _PREPARE_AS_OF, self.catalog.text_columns(slo.dataset))
+        if tree is None or len(self.issues) != before:
+            return
+        _columns, error = self.prepare(render(tree, self.adapter.dialect), slo.timeout_s, ours=True)
+        if error is not None:
+            self.issues.append(s.issue(("slos", i, "samples"), f"the sample query cannot run here: {error}"))
 
     def semantic_model(self, s: LoadedSpec) -> None:
         measures, dimensions = model_parts(s.spec)
