@@ -16,6 +16,7 @@ Pure Python (statistics, math): histories are at most a few hundred points and `
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections import defaultdict
@@ -28,6 +29,7 @@ DAY_S = 86_400.0
 Seasonality = Literal["weekly", "daily", "none"]
 Direction = Literal["both", "up", "down"]
 Verdict = Literal["learning", "normal", "anomalous"]
+Transform = Literal["auto", "none"]
 
 MAD_TO_SIGMA = 1.4826  # 1 / Phi^-1(3/4): the MAD of normal noise times this is its standard deviation
 MEANAD_TO_SIGMA = 1.2533  # sqrt(pi / 2): the same for the mean absolute deviation, used when the MAD is 0
@@ -35,6 +37,8 @@ WEEKLY_SPAN_S = 13.5 * DAY_S  # weekly seasonality needs two of every weekday: h
 MIN_KEY_POINTS = 2  # a weekday or hour seen fewer times than this in the window gets no offset
 MAX_TREND_BUCKETS = 150  # Theil-Sen is quadratic in its points: longer windows are bucketed more coarsely
 BACKFIT_ROUNDS = 3
+LOG_SHIFT = 0.05  # log(value + 5% of the history's median): a 0 stays finite (and far below a typical value)
+MIN_LOG_SHARE = 1e-3  # a value below -shift (a negative count) is judged as shift / 1000
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,12 @@ class AnomalySettings:
     seasonality: "weekly" fits a weekday offset, and an hour-of-day offset when the history has several points a
         day; "daily" only the hour-of-day offset; "none" neither (level and trend only).
     direction: "up" flags only values above the band (freshness lag, null share), "down" only below, "both" either.
-    relative_floor: the noise scale is never below this share of the history's median absolute value (a constant
-        1,000 rows a day gives a band of 1,000 +- sensitivity x 20 by default); 0 turns the floor off.
+    relative_floor: the noise scale is never below this share of the typical value (on the log scale: log(1 +
+        relative_floor); on the plain scale: of the history's median absolute value), so a constant 1,000 rows a day
+        gives a band of about 1,000 x/ 1.02^sensitivity by default; 0 turns the floor off.
+    transform: "auto" fits log(value + 5% of the history's median) when the history is non-negative with a positive
+        median (counts, lags, shares: their weekly pattern is a factor and their noise grows with the level), else
+        the plain values; "none" always fits the plain values.
     """
 
     training_window_s: float = 56 * DAY_S
@@ -59,6 +67,7 @@ class AnomalySettings:
     seasonality: Seasonality = "weekly"
     direction: Direction = "both"
     relative_floor: float = 0.02
+    transform: Transform = "auto"
 
     def __post_init__(self) -> None:
         if not self.training_window_s > 0:
@@ -71,6 +80,8 @@ class AnomalySettings:
             raise ValueError(f"relative_floor must be 0 or more, got {self.relative_floor}")
         if self.seasonality not in ("weekly", "daily", "none"):
             raise ValueError(f"seasonality must be weekly, daily or none, got {self.seasonality!r}")
+        if self.transform not in ("auto", "none"):
+            raise ValueError(f"transform must be auto or none, got {self.transform!r}")
         if self.direction not in ("both", "up", "down"):
             raise ValueError(f"direction must be both, up or down, got {self.direction!r}")
 
@@ -120,27 +131,40 @@ def judge(
         return _learning(
             n, f"learning: the history reaches {reach / DAY_S:.1f} days back, weekly seasonality needs 13.5"
         )
-    fit = fit_at(window, at, settings)
-    k = settings.sensitivity
-    score = (value - fit.expected) / fit.scale
-    low, high = fit.expected - k * fit.scale, fit.expected + k * fit.scale
+    typical = statistics.median(abs(v) for _t, v in window)
+    shift = LOG_SHIFT * typical
+    logs = settings.transform == "auto" and typical > 0 and all(v >= 0 for _t, v in window)
+    if logs:  # fit log(value + shift): multiplicative seasonality and right-skewed noise become additive, symmetric
+        window = [(t, math.log(v + shift)) for t, v in window]
+        fit = fit_at(window, at, settings, math.log1p(settings.relative_floor))
+        k = settings.sensitivity
+        seen = math.log(max(value + shift, shift * MIN_LOG_SHARE))  # a negative value is as far as 0 can be
+        score = (seen - fit.expected) / fit.scale
+        expected = math.exp(fit.expected) - shift
+        low, high = math.exp(fit.expected - k * fit.scale) - shift, math.exp(fit.expected + k * fit.scale) - shift
+    else:
+        fit = fit_at(window, at, settings, settings.relative_floor * typical)
+        k = settings.sensitivity
+        score = (value - fit.expected) / fit.scale
+        expected, low, high = fit.expected, fit.expected - k * fit.scale, fit.expected + k * fit.scale
     above, below = score > k, score < -k
     flagged = (above and settings.direction != "down") or (below and settings.direction != "up")
     band = f"{_num(low)}..{_num(high)}"
     if flagged:
         side = "above" if above else "below"
         reason = f"anomalous: {_num(value)} is {side} the expected band {band} (score {score:+.1f}, expected "
-        reason += f"{_num(fit.expected)}, {n} points)"
+        reason += f"{_num(expected)}, {n} points)"
     else:
         reason = f"normal: {_num(value)} within what is expected ({band}, score {score:+.1f}, {n} points)"
         if above or below:
             reason = f"normal: {_num(value)} is outside {band} (score {score:+.1f}) but only "
             reason += f"{settings.direction} deviations are anomalies ({n} points)"
-    return AnomalyJudgement("anomalous" if flagged else "normal", fit.expected, low, high, score, n, reason)
+    return AnomalyJudgement("anomalous" if flagged else "normal", expected, low, high, score, n, reason)
 
 
-def fit_at(window: Sequence[tuple[datetime, float]], at: datetime, settings: AnomalySettings) -> Fit:
-    """Fit level, trend and seasonal offsets to `window` (at least 3 points) robustly, and predict at `at`."""
+def fit_at(window: Sequence[tuple[datetime, float]], at: datetime, settings: AnomalySettings, floor: float) -> Fit:
+    """Fit level, trend and seasonal offsets to `window` (at least 3 points) robustly, and predict at `at`, on the
+    scale given (the caller transforms the values)."""
     ys = [v for _t, v in window]
     xs = [(t.timestamp() - at.timestamp()) / DAY_S for t, _v in window]
     weekdays = [t.weekday() for t, _v in window]
@@ -155,7 +179,9 @@ def fit_at(window: Sequence[tuple[datetime, float]], at: datetime, settings: Ano
             rest = [y - intercept - slope * x - hour_off.get(h, 0.0) for y, x, h in zip(ys, xs, hours, strict=True)]
             weekday_off = _offsets(weekdays, rest)
         if use_hour:
-            rest = [y - intercept - slope * x - weekday_off.get(d, 0.0) for y, x, d in zip(ys, xs, weekdays, strict=True)]
+            rest = [
+                y - intercept - slope * x - weekday_off.get(d, 0.0) for y, x, d in zip(ys, xs, weekdays, strict=True)
+            ]
             hour_off = _offsets(hours, rest)
         plain = [
             y - weekday_off.get(d, 0.0) - hour_off.get(h, 0.0) for y, d, h in zip(ys, weekdays, hours, strict=True)
@@ -168,19 +194,29 @@ def fit_at(window: Sequence[tuple[datetime, float]], at: datetime, settings: Ano
     ]
     residuals = [y - f for y, f in zip(ys, fitted, strict=True)]
     seasonal = weekday_off.get(at.weekday(), 0.0) + hour_off.get(at.hour, 0.0)
-    return Fit(intercept + seasonal, _scale(residuals, ys, settings.relative_floor), slope, seasonal)
+    # In-sample residuals understate the error of a prediction: inflate by the fitted parameters' share of the
+    # points (as n - p degrees of freedom do for a variance) and by the error of the medians the prediction uses
+    # (a median's variance is pi/2 times a mean's).
+    n = len(ys)
+    params = 2 + max(0, len(weekday_off) - 1) + max(0, len(hour_off) - 1)
+    used = [1 / n] + [1 / weekdays.count(at.weekday())] * (at.weekday() in weekday_off)
+    used += [1 / hours.count(at.hour)] * (at.hour in hour_off)
+    inflation = math.sqrt(n / max(n - params, 1)) * math.sqrt(1 + math.pi / 2 * sum(used))
+    scale = max(inflation * _scale(residuals), floor)
+    if scale == 0.0:  # a constant history with the floor off: any other value is a change
+        scale = _tiny(ys)
+    return Fit(intercept + seasonal, scale, slope, seasonal)
 
 
-def _scale(residuals: Sequence[float], ys: Sequence[float], relative_floor: float) -> float:
+def _scale(residuals: Sequence[float]) -> float:
     """The residuals' robust standard deviation: MAD, else the mean absolute deviation when more than half the
-    residuals are equal (a mostly constant series), never below the relative floor, never 0."""
+    residuals are equal (a mostly constant series)."""
     centre = statistics.median(residuals)
     deviations = [abs(r - centre) for r in residuals]
     scale = MAD_TO_SIGMA * statistics.median(deviations)
     if scale == 0.0:
         scale = MEANAD_TO_SIGMA * statistics.fmean(deviations)
-    floor = relative_floor * statistics.median(abs(y) for y in ys)
-    return max(scale, floor) if max(scale, floor) > 0 else _tiny(ys)
+    return scale
 
 
 def _tiny(ys: Sequence[float]) -> float:
@@ -189,7 +225,7 @@ def _tiny(ys: Sequence[float]) -> float:
 
 
 def _several_a_day(xs: Sequence[float]) -> bool:
-    gaps = [b - a for a, b in zip(xs, xs[1:], strict=False) if b > a]
+    gaps = [b - a for a, b in itertools.pairwise(xs) if b > a]
     return bool(gaps) and statistics.median(gaps) < 0.5
 
 
@@ -215,9 +251,7 @@ def _theil_sen(xs: Sequence[float], ys: Sequence[float]) -> float:
     points = [
         (statistics.median(x for x, _ in b), statistics.median(y for _, y in b)) for _k, b in sorted(buckets.items())
     ]
-    slopes = [
-        (y2 - y1) / (x2 - x1) for i, (x1, y1) in enumerate(points) for x2, y2 in points[i + 1 :] if x2 > x1
-    ]
+    slopes = [(y2 - y1) / (x2 - x1) for i, (x1, y1) in enumerate(points) for x2, y2 in points[i + 1 :] if x2 > x1]
     return statistics.median(slopes) if slopes else 0.0
 
 
