@@ -334,9 +334,13 @@ def table(results: dict[str, dict[str, Tally]]) -> str:
             by = ", ".join(f"{a} {r}" for a, r in s["recall_by_anomaly"].items())  # type: ignore[union-attr]
             lines.append(
                 f"| {name} | {kind} | {_fmt(s['recall'])} | {_fmt(s['precision'])} | "
-                f"{_fmt(s['false_alarms_per_90_days'])} | {_fmt(s['drift_delay_days_median'])} | {by} |"
+                f"{_fmt(s['false_alarms_per_90_days'])} | {_delay(s['drift_delay_days_median'])} | {by} |"
             )
     return "\n".join(lines)
+
+
+def _delay(x: object) -> str:
+    return f"{x:g}" if isinstance(x, int | float) else "-"
 
 
 def _fmt(x: object) -> str:
