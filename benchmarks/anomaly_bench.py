@@ -8,7 +8,7 @@ hour-of-day pattern): weekly seasonality, a trend and noise, drawn per seed:
   noise of 3-8%. Several points a day: the day's rows split over the four 6-hour periods (12%/30%/35%/23%).
 - freshness_lag: seconds since the last load at the check: 3 h plus a gamma-distributed delay (mean 1 h, a long
   right tail), 24 h more on Sundays (no load), pipeline slowing by 0-1 minute a day. Several a day: the lag grows
-  through the day (+0/6/12/18 h at the checks).
+  through the day (+0/6/12/18 h at the checks), every check of a day seeing that day's one load delay.
 - null_share: 0.5-5% nulls, 30% more at weekends, drifting by up to 0.5% relative a day, binomial noise for 5,000
   rows plus 10% relative day-to-day noise.
 
@@ -115,8 +115,12 @@ def _daily_model(kind: str, rng: random.Random) -> Callable[[int, int, int | Non
     if kind == "freshness_lag":
         slowing = rng.uniform(0, 60)  # seconds a day
 
+        delays: dict[int, float] = {}  # one load a day: every check of the day sees the same delay
+
         def lag(day: int, weekday: int, slot: int | None) -> float:
-            base = 3 * HOUR_S + rng.gammavariate(2.0, 0.5 * HOUR_S) + slowing * day
+            if day not in delays:
+                delays[day] = rng.gammavariate(2.0, 0.5 * HOUR_S)
+            base = 3 * HOUR_S + delays[day] + slowing * day
             return base + (24 * HOUR_S if weekday == 6 else 0.0) + (0.0 if slot is None else 6 * HOUR_S * slot)
 
         return lag
