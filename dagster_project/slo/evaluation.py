@@ -3,8 +3,10 @@ slo/decide.py turns them into pass or fail."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from dagster_project.slo.domain import Slo
 
@@ -30,3 +32,4 @@ class Evaluation:
     engine: str = "native"
     detail: str | None = None  # what lies behind the number, for people (e.g. which columns a schema lacks)
     slice: Slice | None = None  # the partition judged, when the SLO has one
+    kept: Mapping[str, Any] | None = None  # what its indicator keeps for the next evaluations (Measured.kept)

@@ -52,6 +52,7 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         "detail": evaluation.detail,
         "where": None if slo.filter is None else slo.filter.where,
         "partition": None if evaluation.slice is None else evaluation.slice.as_record(),
+        "kept": None if evaluation.kept is None else dict(evaluation.kept),  # for the next evaluations (history)
     }
 
 
