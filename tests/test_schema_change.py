@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pytest
@@ -22,6 +22,9 @@ from dagster_project.slo.domain import Slo, Threshold
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
 from tests.server_support import PostgresCluster
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 AS_OF = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 
@@ -241,3 +244,71 @@ def test_schema_change_on_postgres_with_a_postgres_results_store(tmp_path: Path,
     code, second, stderr = check(AS_OF + timedelta(hours=1))
     assert code == 1 and second["observed"] == 2, stderr
     assert "added channel" in second["detail"] and "removed amount" in second["detail"]
+
+
+@pytest.mark.heavy
+def test_schema_change_and_undeclared_columns_agree_on_duckdb_postgres_and_spark(
+    tmp_path: Path, postgres: PostgresCluster, spark: SparkSession
+) -> None:
+    import psycopg
+
+    from dagster_project.datagen.transfer import to_parquet_folder, to_postgres
+    from dagster_project.engines.adapter import EngineAdapter
+    from dagster_project.engines.duckdb_adapter import open_adapter
+    from dagster_project.engines.evaluate import evaluate
+    from dagster_project.engines.postgres import PostgresAdapter
+    from dagster_project.engines.spark import SparkAdapter
+    from dagster_project.slo.plan import compile_plan
+
+    db = _database(
+        tmp_path / "agree.duckdb",
+        "CREATE SCHEMA m",
+        "CREATE TABLE m.orders (order_id BIGINT, amount DOUBLE, note VARCHAR)",
+        "INSERT INTO m.orders VALUES (1, 2.5, 'x')",
+    )
+    strict = Slo(
+        id="strict",
+        product="p",
+        dimension="schema",
+        dataset="m.orders",
+        indicator=make("schema", columns={"order_id": "BIGINT", "amount": "DOUBLE"}, additional_columns=False),
+        threshold=Threshold.of("min", 1.0),
+        severity="error",
+        objective=0.99,
+        windows_s=(86400.0,),
+        protects=("goal", "g"),
+    )
+    changes = Slo(**{**_slo("changes").__dict__, "dataset": "m.orders"})
+    plan, naive = compile_plan([strict, changes]), AS_OF.replace(tzinfo=None)
+
+    def judge(adapter: EngineAdapter) -> list[tuple[str, float | None, str | None]]:
+        first = {e.slo.id: e for e in evaluate(adapter, plan, naive, {"changes": History()})}
+        kept = dict((first["changes"].kept or {})["columns"])
+        assert set(kept) == {"order_id", "amount", "note"}, adapter.name
+        # As if `note` came after the previous evaluation: that evaluation's columns without it.
+        before = Previous(AS_OF, 0.0, "ok", {"columns": {k: v for k, v in kept.items() if k != "note"}})
+        second = {e.slo.id: e for e in evaluate(adapter, plan, naive, {"changes": History((before,))})}
+        return [
+            ("baseline", first["changes"].observed, None),
+            ("strict", first["strict"].observed, first["strict"].detail),
+            ("changed", second["changes"].observed, (second["changes"].detail or "").split(" (since")[0]),
+        ]
+
+    with open_adapter(db) as duck:
+        on_duckdb = judge(duck)
+    database = postgres.create_database()
+    to_postgres(db, postgres.dsn(database))
+    pg: EngineAdapter = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "postgres")
+    try:
+        on_postgres = judge(pg)
+    finally:
+        pg.close()
+    to_parquet_folder(db, tmp_path / "spark-tables")
+    on_spark_adapter = SparkAdapter(spark)
+    on_spark_adapter.register_parquet_tables(tmp_path / "spark-tables", replace=True)
+    on_spark = judge(on_spark_adapter)
+    assert on_duckdb[0] == ("baseline", 0.0, None) and on_duckdb[1] == ("strict", 2 / 3, "undeclared note")
+    assert on_duckdb[2][:2] == ("changed", 1.0) and (on_duckdb[2][2] or "").startswith("added note ")
+    for engine, got in (("postgres", on_postgres), ("spark", on_spark)):
+        assert [g[:2] for g in got] == [d[:2] for d in on_duckdb], engine
+        assert got[1][2] == "undeclared note" and (got[2][2] or "").startswith("added note "), engine
