@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from dagster_project.engines.adapter import EngineAdapter
+    from dagster_project.indicators.base import History
+    from dagster_project.results.address import StoreAddress
     from dagster_project.slo.domain import Slo
 
 Engine = Literal["native", "gx"]
@@ -34,11 +36,13 @@ def check_database(
     gx_root: Path | None = None,
     connect: Callable[[], AbstractContextManager[EngineAdapter]] | None = None,
     gx_clean: bool = True,
+    history: Mapping[str, History] | None = None,
 ) -> CheckRun:
     """`as_of` is aware; the engines work in naive UTC. The GX engine keeps its file context under `gx_root` (and
     removes its previous run's objects first unless `gx_clean` is false). `connect` opens the engine adapter to
     evaluate on (default: the DuckDB database at `db`, read-only); GX reads DuckDB through its pandas datasource,
-    PostgreSQL through its SQL datasource and Spark through its Spark datasource (engines/gx.py)."""
+    PostgreSQL through its SQL datasource and Spark through its Spark datasource (engines/gx.py). `history`: the
+    SLOs' earlier evaluations, for the indicators judged against them (read_history)."""
     # Imported here: the CLI imports this module for ENGINES on every invocation, and DuckDB and the engines are
     # a quarter of a second it need not pay for `slo --help`.
     from dagster_project.engines.duckdb_adapter import open_adapter
@@ -53,9 +57,11 @@ def check_database(
         if engine == "gx":
             from dagster_project.engines import gx  # imports Great Expectations: seconds
 
-            evaluations, gx_run = gx.evaluate_on(adapter, plan, naive, gx_root or db.parent, clean=gx_clean)
+            evaluations, gx_run = gx.evaluate_on(
+                adapter, plan, naive, gx_root or db.parent, clean=gx_clean, history=history
+            )
             return CheckRun([as_json(e) for e in evaluations], gx_run.data_docs)
-        return CheckRun([as_json(e) for e in evaluate(adapter, plan, naive)])
+        return CheckRun([as_json(e) for e in evaluate(adapter, plan, naive, history)])
 
 
 def check_slos(
@@ -66,18 +72,21 @@ def check_slos(
     engine: Engine = "native",
     gx_root: Path | None = None,
     opened: Mapping[str, EngineAdapter] | None = None,
+    store: StoreAddress | str | None = None,
 ) -> CheckRun:
     """Every SLO judged where its product's data lives (its spec's `server:`; none: the deployment's DuckDB
     `database`). A server that cannot be reached (or a database that cannot be opened) makes each of its SLOs an
     error result naming the product, the server and the reason; the SLOs on other servers still run. The GX engine
     runs on every server, through the datasource GX has for it; what GX cannot express is judged natively there.
     `opened` holds adapters already open (by engines.servers.server_key), used instead of opening their server
-    again."""
+    again. `store`: the results store these results will be kept in, read first (one query) for the SLOs judged against
+    their own history (schema_change); None: there is none, and those SLOs say so."""
     from dagster_project.engines.adapter import EngineError
     from dagster_project.engines.servers import label, open_server, server_key
     from dagster_project.slo.evaluation import Evaluation
     from dagster_project.slo.report import as_json
 
+    history = read_history(slos, as_of, store)
     groups: dict[str, list[Slo]] = {}
     for slo in slos:
         groups.setdefault(server_key(slo.server), []).append(slo)
@@ -92,7 +101,14 @@ def check_slos(
                 else functools.partial(open_server, server, database, landing if key == "" else None)
             )
             run = check_database(
-                database, group, as_of, engine=engine, gx_root=gx_root, connect=opener, gx_clean=index == 0
+                database,
+                group,
+                as_of,
+                engine=engine,
+                gx_root=gx_root,
+                connect=opener,
+                gx_clean=index == 0,
+                history=history,
             )
             data_docs = run.data_docs or data_docs
             results.extend(run.results)
@@ -105,3 +121,23 @@ def check_slos(
 def _already_open(adapter: EngineAdapter) -> Callable[[], AbstractContextManager[EngineAdapter]]:
     """An opener for an adapter someone else opened (and closes)."""
     return lambda: nullcontext(adapter)
+
+
+def read_history(slos: Sequence[Slo], as_of: datetime, store: StoreAddress | str | None) -> dict[str, History]:
+    """The earlier evaluations of the SLOs judged against their own history, from the results store at `store`, in one
+    query (none when no SLO needs them). A store that does not exist yet is a first run (empty histories: the
+    results about to be recorded make it); no store at all (None) leaves them out, which the evaluator reads as
+    "nothing to compare with"."""
+    wanted = {s.id: s.indicator.history_wanted() for s in slos if s.definition.history}
+    if not wanted or store is None:
+        return {}
+    from dagster_project.indicators.base import History
+    from dagster_project.results.address import parse_store_address, store_exists
+    from dagster_project.results.history import read_history as read
+    from dagster_project.results.store import ResultsStore
+
+    address = parse_store_address(store, "results store") if isinstance(store, str) else store
+    if not store_exists(address):
+        return {slo_id: History() for slo_id in wanted}
+    with ResultsStore(address) as opened:
+        return read(opened, wanted, as_of)

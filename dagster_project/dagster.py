@@ -108,7 +108,8 @@ def _evaluate(
     if not db.is_file() and any(uses_deployment_database(s.server) for s in slos):
         raise dg.Failure(f"{db}: no such database; materialize the assets that write it ({len(slos)} SLOs not checked)")
     as_of = parse_timestamp(source.as_of or "now", f"{DATABASE_RESOURCE}.as_of")
-    results = check_slos(slos, as_of, db, landing=Path(source.landing) if source.landing else None).results
+    landing = Path(source.landing) if source.landing else None
+    results = check_slos(slos, as_of, db, landing=landing, store=store.path).results
     store.record(context.run.run_id, as_of, results)  # kept before reported: a red run must not lose them
     context.log.info(f"{len(results)} SLOs on {asset.to_user_string()} judged on {db}")
     return results

@@ -48,6 +48,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "row_count": {},
     "metric": {"aggregate": "percentile", "column": "a", "percentile": 0.9},
     "valid_format": {"column": "b", "format": "phone"},
+    "schema_change": {},
 }
 
 

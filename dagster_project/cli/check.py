@@ -84,7 +84,7 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.engines.adapter import EngineAdapter, EngineError
     from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
     from dagster_project.exporter.push import keep
-    from dagster_project.results.address import gx_root
+    from dagster_project.results.address import gx_root, store_exists
     from dagster_project.slo.domain import all_slos
     from dagster_project.slo.report import blocking_failures
     from dagster_project.spec.validate import validate
@@ -136,6 +136,8 @@ def handle(args: argparse.Namespace) -> int:
             engine=args.engine,
             gx_root=gx_root(config.results_path, config.state_dir),
             opened=opened,
+            # Read for the SLOs judged against their history; with --no-record and no store yet, nothing is.
+            store=None if args.no_record and not store_exists(config.results_path) else config.results_path,
         )
     results = located(checked.results, specs)
     run_id = str(uuid.uuid4())

@@ -129,7 +129,9 @@ def _check_the_rest(settings: Settings, run_id: str, as_of: datetime, published:
     rest = [s for s in load_slos(settings) if not checked_in_build(s, build)]
     if not rest or not published:
         return []
-    results = check_slos(rest, as_of, settings.database, landing=settings.landing_database).results
+    results = check_slos(
+        rest, as_of, settings.database, landing=settings.landing_database, store=settings.results_path
+    ).results
     warning = keep(settings.results_path, settings.pushgateway, run_id, as_of, results)
     if warning is not None:
         print(f"warning: {warning}", file=sys.stderr)

@@ -59,6 +59,7 @@ def _job(name: str, engine: Engine, slos: Sequence[Slo], description: str) -> dg
             landing=Path(published.landing_database),
             engine=engine,
             gx_root=Path(published.gx_root),
+            store=results_store.path,
         )
         results_store.record(context.run.run_id, as_of, checked.results)
         failed = blocking_failures(checked.results)

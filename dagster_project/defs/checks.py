@@ -47,7 +47,7 @@ def _evaluator(build: Build | None) -> Evaluate:
         landing = Path(published.build_landing_database if in_build else published.landing_database)
         if not db.is_file() and any(uses_deployment_database(s.server) for s in slos):
             raise dg.Failure(f"no database at {db}: run the build job ({len(slos)} SLOs not checked)")
-        results = check_slos(slos, as_of, db, landing=landing).results
+        results = check_slos(slos, as_of, db, landing=landing, store=results_store.path).results
         context.log.info(f"{len(results)} SLOs on {asset.to_user_string()} judged on {db}")
         # Kept before they are reported: a blocking failure stops the run, and its evaluations must not be lost.
         results_store.record(context.run.run_id, as_of, results)

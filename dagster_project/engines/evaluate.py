@@ -17,13 +17,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from dagster_project.engines.adapter import Catalog, EngineAdapter, EngineError, QueryTimedOut, first_value
 from dagster_project.engines.samples import with_samples
 from dagster_project.indicators import sql
+from dagster_project.indicators.base import NO_STORE, History, Measured
 from dagster_project.slo import plan, rendered
 from dagster_project.slo.decide import worst
 from dagster_project.slo.domain import Slo
@@ -94,10 +95,10 @@ def _catalog_only(adapter: EngineAdapter, catalog: Catalog, slo: Slo) -> Evaluat
     if not catalog.exists(slo.dataset):
         return Evaluation(slo, None, slo.indicator.missing_dataset(slo.dataset))
     columns = {c.name: c for c in catalog.columns(slo.dataset)}
-    value, detail = slo.indicator.from_catalog(
+    measured = slo.indicator.from_catalog(
         {name: c.type for name, c in columns.items()}, lambda expected, name: adapter.same_type(expected, columns[name])
     )
-    return Evaluation(slo, value, detail=detail)
+    return Evaluation(slo, measured.value, measured.error, detail=measured.detail, kept=measured.kept or None)
 
 
 def _free_sql(adapter: EngineAdapter, slo: Slo) -> Evaluation:
@@ -196,8 +197,12 @@ def _single(adapter: EngineAdapter, catalog: Catalog, slo: Slo, as_of: datetime)
         return Evaluation(slo, None, str(exc))
 
 
-def evaluate(adapter: EngineAdapter, plan: CheckPlan, as_of: datetime) -> list[Evaluation]:
-    """One evaluation per planned SLO, in plan order; errors are evaluations too. `as_of` is naive UTC."""
+def evaluate(
+    adapter: EngineAdapter, plan: CheckPlan, as_of: datetime, history: Mapping[str, History] | None = None
+) -> list[Evaluation]:
+    """One evaluation per planned SLO, in plan order; errors are evaluations too. `as_of` is naive UTC. `history`
+    holds the earlier evaluations of the SLOs whose indicator is judged against them (by SLO id; read from the
+    results store by the caller, checking.read_history); an SLO missing from it has no store to compare with."""
     by_id: dict[str, Evaluation] = {}
     catalog = adapter.catalog()
     for dataset, slos in plan.scans:
@@ -209,7 +214,20 @@ def evaluate(adapter: EngineAdapter, plan: CheckPlan, as_of: datetime) -> list[E
     for slo in sorted(plan.singles, key=lambda s: s.definition.measured in SPEC_SQL):
         by_id[slo.id] = _single(adapter, catalog, slo, as_of)
     # Then the failed-row samples (spec: samples) of the SLOs whose value says rows fail: one bounded query each.
-    return [_with_slice(with_samples(adapter, catalog, by_id[s.id], as_of), as_of) for s in plan.slos]
+    return [_with_slice(with_samples(adapter, catalog, judged(by_id[s.id], history), as_of), as_of) for s in plan.slos]
+
+
+def judged(evaluation: Evaluation, history: Mapping[str, History] | None) -> Evaluation:
+    """An evaluation of an indicator judged against its history (Definition.history), judged: after any
+    measurement, only when it gave a value or something to keep (an error result stays as it is)."""
+    slo = evaluation.slo
+    if not slo.definition.history or evaluation.error is not None:
+        return evaluation
+    measured = Measured(evaluation.observed, evaluation.detail, evaluation.kept or {})
+    out = slo.indicator.judge(measured, (history or {}).get(slo.id, NO_STORE))
+    return dataclasses.replace(
+        evaluation, observed=out.value, error=out.error, detail=out.detail, kept=dict(out.kept) or None
+    )
 
 
 def _with_slice(evaluation: Evaluation, as_of: datetime) -> Evaluation:

@@ -44,6 +44,7 @@ from dagster_project.engines.adapter import Catalog, EngineAdapter, EngineError
 from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native import evaluate as native_evaluate
 from dagster_project.engines.native_sql import table_ref
+from dagster_project.indicators.base import History
 from dagster_project.slo.domain import Slo
 from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import CheckPlan, compile_plan
@@ -530,7 +531,13 @@ def evaluate(
 
 
 def evaluate_on(
-    adapter: EngineAdapter, plan: CheckPlan, as_of: datetime, root: Path, build_docs: bool = True, clean: bool = True
+    adapter: EngineAdapter,
+    plan: CheckPlan,
+    as_of: datetime,
+    root: Path,
+    build_docs: bool = True,
+    clean: bool = True,
+    history: Mapping[str, History] | None = None,
 ) -> tuple[list[Evaluation], GxRun]:
     """As `evaluate`, on any engine adapter: DuckDB through the pandas datasource, PostgreSQL through GX's SQL
     datasource, Spark through its Spark datasource; the SLOs GX cannot express through the native evaluator on the
@@ -551,5 +558,5 @@ def evaluate_on(
     native_only = [s for s in plan.slos if not gx_suite.expressible(s)]
     gx_run = _run(source, expressible, root, build_docs, clean, as_of)
     by_id = {e.slo.id: e for e in gx_run.evaluations}
-    by_id |= {e.slo.id: e for e in adapter_evaluate(adapter, compile_plan(native_only), as_of)}
+    by_id |= {e.slo.id: e for e in adapter_evaluate(adapter, compile_plan(native_only), as_of, history)}
     return [by_id[s.id] for s in plan.slos], gx_run

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -57,6 +58,58 @@ class Context:
     # The rows the SLO judges (its where/partition as one condition; None: every row): a failing-row condition that
     # looks at other rows of the dataset (duplicated keys) looks only at these.
     rows: exp.Expr | None = None
+
+
+# --- history: an SLO's own earlier evaluations, from the results store -------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryWanted:
+    """How much of its own history an indicator needs: at most the `last` evaluations (None: no count limit), of
+    those within `window_s` seconds before the evaluation time (None: no time limit). Only evaluations that had an
+    observed value are history (an error result is not)."""
+
+    last: int | None = 1
+    window_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Previous:
+    """One earlier evaluation of the same SLO: when it speaks for (aware UTC), its observed value, its status
+    (ok | warn | FAIL) and what its indicator kept for the next ones (`Measured.kept`)."""
+
+    evaluated_at: datetime
+    observed: float
+    status: str | None
+    kept: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class History:
+    """An SLO's earlier evaluations, oldest first, as its indicator asked (HistoryWanted). `available` is false when
+    there is no results store to read (e.g. `slo check --no-record` before any store exists): nothing is known,
+    which is not the same as a first run (available, no evaluations)."""
+
+    evaluations: tuple[Previous, ...] = ()
+    available: bool = True
+
+    @property
+    def last(self) -> Previous | None:
+        return self.evaluations[-1] if self.evaluations else None
+
+
+NO_STORE = History(available=False)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A measurement as an indicator judged by its history sees it, and returns it: the observed value, the detail
+    for people and what this evaluation keeps in the store for the next ones (JSON-able; the record's `kept`)."""
+
+    value: float | None
+    detail: str | None = None
+    kept: Mapping[str, Any] = dataclass_field(default_factory=dict)
+    error: str | None = None  # why there is no value (an error result)
 
 
 # --- Great Expectations: plain data, no GX import (it costs seconds) ------------------------------------------------
@@ -168,12 +221,20 @@ class Indicator:
         failed (measurement 'timed')."""
         raise TypeError(f"{self.type} is not timed")
 
-    def from_catalog(
-        self, actual: Mapping[str, str], same_type: Callable[[str, str], bool]
-    ) -> tuple[float | None, str | None]:
-        """The observed value and a detail for people, from the dataset's columns (name -> the engine's type) and
-        the engine's comparison of a spec's type name with a column's type (measurement 'catalog')."""
+    def from_catalog(self, actual: Mapping[str, str], same_type: Callable[[str, str], bool]) -> Measured:
+        """The observed value, a detail for people and what to keep, from the dataset's columns (name -> the
+        engine's type) and the engine's comparison of a spec's type name with a column's type (measurement
+        'catalog')."""
         raise TypeError(f"{self.type} is not read from the catalog")
+
+    def history_wanted(self) -> HistoryWanted:
+        """How much of its own history it needs (types with Definition.history)."""
+        return HistoryWanted()
+
+    def judge(self, measured: Measured, history: History) -> Measured:
+        """The measurement judged against the SLO's own earlier evaluations (types with Definition.history): run
+        after every measurement that gave a value, whatever the measurement; returns what is recorded."""
+        raise TypeError(f"{self.type} is not judged against its history")
 
     def gx_refusal(self) -> str | None:
         """Why GX cannot express this SLO although its type has a GX mapping (an option the mapping lacks); None
@@ -218,6 +279,9 @@ class Definition:
     # The spec declares the observed value's unit (its `unit` field, also a field of the domain form): an absolute
     # metric or custom SQL may measure a count, a duration in seconds or any number.
     declared_unit: bool = False
+    # Judged against the SLO's own earlier evaluations in the results store (Indicator.history_wanted, .judge): the
+    # caller reads them, in one query for all such SLOs, before evaluation; the engines never open the store.
+    history: bool = False
 
     def unit_of(self, indicator: Indicator | BaseModel) -> Unit:
         """The unit of one indicator (its domain form or its spec model): the declared one, else the type's."""

@@ -27,6 +27,7 @@ from dagster_project.indicators import (
     row_count,
     row_volume,
     schema,
+    schema_change,
     uniqueness,
     valid_format,
 )
@@ -54,6 +55,7 @@ REGISTRY: dict[str, Definition] = {
         row_count.DEFINITION,
         metric.DEFINITION,
         valid_format.DEFINITION,
+        schema_change.DEFINITION,
     )
 }
 

@@ -1,4 +1,5 @@
-"""schema (schema): share of the expected columns present with the expected type, from the engine's catalog."""
+"""schema (schema): share of the expected columns present with the expected type, from the engine's catalog; with
+`additional_columns: false`, columns the spec does not declare count against it too."""
 
 from __future__ import annotations
 
@@ -8,23 +9,27 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from dagster_project.indicators.base import Definition, Indicator
+from dagster_project.indicators.base import Definition, Indicator, Measured
 from dagster_project.indicators.fields import IndicatorSpec, SqlName, SqlType
 
 
 class SchemaMatch(IndicatorSpec):
     type: Literal["schema"]
     columns: dict[SqlName, SqlType] = Field(min_length=1, description="Expected column -> DuckDB type name.")
+    additional_columns: bool = Field(
+        True,
+        description="false: a column the table has but `columns` does not declare makes the schema fail "
+        "(the share is then of the declared and the undeclared columns).",
+    )
 
 
 @dataclass(frozen=True)
 class SchemaIndicator(Indicator):
     type: ClassVar[str] = "schema"
     columns: Mapping[str, str]  # column -> expected type, as the spec writes it
+    additional_columns: bool = True
 
-    def from_catalog(
-        self, actual: Mapping[str, str], same_type: Callable[[str, str], bool]
-    ) -> tuple[float | None, str | None]:
+    def from_catalog(self, actual: Mapping[str, str], same_type: Callable[[str, str], bool]) -> Measured:
         matched = sum(1 for name, t in self.columns.items() if name in actual and same_type(t, name))
         missing = [name for name in self.columns if name not in actual]
         retyped = [
@@ -32,8 +37,13 @@ class SchemaIndicator(Indicator):
             for name, t in self.columns.items()
             if name in actual and not same_type(t, name)
         ]
-        problems = ([f"missing {', '.join(missing)}"] if missing else []) + retyped
-        return matched / len(self.columns), "; ".join(problems) or None
+        added = [] if self.additional_columns else [name for name in actual if name not in self.columns]
+        problems = (
+            ([f"missing {', '.join(missing)}"] if missing else [])
+            + retyped
+            + ([f"undeclared {', '.join(added)}"] if added else [])
+        )
+        return Measured(matched / (len(self.columns) + len(added)), "; ".join(problems) or None)
 
 
 DEFINITION = Definition(

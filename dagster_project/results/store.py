@@ -239,7 +239,8 @@ def _row(record: Mapping[str, Any], run_id: str, evaluated_at: float, recorded_a
 
 def _extra_json(record: Mapping[str, Any]) -> str | None:
     """What a record keeps beyond the columns, as JSON (None when nothing)."""
-    extra = {key: record[key] for key in ("warn", "where", "partition", "groups", "samples") if record.get(key)}
+    keys = ("warn", "where", "partition", "groups", "samples", "kept")
+    extra = {key: record[key] for key in keys if record.get(key)}
     return json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else None
 
 

@@ -3,6 +3,7 @@ slo/decide.py turns them into pass or fail."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,3 +65,4 @@ class Evaluation:
     slice: Slice | None = None  # the partition judged, when the SLO has one
     groups: tuple[GroupValue, ...] = ()  # each group's value (spec: group_by); observed is the worst group's
     samples: Samples | None = None  # keys of failing rows, when the SLO declares samples and rows fail
+    kept: Mapping[str, Any] | None = None  # what its indicator keeps for the next evaluations (Measured.kept)

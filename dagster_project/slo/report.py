@@ -58,6 +58,7 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         ]
         or None,
         "samples": None if evaluation.samples is None else evaluation.samples.as_record(),
+        "kept": None if evaluation.kept is None else dict(evaluation.kept),  # for the next evaluations (history)
     }
 
 
