@@ -1,4 +1,4 @@
-"""Anomaly detection benchmark: our detector (dagster_project/slo/anomaly.py) against a plain z-score, replayed over
+"""Anomaly detection benchmark: our detector (dagster_project/indicators/detector.py) against a plain z-score, replayed over
 generated metric histories with planted anomalies.
 
 Histories (one per metric kind and seed, `--days` long, default 180; `--per-day` points a day, default 1; 4 adds an
@@ -52,7 +52,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dagster_project.slo.anomaly import DAY_S, AnomalySettings, Direction, judge
+from dagster_project.indicators.detector import DAY_S, AnomalySettings, Direction, judge
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
 WARMUP_DAYS = 60

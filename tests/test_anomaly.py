@@ -1,4 +1,4 @@
-"""The anomaly detector (slo/anomaly.py) with plain numbers: learning, weekly and hour-of-day seasonality, trend,
+"""The anomaly detector (indicators/detector.py) with plain numbers: learning, weekly and hour-of-day seasonality, trend,
 robustness to past anomalies, constant histories, direction, and properties of the band and the score. The last
 tests run the benchmark (benchmarks/anomaly_bench.py) on a tiny configuration so it cannot rot."""
 
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.anomaly_bench import KINDS, Config, generate, run, zscore
-from dagster_project.slo.anomaly import AnomalySettings, judge
+from dagster_project.indicators.detector import AnomalySettings, judge
 
 MONDAY = datetime(2026, 3, 2, 6, tzinfo=UTC)
 DEFAULT = AnomalySettings()

@@ -49,6 +49,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "metric": {"aggregate": "percentile", "column": "a", "percentile": 0.9},
     "valid_format": {"column": "b", "format": "phone"},
     "schema_change": {},
+    "anomaly": {"metric": make("non_null_ratio", columns=["a"]), "training_s": 86400.0 * 28},
 }
 
 
@@ -89,7 +90,7 @@ def test_every_indicator_renders_in_every_dialect_as_sql_that_dialect_reads_back
         assert isinstance(parsed, sqlglot.exp.Query), (kind, text)
         assert "EPOCH_SECONDS" not in text.upper() and "NUMBER_OR_NULL" not in text.upper(), text
         rendered += 1
-    assert rendered == 15  # the scan and query indicators; the others run the spec's SQL or read the catalog
+    assert rendered == 16  # the scan and query indicators; the others run the spec's SQL or read the catalog
 
 
 @pytest.mark.parametrize(

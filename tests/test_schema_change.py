@@ -109,7 +109,7 @@ def test_schema_change_records_a_baseline_then_counts_added_and_retyped_columns_
 def test_schema_change_removed_column_is_named_and_counted(tmp_path: Path) -> None:
     indicator = make("schema_change")
     before = Previous(AS_OF, 0.0, "ok", {"columns": {"a": "BIGINT", "b": "VARCHAR"}})
-    judged = indicator.judge(Measured(None, kept={"columns": {"a": "BIGINT"}}), History((before,)))
+    judged = indicator.judge(Measured(None, kept={"columns": {"a": "BIGINT"}}), History((before,)), AS_OF)
     assert judged.value == 1.0 and judged.detail is not None and judged.detail.startswith("removed b VARCHAR")
     assert judged.kept == {"columns": {"a": "BIGINT"}}  # the new schema is what the next run compares with
 

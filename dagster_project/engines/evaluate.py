@@ -214,17 +214,20 @@ def evaluate(
     for slo in sorted(plan.singles, key=lambda s: s.definition.measured in SPEC_SQL):
         by_id[slo.id] = _single(adapter, catalog, slo, as_of)
     # Then the failed-row samples (spec: samples) of the SLOs whose value says rows fail: one bounded query each.
-    return [_with_slice(with_samples(adapter, catalog, judged(by_id[s.id], history), as_of), as_of) for s in plan.slos]
+    return [
+        _with_slice(with_samples(adapter, catalog, judged(by_id[s.id], history, as_of), as_of), as_of)
+        for s in plan.slos
+    ]
 
 
-def judged(evaluation: Evaluation, history: Mapping[str, History] | None) -> Evaluation:
+def judged(evaluation: Evaluation, history: Mapping[str, History] | None, as_of: datetime) -> Evaluation:
     """An evaluation of an indicator judged against its history (Definition.history), judged: after any
     measurement, only when it gave a value or something to keep (an error result stays as it is)."""
     slo = evaluation.slo
     if not slo.definition.history or evaluation.error is not None:
         return evaluation
     measured = Measured(evaluation.observed, evaluation.detail, evaluation.kept or {})
-    out = slo.indicator.judge(measured, (history or {}).get(slo.id, NO_STORE))
+    out = slo.indicator.judge(measured, (history or {}).get(slo.id, NO_STORE), as_of)
     return dataclasses.replace(
         evaluation, observed=out.value, error=out.error, detail=out.detail, kept=dict(out.kept) or None
     )

@@ -36,19 +36,22 @@ class History:
         self._identity: object = None  # ResultsStore.identity() of the store read so far
         # slo id -> (evaluated at, ((group label, observed), ...)) of its latest evaluation
         self.groups: dict[str, tuple[float, tuple[tuple[str, float | None], ...]]] = {}
+        self.kept: dict[str, dict[str, object]] = {}  # slo id -> its latest evaluation's `kept`
 
     def _reset(self) -> None:
         self.slos, self.last_seq, self.rows, self._identity = {}, 0, 0, None
-        self.groups = {}
+        self.groups, self.kept = {}, {}
 
-    def _keep_groups(self, slo_id: str, at: float, extra: str | None) -> None:
-        """The groups of each SLO's latest evaluation (by evaluated-at; a later write wins a tie): only the latest is
-        exported, so only it is kept. An evaluation without groups clears them."""
-        kept = self.groups.get(slo_id)
-        if kept is not None and at < kept[0]:
+    def _keep_latest(self, slo_id: str, at: float, extra: str | None) -> None:
+        """The groups and what the indicator kept (an anomaly's band) of each SLO's latest evaluation (by
+        evaluated-at; a later write wins a tie): only the latest is exported, so only it is held. An evaluation
+        without them clears them."""
+        latest = self.groups.get(slo_id)
+        if latest is not None and at < latest[0]:
             return
-        groups = json.loads(extra).get("groups") if extra else None
-        self.groups[slo_id] = (at, tuple((g["group"], g["observed"]) for g in groups or ()))
+        found = json.loads(extra) if extra else {}
+        self.groups[slo_id] = (at, tuple((g["group"], g["observed"]) for g in found.get("groups") or ()))
+        self.kept[slo_id] = dict(found.get("kept") or {})
 
     def refresh(self, batch: int = 100_000) -> int:
         """Read new rows; returns how many. A store not created yet is an empty history; one that disappeared
@@ -70,7 +73,7 @@ class History:
                     verdict = None if passed is None else bool(passed)
                     until = good_until(indicator or self.kinds.get(slo_id), at, verdict, observed, threshold)
                     self.slos.setdefault(slo_id, SloHistory()).add(at, verdict, observed, until, status == "warn")
-                    self._keep_groups(slo_id, at, extra)
+                    self._keep_latest(slo_id, at, extra)
                     self.last_seq = seq
                 read += len(rows)
                 if len(rows) < batch:

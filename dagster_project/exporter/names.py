@@ -83,6 +83,25 @@ GROUP_OBSERVED = Metric(
     "the key, e.g. channel=web. At most max_groups series per SLO.",
     (*SLO_LABELS, "group"),
 )
+ANOMALY_VALUE = Metric(
+    f"{PREFIX}_anomaly_value",
+    "gauge",
+    "The watched metric's value at an anomaly SLO's latest evaluation, in the metric's unit.",
+    SLO_LABELS,
+)
+ANOMALY_EXPECTED = Metric(
+    f"{PREFIX}_anomaly_expected_value",
+    "gauge",
+    "What an anomaly SLO expected of its metric from its history (trend, weekly seasonality); absent while learning.",
+    SLO_LABELS,
+)
+ANOMALY_BAND = Metric(
+    f"{PREFIX}_anomaly_band_value",
+    "gauge",
+    "The edges of an anomaly SLO's band at its threshold (sensitivity): bound=min and bound=max; a value outside is an "
+    "anomaly. Absent while learning.",
+    (*SLO_LABELS, "bound"),
+)
 WARN_THRESHOLD = Metric(
     f"{PREFIX}_warn_threshold_value",
     "gauge",
@@ -199,6 +218,9 @@ ALL: tuple[Metric, ...] = (
     CHECK_WARNING,
     OBSERVED,
     GROUP_OBSERVED,
+    ANOMALY_VALUE,
+    ANOMALY_EXPECTED,
+    ANOMALY_BAND,
     THRESHOLD,
     WARN_THRESHOLD,
     OBJECTIVE,

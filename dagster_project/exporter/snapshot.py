@@ -55,6 +55,18 @@ class Families:
         return list(self.by_name.values())
 
 
+def _anomaly(families: Families, ids: tuple[str, str], kept: Mapping[str, object]) -> None:
+    """An anomaly SLO's latest value, expected value and band (indicators/anomaly.py keeps them), for Grafana."""
+    for metric, key in ((n.ANOMALY_VALUE, "value"), (n.ANOMALY_EXPECTED, "expected")):
+        value = kept.get(key)
+        if isinstance(value, int | float):
+            families.add(metric, ids, float(value))
+    for bound, key in (("min", "low"), ("max", "high")):
+        value = kept.get(key)
+        if isinstance(value, int | float):
+            families.add(n.ANOMALY_BAND, [*ids, bound], float(value))
+
+
 def slo_families(families: Families, slos: Sequence[Slo], history: History, now: float) -> None:
     figures = product_figures(slos, history.slos, now)
     last_update: dict[tuple[str, str], float] = {}
@@ -77,6 +89,7 @@ def slo_families(families: Families, slos: Sequence[Slo], history: History, now:
         for label, group_value in groups[: slo.max_groups]:  # bounded by the spec, whatever the store holds
             if group_value is not None:
                 families.add(n.GROUP_OBSERVED, [*ids, label], group_value)
+        _anomaly(families, ids, history.kept.get(slo.id) or {})
         if f.latest is not None:
             passed, observed = f.latest.passed, f.latest.observed
             families.add(n.CHECK_PASSED, ids, 1.0 if passed else 0.0)

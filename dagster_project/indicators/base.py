@@ -231,9 +231,10 @@ class Indicator:
         """How much of its own history it needs (types with Definition.history)."""
         return HistoryWanted()
 
-    def judge(self, measured: Measured, history: History) -> Measured:
-        """The measurement judged against the SLO's own earlier evaluations (types with Definition.history): run
-        after every measurement that gave a value, whatever the measurement; returns what is recorded."""
+    def judge(self, measured: Measured, history: History, as_of: datetime) -> Measured:
+        """The measurement at `as_of` (naive UTC) judged against the SLO's own earlier evaluations (types with
+        Definition.history): run after every measurement that gave a value, whatever the measurement; returns what
+        is recorded."""
         raise TypeError(f"{self.type} is not judged against its history")
 
     def gx_refusal(self) -> str | None:
@@ -282,6 +283,11 @@ class Definition:
     # Judged against the SLO's own earlier evaluations in the results store (Indicator.history_wanted, .judge): the
     # caller reads them, in one query for all such SLOs, before evaluation; the engines never open the store.
     history: bool = False
+    # The domain form given its SLO's threshold (min, max; seconds for durations), for an indicator whose judgement
+    # depends on it (anomaly: its band is drawn at the threshold); None: the threshold is the decision's alone.
+    bind: Callable[[Indicator, float | None, float | None], Indicator] | None = None
+    # What is wrong with a threshold's bounds (min, max as written) for this type beyond its unit, or None.
+    threshold_rule: Callable[[float | str | None, float | str | None], str | None] | None = None
 
     def unit_of(self, indicator: Indicator | BaseModel) -> Unit:
         """The unit of one indicator (its domain form or its spec model): the declared one, else the type's."""

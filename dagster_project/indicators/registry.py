@@ -7,9 +7,12 @@ The order is the order of the spec's union (and so of the JSON Schema's oneOf): 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Union
+
+from pydantic import Field
 
 from dagster_project.indicators import (
+    anomaly,
     build_duration,
     custom_sql,
     in_range,
@@ -56,6 +59,7 @@ REGISTRY: dict[str, Definition] = {
         metric.DEFINITION,
         valid_format.DEFINITION,
         schema_change.DEFINITION,
+        anomaly.DEFINITION,
     )
 }
 
@@ -77,6 +81,15 @@ def make(type_: str, **fields: Any) -> Indicator:
 
 
 # Each type's unit (its default where the spec declares one: Definition.unit_of).
+# What an anomaly may watch: an indicator measured in its dataset's scan, not judged by history itself.
+WATCHABLE = tuple(d for d in REGISTRY.values() if d.measured == "scan" and not d.history)
+anomaly.Anomaly.model_rebuild(
+    force=True,
+    _types_namespace={
+        "AnomalyMetric": Annotated[Union[tuple(d.model for d in WATCHABLE)], Field(discriminator="type")]  # noqa: UP007
+    },
+)
+
 UNITS: dict[str, Unit] = {name: d.unit for name, d in REGISTRY.items()}
 
 __all__ = ["REGISTRY", "UNITS", "Definition", "Indicator", "definition", "make", "of"]

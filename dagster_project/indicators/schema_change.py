@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, Literal
 
 from dagster_project.indicators.base import Definition, History, HistoryWanted, Indicator, Measured
@@ -32,7 +33,7 @@ class SchemaChangeIndicator(Indicator):
     def history_wanted(self) -> HistoryWanted:
         return HistoryWanted(last=1)
 
-    def judge(self, measured: Measured, history: History) -> Measured:
+    def judge(self, measured: Measured, history: History, as_of: datetime) -> Measured:
         now: Mapping[str, str] = measured.kept.get(KEPT, {})
         if not history.available:
             return Measured(None, kept=measured.kept, error=NO_STORE)

@@ -194,6 +194,16 @@ def _samples(slo: SpecSlo, spec: SpecFile) -> SampleKeys | None:
     return SampleKeys(keys, slo.samples.limit, frozenset(k for k in keys if k in pii))
 
 
+def _indicator(slo: SpecSlo, context: SpecContext) -> Indicator:
+    """The SLO's indicator in its domain form, given its threshold when its type judges by it (Definition.bind)."""
+    d = definition(slo.indicator.type)
+    indicator = d.from_spec(slo.indicator, context)
+    if d.bind is None:
+        return indicator
+    threshold = _threshold(slo.threshold)
+    return d.bind(indicator, threshold.min, threshold.max)
+
+
 def slos_from_spec(spec: SpecFile) -> list[Slo]:
     context = SpecContext({q.id: q.sql for q in spec.consumer_queries})
     card = spec.data_product
@@ -213,7 +223,7 @@ def slos_from_spec(spec: SpecFile) -> list[Slo]:
                 product=spec.data_product.id,
                 dimension=s.dimension,
                 dataset=s.dataset,
-                indicator=definition(s.indicator.type).from_spec(s.indicator, context),
+                indicator=_indicator(s, context),
                 threshold=_threshold(s.threshold),
                 severity=s.severity,
                 objective=s.objective,

@@ -77,8 +77,9 @@ def condition(row_filter: RowFilter, as_of: datetime) -> exp.Expr:
     if row_filter.where is not None:
         parts.append(exp.paren(_predicate(row_filter.where, row_filter.dialect).copy(), copy=False))
     start = row_filter.slice_start(as_of)
-    if start is not None and row_filter.column is not None:
+    if start is not None and row_filter.column is not None:  # [as_of - last, as_of): a replay sees what was there
         parts.append(exp.GTE(this=sql.col(row_filter.column), expression=sql.timestamp(start)))
+        parts.append(exp.LT(this=sql.col(row_filter.column), expression=sql.timestamp(as_of)))
     return sql.all_of(parts)
 
 

@@ -288,8 +288,8 @@ class Protects(Strict):
 
 
 class Partition(Strict):
-    """Check only the table's newest slice: rows whose `column` (a date or timestamp, UTC) is at most `last` before
-    the evaluation time."""
+    """Check only the table's newest slice: rows whose `column` (a date or timestamp, UTC) is from `last` before the
+    evaluation time up to it (excluded)."""
 
     column: SqlName
     last: Duration = Field(description="How far back the slice reaches from the evaluation time, e.g. 1d.")

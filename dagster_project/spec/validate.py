@@ -396,6 +396,10 @@ def _filter_issues(s: LoadedSpec, dialect: str, allowed: Collection[str]) -> lis
                         f"{_MEASURED[d.measured]}, so it cannot take one",
                     )
                 )
+        if slo.group_by is not None and d.history:
+            issues.append(
+                s.issue(("slos", i, "group_by"), f"{d.type} is judged against its own history: it takes no group_by")
+            )
         if slo.group_by is not None and slo.max_groups is None:
             issues.append(
                 s.issue(("slos", i, "group_by"), "group_by needs max_groups: the most groups it may find (e.g. 50)")
@@ -522,6 +526,10 @@ def _threshold_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
                 s.issue(("slos", i, field, "max"), f"max {threshold.max} is below min {threshold.min}: no value fits")
             )
             return issues
+    rule = REGISTRY[slo.indicator.type].threshold_rule
+    problem = None if rule is None else rule(slo.threshold.min, slo.threshold.max)
+    if problem is not None:
+        return [s.issue(("slos", i, "threshold"), problem)]
     if slo.warn is None:
         return issues
     if slo.severity != "error":
