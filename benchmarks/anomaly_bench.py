@@ -1,4 +1,4 @@
-"""Anomaly detection benchmark: our detector (dagster_project/indicators/detector.py) against a plain z-score, replayed over
+"""Anomaly detection benchmark: our detector (indicators/detector.py) against a plain z-score, replayed over
 generated metric histories with planted anomalies.
 
 Histories (one per metric kind and seed, `--days` long, default 180; `--per-day` points a day, default 1; 4 adds an
