@@ -1,6 +1,5 @@
 """The anomaly detector (indicators/detector.py) with plain numbers: learning, weekly and hour-of-day seasonality,
-trend,
-robustness to past anomalies, constant histories, direction, and properties of the band and the score. The last
+trend, robustness to past anomalies, constant histories, direction, and properties of the band and the score. The last
 tests run the benchmark (benchmarks/anomaly_bench.py) on a tiny configuration so it cannot rot."""
 
 from __future__ import annotations
