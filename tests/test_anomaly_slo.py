@@ -9,18 +9,31 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
 
 from dagster_project.checking import check_slos
+from dagster_project.datagen.transfer import to_parquet_folder, to_postgres
+from dagster_project.engines.adapter import EngineAdapter
+from dagster_project.engines.duckdb_adapter import open_adapter
+from dagster_project.engines.evaluate import evaluate
+from dagster_project.engines.postgres import PostgresAdapter
+from dagster_project.engines.spark import SparkAdapter
 from dagster_project.exporter import names as n
 from dagster_project.exporter.server import Exporter, ExporterConfig
+from dagster_project.indicators.base import History, Previous
 from dagster_project.results.store import ResultsStore, record
 from dagster_project.slo.domain import slos_from_spec
+from dagster_project.slo.plan import compile_plan
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
 from tests.conftest import REPO
+from tests.server_support import PostgresCluster
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 SPEC = REPO / "tests" / "specs" / "good" / "orders_anomaly.yaml"
 FIRST_DAY = datetime(2026, 9, 1)  # a Tuesday
@@ -145,3 +158,45 @@ def test_an_anomaly_watches_only_a_metric_measured_in_its_datasets_scan(tmp_path
     _, issues = validate([spec])
     assert len(issues) == 1 and issues[0].path == "slos.0.indicator.metric" and issues[0].line == 14
     assert "custom_sql" in issues[0].message and "row_count" in issues[0].message
+
+
+@pytest.mark.heavy
+def test_an_anomaly_is_judged_the_same_on_duckdb_postgres_and_spark(
+    tmp_path: Path, postgres: PostgresCluster, spark: SparkSession
+) -> None:
+    import psycopg
+
+    db = tmp_path / "orders.duckdb"
+    _make_orders(db)
+    (loaded,), _ = validate([SPEC])
+    slos = slos_from_spec(loaded.spec)
+    plan = compile_plan(slos)
+    as_of = FIRST_DAY + timedelta(days=DAYS)  # the day of the drop, naive UTC
+    history = {
+        slos[0].id: History(
+            tuple(
+                Previous((FIRST_DAY + timedelta(days=d + 1)).replace(tzinfo=UTC), 0.0, "ok", {"value": _orders_on(d)})
+                for d in range(DAYS - 1)
+            )
+        )
+    }
+
+    def judged(adapter: EngineAdapter) -> tuple[float | None, str | None, dict[str, object]]:
+        (e,) = evaluate(adapter, plan, as_of, history)
+        return e.observed, e.detail, dict(e.kept or {})
+
+    with open_adapter(db) as duck:
+        on_duckdb = judged(duck)
+    assert on_duckdb[2]["verdict"] == "anomalous" and on_duckdb[2]["value"] == _orders_on(DAYS - 1)
+    database = postgres.create_database()
+    to_postgres(db, postgres.dsn(database))
+    pg = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "postgres")
+    try:
+        on_postgres = judged(pg)
+    finally:
+        pg.close()
+    folder = tmp_path / "spark-tables"
+    to_parquet_folder(db, folder)
+    adapter = SparkAdapter(spark)
+    adapter.register_parquet_tables(folder, replace=True)
+    assert judged(adapter) == on_postgres == on_duckdb
