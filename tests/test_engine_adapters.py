@@ -215,6 +215,18 @@ def test_the_transfer_leaves_the_duckdb_files_untouched(built_product: Settings,
     assert (digest(built_product.database), digest(built_product.landing_database)) == before
 
 
+def test_the_transfer_copies_exactly_the_tables_duckdb_shows_a_spec(built_product: Settings, tmp_path: Path) -> None:
+    """The landing file's own marker (its build_log.owner) is not a raw.* table: copied, it became a raw.owner that
+    DuckDB never shows, so the engines' catalogs differed."""
+    from dagster_project.engines.duckdb_adapter import open_adapter
+
+    with open_adapter(built_product.database, landing=built_product.landing_database) as adapter:
+        shown = set(adapter.catalog().tables)
+    copied = to_parquet_folder(built_product.database, tmp_path, landing=built_product.landing_database)
+    assert "raw.owner" not in copied
+    assert sorted(copied) == sorted(shown)
+
+
 def test_a_whole_number_range_bound_compares_an_integer_column_without_casting_each_value(pg: PostgresAdapter) -> None:
     from dagster_project.indicators.sql import render
     from dagster_project.slo.plan import scan_query
