@@ -111,11 +111,23 @@ def check_slos(
                 history=history,
             )
             data_docs = run.data_docs or data_docs
-            results.extend(run.results)
+            results.extend(run.results if key == "" else _naming(run.results, label(server, database)))
         except EngineError as exc:
             where = label(server, database)
             results.extend(as_json(Evaluation(slo, None, f"product {slo.product}: {where}: {exc}")) for slo in group)
     return CheckRun(results, data_docs)
+
+
+def _naming(results: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    """Each error result of a product on a server of its own names the product and the server, as one that cannot be
+    reached does (a table the role may not read, a timeout: the server's business, said where it happened)."""
+    out = []
+    for r in results:
+        if r["error"]:
+            error = f"product {r['product']}: {where}: {r['error']}"
+            r = {**r, "error": error, "observed_text": error}
+        out.append(r)
+    return out
 
 
 def _already_open(adapter: EngineAdapter) -> Callable[[], AbstractContextManager[EngineAdapter]]:

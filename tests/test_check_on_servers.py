@@ -223,3 +223,28 @@ def test_a_spec_that_does_not_fit_its_postgres_database_is_exit_2_at_its_place_b
     code, payload, stderr = _check(tmp_path, built_product, {"SHOP_PG_PASSWORD": postgres.password})
     assert code == 2 and payload == {}
     assert f"{spec}:" in stderr and "unit_prize" in stderr and "nothing was evaluated" in stderr
+
+
+def test_a_table_the_role_may_not_read_is_an_error_naming_product_server_and_slo_and_the_rest_still_runs(
+    tmp_path: Path, postgres: PostgresCluster, built_product: Settings
+) -> None:
+    db = postgres.create_database()
+    to_postgres(built_product.database, postgres.dsn(db), landing=built_product.landing_database)
+    role = f"reader_{db}"
+    postgres.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'reader-pw'")
+    postgres.execute(f"GRANT USAGE ON SCHEMA raw TO {role}; GRANT SELECT ON raw.orders TO {role}", dbname=db)
+    server = _pg_server(postgres, db).replace(f"user: {postgres.user}", f"user: {role}")
+    spec = _spec(tmp_path, "on_pg", server)
+    code, payload, stderr = _check(tmp_path, built_product, {"SHOP_PG_PASSWORD": "reader-pw"})
+    assert code in (0, 1), stderr  # evaluated (the denied SLOs are warnings): not refused as a spec mistake (2)
+    assert "Traceback" not in stderr
+    results = {str(r["slo"]): r for r in payload["results"]}
+    assert len(results) == 4
+    assert results["on_pg_orders_fresh"]["error"] is None and results["on_pg_orders_fresh"]["observed"] is not None
+    assert results["on_pg_orders_unique"]["error"] is None
+    for slo in ("on_pg_prices_valid", "on_pg_items_known"):
+        error = str(results[slo]["error"])
+        where, reason = error.split(": ", 1)
+        assert where.startswith(str(spec) + ":")  # the SLO (the record's `slo`), and where it is written
+        server_label = f"postgres 127.0.0.1:{postgres.port}/{db}"
+        assert reason == f"product on_pg: {server_label}: permission denied for table order_items"

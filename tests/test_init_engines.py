@@ -282,3 +282,17 @@ def test_slo_init_on_spark_writes_its_server_block_with_the_tables_folder_relati
     assert (out.parent / server["tables"]).resolve() == spark_tables.resolve()
     assert not Path(server["tables"]).is_absolute()
     assert {s["dataset"] for s in yaml.safe_load(out.read_text())["slos"]} == {"raw.orders"}
+
+
+@pytest.mark.heavy
+def test_slo_init_on_spark_leaves_no_spark_warehouse_in_the_folder_it_was_run_from(
+    tmp_path: Path, spark_tables: Path
+) -> None:
+    cwd = tmp_path / "here"
+    cwd.mkdir()
+    out = tmp_path / "specs" / "lake.yaml"
+    args = ["--server", "spark", "--master", "local[1]", "--tables-folder", str(spark_tables), "--tables", "raw.orders"]
+    result = _init(cwd, *args, "-o", str(out))
+    assert result.returncode == EXIT_OK, result.stderr
+    assert out.is_file()
+    assert sorted(p.name for p in cwd.iterdir()) == []  # no spark-warehouse/ (nor anything else) where it ran

@@ -31,7 +31,8 @@ def postgres_type(duckdb_type: str) -> str:
 
 
 def _tables(con: Any) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
-    """(catalog, schema, table, [(column, DuckDB type)]) of every table, raw.* for the landing file's."""
+    """(catalog, schema, table, [(column, DuckDB type)]) of every table a spec can name (as the DuckDB adapter's
+    catalog shows them): the database's, and the landing file's main schema as raw.*."""
     rows = con.execute(
         "SELECT database_name, schema_name, table_name, column_name, data_type FROM duckdb_columns() "
         "WHERE NOT internal AND database_name IN ('warehouse', 'raw') ORDER BY database_name, schema_name, "
@@ -39,6 +40,8 @@ def _tables(con: Any) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
     ).fetchall()
     tables: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
     for catalog, schema, table, column, type_ in rows:
+        if catalog == RAW_CATALOG and schema != "main":
+            continue  # the landing file's own marker (build_log.owner): no raw.* table a spec can name
         tables.setdefault((catalog, schema, table), []).append((column, type_))
     return [(c, s, t, cols) for (c, s, t), cols in tables.items()]
 

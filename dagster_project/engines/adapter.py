@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol
 
 from dagster_project.engines.time_limit import QueryTimedOut
 
-__all__ = ["Catalog", "Column", "EngineAdapter", "EngineError", "QueryTimedOut", "TypeFamily"]
+__all__ = ["Catalog", "Column", "EngineAdapter", "EngineError", "PermissionDenied", "QueryTimedOut", "TypeFamily"]
 
 # What an indicator needs to know of a column's type, whatever the engine calls it.
 TypeFamily = Literal["text", "integer", "decimal", "float", "boolean", "date", "timestamp", "other"]
@@ -34,6 +34,11 @@ TypeFamily = Literal["text", "integer", "decimal", "float", "boolean", "date", "
 
 class EngineError(Exception):
     """A query or connection failed; the message is safe to keep and export (no data values)."""
+
+
+class PermissionDenied(EngineError):
+    """The engine refused to read a table (or schema) to the credentials in use: a matter for whoever grants access,
+    not a mistake in the spec - validation leaves it to the evaluation, which records it as the SLO's error."""
 
 
 @dataclass(frozen=True)
@@ -45,9 +50,11 @@ class Column:
 
 @dataclass(frozen=True)
 class Catalog:
-    """Every table the adapter can read, as 'schema.table' -> its columns in order."""
+    """Every table the adapter sees, as 'schema.table' -> its columns in order; `denied` are those of them the
+    credentials in use may not read (their queries fail with PermissionDenied)."""
 
     tables: dict[str, tuple[Column, ...]] = field(default_factory=dict)
+    denied: frozenset[str] = frozenset()
 
     def exists(self, dataset: str) -> bool:
         return dataset in self.tables

@@ -1,4 +1,5 @@
-"""The semantic model's named measures, evaluated on the published data product: the North Star over its window and
+"""The semantic model's named measures, evaluated where the product's data lives (its spec's `server:`, else the
+published DuckDB database), in that engine's dialect: the North Star over its window and
 each goal's actual value. A measure is an aggregate expression over one table (spec: semantic_model.measures); when
 its table has the North Star's time dimension, it is taken over the North Star window, as the North Star is, so a
 goal on the North Star measure reads the same number.
@@ -10,21 +11,27 @@ cannot be computed, or takes longer, is None with its reason, never an exception
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 
+from dagster_project.engines.adapter import EngineAdapter, EngineError
+from dagster_project.engines.duckdb_adapter import DuckDBAdapter
 from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native_sql import table_ref, timestamp_literal
-from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut, time_limit
+from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut
 from dagster_project.indicators import sql as neutral
 from dagster_project.indicators.sql import render
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query
 from dagster_project.spec.models import Measure, SemanticDimension, SpecFile, model_parts
 from dagster_project.warehouse.connection import quote_ident
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,25 +75,32 @@ def measure_query(spec: SpecFile, measure: Measure, as_of: datetime, dialect: st
 
 
 def measure_values(
-    con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: datetime, timeout_s: float = DEFAULT_TIMEOUT_S
+    con: duckdb.DuckDBPyConnection | EngineAdapter,
+    spec: SpecFile,
+    as_of: datetime,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> dict[str, MeasureValue]:
-    """Every measure of the spec (as_of naive UTC), each query within `timeout_s`."""
+    """Every measure of the spec (as_of naive UTC), each query within `timeout_s`, on the engine `con` is (a DuckDB
+    connection: the deployment's database), in its dialect."""
+    adapter = _adapter(con)
     out = {}
     for measure in model_parts(spec)[0]:
-        sql = measure_query(spec, measure, as_of)
         try:
-            require_measure_query(sql, measure.expression)
-            with time_limit(con, timeout_s):
-                rows = con.execute(sql).fetchall()
+            require_measure_query(measure_query(spec, measure, as_of), measure.expression)
+            rows = adapter.fetch(measure_query(spec, measure, as_of, adapter.dialect), timeout_s, max_rows=1)
             value = rows[0][0] if rows else None
             out[measure.name] = MeasureValue(measure.name, None if value is None else float(value))
-        except (FreeSqlRejected, QueryTimedOut, duckdb.Error, TypeError, ValueError) as exc:
+        except (FreeSqlRejected, QueryTimedOut, EngineError, TypeError, ValueError) as exc:
             out[measure.name] = MeasureValue(measure.name, None, safe_error(exc))
     return out
 
 
+def _adapter(con: duckdb.DuckDBPyConnection | EngineAdapter) -> EngineAdapter:
+    return DuckDBAdapter(con) if isinstance(con, duckdb.DuckDBPyConnection) else con
+
+
 def daily_values(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | EngineAdapter,
     spec: SpecFile,
     measure_name: str,
     since: datetime,
@@ -95,22 +109,23 @@ def daily_values(
 ) -> list[tuple[str, float | None]]:
     """A measure per day of the North Star's time dimension in (since, until] - the North Star's trend. Empty when
     the measure's table has no such dimension or the query fails or runs past `timeout_s`."""
+    adapter = _adapter(con)
     measure = next((m for m in model_parts(spec)[0] if m.name == measure_name), None)
     time_dim = _time_dimension(spec)
     if measure is None or time_dim is None or time_dim.table != measure.table:
         return []
-    day = f"CAST({quote_ident(time_dim.column)} AS DATE)"
+    table, quote, stamp = _spelling(adapter.dialect)
+    column = quote(time_dim.column)
+    day = f"CAST({column} AS DATE)"
     sql = (
-        f"SELECT {day} AS day, ({measure.expression}) FROM {table_ref(measure.table)}"
-        f" WHERE {quote_ident(time_dim.column)} > {timestamp_literal(since)}"
-        f" AND {quote_ident(time_dim.column)} <= {timestamp_literal(until)} GROUP BY day ORDER BY day"
+        f"SELECT {day} AS day, ({measure.expression}) FROM {table(measure.table)}"
+        f" WHERE {column} > {stamp(since)} AND {column} <= {stamp(until)} GROUP BY {day} ORDER BY 1"
     )
     try:
         # The expression is checked where measure_query places it; this query only groups it by day.
         require_measure_query(measure_query(spec, measure, until), measure.expression)
-        with time_limit(con, timeout_s):
-            rows = con.execute(sql).fetchall()
-    except (FreeSqlRejected, QueryTimedOut, duckdb.Error):
+        rows = adapter.fetch(sql, timeout_s, max_rows=None)
+    except (FreeSqlRejected, QueryTimedOut, EngineError):
         return []
     return [(str(d), None if v is None else float(v)) for d, v in rows]
 
@@ -125,7 +140,7 @@ class Measured:
     star_trend: list[tuple[float, float | None]] = field(default_factory=list)
 
 
-def measure_product(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: datetime) -> Measured:
+def measure_product(con: duckdb.DuckDBPyConnection | EngineAdapter, spec: SpecFile, as_of: datetime) -> Measured:
     naive = as_of.replace(tzinfo=None)
     since = naive - timedelta(days=90)
     trend = (
@@ -137,3 +152,41 @@ def measure_product(con: duckdb.DuckDBPyConnection, spec: SpecFile, as_of: datet
         else []
     )
     return Measured(measure_values(con, spec, naive), trend)
+
+
+def measure_products(
+    specs: Sequence[SpecFile],
+    database: Path | None,
+    as_of: datetime,
+    landing: Path | None = None,
+    previous: Mapping[str, Measured] | None = None,
+) -> dict[str, Measured]:
+    """Each product measured where its data lives (its spec's `server:`; none: the deployment's DuckDB `database`),
+    each server opened once. Products on the deployment's database are left out when there is none. A server that
+    cannot be opened keeps the product's `previous` values when there are some, else gives each of its measures an
+    error naming the product and the server."""
+    from dagster_project.engines.servers import label, open_server, server_key, uses_deployment_database
+
+    groups: dict[str, list[SpecFile]] = {}
+    for spec in specs:
+        if uses_deployment_database(spec.server) and (database is None or not database.is_file()):
+            continue
+        groups.setdefault(server_key(spec.server), []).append(spec)
+    out: dict[str, Measured] = {}
+    for group in groups.values():
+        server = group[0].server
+        try:
+            with open_server(server, database or Path(), landing) as adapter:
+                for spec in group:
+                    out[spec.data_product.id] = measure_product(adapter, spec, as_of)
+        except EngineError as exc:
+            where = label(server, database)
+            log.warning("cannot compute measures on %s: %s", where, exc)
+            for spec in group:
+                product = spec.data_product.id
+                if previous is not None and product in previous:
+                    out[product] = previous[product]
+                    continue
+                error = f"product {product}: {where}: {exc}"
+                out[product] = Measured({m.name: MeasureValue(m.name, None, error) for m in model_parts(spec)[0]})
+    return out

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from dagster_project.engines.adapter import Catalog, Column, EngineError, TypeFamily
+from dagster_project.engines.adapter import Catalog, Column, EngineError, PermissionDenied, TypeFamily
 from dagster_project.engines.error_text import redact
 from dagster_project.engines.time_limit import QueryTimedOut
 from dagster_project.engines.types import same_type
@@ -122,20 +122,25 @@ class PostgresAdapter:
 
     def catalog(self) -> Catalog:
         rows = self.fetch(
-            "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
+            "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), "
+            "has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT') "
             "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped "
             "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
-            "AND has_table_privilege(c.oid, 'SELECT') "
             "ORDER BY n.nspname, c.relname, a.attnum",
             timeout_s=60,
             max_rows=None,
         )
+        # Tables the role may not read are listed too, as denied: their SLOs are errors saying so ("permission denied
+        # for table ..."), not "does not exist", and validation does not refuse the spec for it.
         tables: dict[str, list[Column]] = {}
-        for schema, table, column, type_ in rows:
+        denied = set()
+        for schema, table, column, type_, readable in rows:
             tables.setdefault(f"{schema}.{table}", []).append(Column(column, type_, family(type_)))
-        return Catalog({name: tuple(columns) for name, columns in tables.items()})
+            if not readable:
+                denied.add(f"{schema}.{table}")
+        return Catalog({name: tuple(columns) for name, columns in tables.items()}, frozenset(denied))
 
     def fetch(self, sql: str, timeout_s: float, max_rows: int | None = 2) -> list[tuple[Any, ...]]:
         import psycopg
@@ -151,6 +156,8 @@ class PostgresAdapter:
             if "statement timeout" in str(exc):
                 raise QueryTimedOut(timeout_s) from None
             raise EngineError(_message(exc)) from None
+        except errors.InsufficientPrivilege as exc:
+            raise PermissionDenied(_message(exc)) from None
         except psycopg.Error as exc:
             raise EngineError(_message(exc)) from None
         return [tuple(_plain(v) for v in row) for row in rows]
@@ -178,6 +185,8 @@ class PostgresAdapter:
             if "statement timeout" in str(exc):
                 raise QueryTimedOut(timeout_s) from None
             raise EngineError(_message(exc)) from None
+        except errors.InsufficientPrivilege as exc:
+            raise PermissionDenied(_message(exc)) from None
         except psycopg.Error as exc:
             raise EngineError(_message(exc)) from None
         return [Column(name, type_, family(type_)) for (name, _), type_ in zip(described, names, strict=True)]

@@ -30,8 +30,8 @@ from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from dagster_project.engines.measures import Measured, MeasureValue, measure_product
-from dagster_project.engines.native import open_for_checks
+from dagster_project.engines.measures import Measured, MeasureValue, measure_products
+from dagster_project.engines.servers import uses_deployment_database
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import History
 from dagster_project.exporter.snapshot import Families, product_families, slo_families
@@ -82,23 +82,29 @@ class Exporter:
         self.window_end = 0.0  # where the last refresh ended every window (--as-of, else its `now`)
 
     def _refresh_measures(self, now: float, at: float) -> None:
+        """The measures of every product, where its data lives (its spec's server, else the deployment's database):
+        again when the deployment's database changed, else every `measures_every_s`."""
         db = self.config.database
-        if db is None or not db.is_file():
+        on_db = db is not None and db.is_file()
+        if not on_db and all(uses_deployment_database(s.server) for s in self.config.specs):
             return
-        stat = db.stat()
-        identity = (stat.st_ino, stat.st_mtime_ns)
+        identity = None
+        if db is not None and on_db:
+            stat = db.stat()
+            identity = (stat.st_ino, stat.st_mtime_ns)
         if identity == self._measured_db and now - self._measured_at < self.config.measures_every_s:
             return
         as_of = datetime.fromtimestamp(at, UTC).replace(tzinfo=None)
         known = set(self.degraded())
         try:
-            with open_for_checks(db, landing=self.config.landing) as con:
-                measured = {s.data_product.id: measure_product(con, s, as_of) for s in self.config.specs}
+            measured = measure_products(self.config.specs, db, as_of, self.config.landing, previous=self.measured)
         except Exception as exc:  # a database being replaced or unreadable: keep the last values, say why
             log.warning("cannot compute measures from %s: %s", db, exc)
             return
-        self.measured = measured
-        self.measures = {product: m.measures for product, m in measured.items()}
+        # A product whose data could not be read this time keeps its last values (measure_products); one on the
+        # deployment's database while there is none keeps them too.
+        self.measured = {**self.measured, **measured}
+        self.measures = {product: m.measures for product, m in self.measured.items()}
         for problem in self.degraded():
             if problem not in known:  # once, not every refresh
                 log.warning("%s", problem)

@@ -1,5 +1,6 @@
 """The numbers of the attainment report, per data product: gathered from the spec, the results store (the figures of
-slo/attainment.py, the same objects /metrics renders, so the two agree) and the published database (North Star)."""
+slo/attainment.py, the same objects /metrics renders, so the two agree) and where the product's data lives (its North
+Star and goals)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dagster_project.engines.measures import Measured, MeasureValue, measure_product
-from dagster_project.engines.native import open_for_checks
+from dagster_project.engines.measures import Measured, MeasureValue, measure_products
 from dagster_project.exporter import names as n
 from dagster_project.exporter.history import History
 from dagster_project.results.address import StoreAddress
@@ -64,8 +64,9 @@ def product_report(
     measured: Measured | None = None,
     samples: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProductReport:
-    """One product's report; its measures from `measured` when given (the exporter's), else read from `database`;
-    `samples`: each SLO's latest failed-row samples (SLO id -> the store's record of them)."""
+    """One product's report; its measures from `measured` when given (the exporter's), else read where its data
+    lives (its spec's server, else `database`); `samples`: each SLO's latest failed-row samples (SLO id -> the store's
+    record of them)."""
     now = as_of.timestamp()
     slos = slos_from_spec(spec)
     windows_s = sorted({w for s in slos for w in s.windows_s})
@@ -106,11 +107,8 @@ def product_report(
         if any(v is not None and v < 1.0 for _t, v in points):
             burn_down.append((slo.id, points))
 
-    if measured is None:
-        measured = Measured()
-        if database is not None and database.is_file():
-            with open_for_checks(database) as con:
-                measured = measure_product(con, spec, as_of)
+    if measured is None:  # where the product's data lives: its server, else the deployment's `database`
+        measured = measure_products([spec], database, as_of).get(spec.data_product.id, Measured())
     measures, trend = measured.measures, measured.star_trend
     breaches = [r for r in rows if r.failing or any(w.budget and not w.budget.met for w in r.windows.values())]
     return ProductReport(

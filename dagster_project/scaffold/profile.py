@@ -124,9 +124,10 @@ def _catalog(adapter: EngineAdapter) -> tuple[dict[str, tuple[Column, ...]], lis
     """Every table a spec can name with its columns, and the tables it cannot name."""
     tables: dict[str, tuple[Column, ...]] = {}
     skipped: list[str] = []
-    for dataset, columns in adapter.catalog().tables.items():
+    catalog = adapter.catalog()
+    for dataset, columns in catalog.tables.items():
         schema, table = dataset.split(".", 1)
-        if schema in _NOT_THE_PRODUCT:
+        if schema in _NOT_THE_PRODUCT or dataset in catalog.denied:  # nothing to profile in what we may not read
             continue
         if nameable(schema) and nameable(table):
             tables[dataset] = columns

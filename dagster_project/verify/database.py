@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from dagster_project.engines.adapter import Catalog, Column, EngineAdapter, EngineError
+from dagster_project.engines.adapter import Catalog, Column, EngineAdapter, EngineError, PermissionDenied
 from dagster_project.engines.duckdb_adapter import open_adapter
 from dagster_project.engines.measures import measure_query
 from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut
@@ -135,11 +135,15 @@ class _Checker:
     ) -> tuple[list[Column], str | None]:
         """Bind `sql` without running it, in the adapter's dialect: its columns, or the error (a timeout too). SQL
         written in the spec is first checked to only read; `ours` (an indicator's query, rendered from a tree whose
-        names are quoted identifiers and whose values are literals) is prepared as the engine will run it."""
+        names are quoted identifiers and whose values are literals) is prepared as the engine will run it. A query
+        the credentials may not run (a table they may not read) gives no columns and no error: whoever grants access
+        fixes that, not the spec, and the evaluation records it as the SLO's error."""
         try:
             if not ours:
                 require_single_select(sql, dialect=self.adapter.dialect)
             return self.adapter.describe(sql, timeout_s), None
+        except PermissionDenied:
+            return [], None
         except (FreeSqlRejected, QueryTimedOut, EngineError) as exc:
             return [], _first_line(exc)
 
@@ -222,7 +226,7 @@ class _Checker:
             columns, error = self.prepare(sql)
             if error is not None:
                 self.issues.append(s.issue((*loc, "expression"), f"expression does not run on {m.table}: {error}"))
-            elif coarse(columns[0]) != "number":
+            elif columns and coarse(columns[0]) != "number":
                 self.issues.append(s.issue((*loc, "expression"), f"expression gives {columns[0].type}, not a number"))
 
     def slo(self, s: LoadedSpec, i: int, slo: Slo | None = None) -> bool:
@@ -262,6 +266,8 @@ class _Checker:
             columns, error = self.prepare(slo.indicator.free_sql(), parse_duration(written.timeout).total_seconds())
             if error is not None:
                 self.issues.append(s.issue((*at, "sql"), f"SQL does not run here: {error}"))
+            elif not columns:
+                pass  # not prepared: the credentials may not run it (PermissionDenied)
             elif len(columns) != 1:
                 self.issues.append(s.issue((*at, "sql"), f"SQL must return one column, it returns {len(columns)}"))
             elif coarse(columns[0]) != "number":
