@@ -47,9 +47,6 @@ def pg_product(postgres: PostgresCluster, built_product: Settings) -> PgProduct:
     """The built product copied into a fresh database, and a role that may only read it."""
     db = postgres.create_database()
     to_postgres(built_product.database, postgres.dsn(db), landing=built_product.landing_database)
-    # The landing file's build_log.owner marker is copied as raw.owner (transfer.py names the landing file's tables
-    # raw.<table>, whatever their schema); on DuckDB it is the service's own, not the product's.
-    postgres.execute("DROP TABLE raw.owner", dbname=db)
     password = secrets.token_urlsafe(12)
     if not postgres.execute(f"SELECT 1 FROM pg_roles WHERE rolname = '{READER}'"):
         postgres.execute(f"CREATE ROLE {READER} LOGIN PASSWORD '{password}'")
