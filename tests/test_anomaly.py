@@ -73,7 +73,10 @@ def test_a_weekly_pattern_is_expected_not_anomalous() -> None:
     j = judge(history, monday, 520.0, DEFAULT)
     assert j.verdict == "normal" and j.low is not None and j.high is not None and j.low < 520 < j.high
     assert j.expected == pytest.approx(500, rel=0.05)
-    assert judge(history, monday, 520.0, AnomalySettings(seasonality="none")).verdict == "anomalous"
+    # Without seasonality the Monday dip is out of line (at the first default sensitivity; the score says how far).
+    flat = judge(history, monday, 520.0, AnomalySettings(seasonality="none", sensitivity=4.0))
+    assert flat.verdict == "anomalous" and flat.score is not None and j.score is not None
+    assert abs(flat.score) > 2 * abs(j.score)
     assert judge(history, monday + timedelta(days=1), 520.0, DEFAULT).verdict == "anomalous"  # not on a Tuesday
 
 

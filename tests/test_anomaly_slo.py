@@ -137,8 +137,8 @@ def test_an_anomaly_without_a_results_store_is_an_error_not_a_pass(tmp_path: Pat
 @pytest.mark.parametrize(
     ("threshold", "message"),
     [
-        ("{min: 4}", "an anomaly's threshold is its sensitivity: give only max, a number above 0 (e.g. {max: 4})"),
-        ("{max: 0}", "an anomaly's threshold is its sensitivity: give only max, a number above 0 (e.g. {max: 4})"),
+        ("{min: 4}", "an anomaly's threshold is its sensitivity: give only max, a number above 0 (e.g. {max: 4.5})"),
+        ("{max: 0}", "an anomaly's threshold is its sensitivity: give only max, a number above 0 (e.g. {max: 4.5})"),
     ],
 )
 def test_an_anomaly_threshold_other_than_a_positive_max_is_refused_at_its_line(

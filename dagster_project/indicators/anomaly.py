@@ -5,7 +5,7 @@ freshness lag, non_null_ratio as a null share, metric aggregates, ...): it is me
 the values it had at the SLO's earlier evaluations (kept with each result as `kept.value`), robust to outliers,
 aware of weekly seasonality and trend. The observed value is the anomaly score: how many noise scales the value lies
 from the expected one, in the watched direction (0 while learning). The threshold is the sensitivity:
-`threshold: {max: 4}` flags a value more than 4 noise scales out; a warn level (`warn: {max: 3}`) warns earlier. The
+`threshold: {max: 4.5}` flags a value more than 4.5 noise scales out; a warn level (`warn: {max: 3}`) warns earlier. The
 expected value, the band at the threshold and the value itself are kept with each result (`kept`), exported
 (dataslo_anomaly_*) and shown in the report.
 """
@@ -156,7 +156,7 @@ def _bind(indicator: Indicator, _low: float | None, high: float | None) -> Indic
 
 def _threshold_rule(low: float | str | None, high: float | str | None) -> str | None:
     if low is not None or high is None or isinstance(high, str) or high <= 0:
-        return "an anomaly's threshold is its sensitivity: give only max, a number above 0 (e.g. {max: 4})"
+        return "an anomaly's threshold is its sensitivity: give only max, a number above 0 (e.g. {max: 4.5})"
     return None
 
 

@@ -50,7 +50,8 @@ class AnomalySettings:
     min_history: points in the window before judging; until then the verdict is "learning". With weekly
         seasonality the history must also reach 13.5 days back (two of every weekday).
     sensitivity: how many noise scales (robust standard deviations) from the expected value a value must be to
-        be anomalous; higher means fewer alarms. For normal noise, 4 flags about 1 clean point in 16,000.
+        be anomalous; higher means fewer alarms. For normal noise, 4 flags about 1 clean point in 16,000, 4.5 about
+        1 in 150,000. The default 4.5 is the benchmark's choice on 40 tuning seeds (BENCHMARKS.md).
     seasonality: "weekly" fits a weekday offset, and an hour-of-day offset when the history has several points a
         day; "daily" only the hour-of-day offset; "none" neither (level and trend only).
     direction: "up" flags only values above the band (freshness lag, null share), "down" only below, "both" either.
@@ -64,7 +65,7 @@ class AnomalySettings:
 
     training_window_s: float = 84 * DAY_S
     min_history: int = 14
-    sensitivity: float = 4.0
+    sensitivity: float = 4.5
     seasonality: Seasonality = "weekly"
     direction: Direction = "both"
     relative_floor: float = 0.02
