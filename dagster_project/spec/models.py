@@ -292,7 +292,10 @@ class Partition(Strict):
     evaluation time up to it (excluded)."""
 
     column: SqlName
-    last: Duration = Field(description="How far back the slice reaches from the evaluation time, e.g. 1d.")
+    # How far back the slice reaches, e.g. 1d. A bare Duration, no Field(...): pydantic 2.10 (the oldest we admit)
+    # merges an assigned Field with the alias's shared FieldInfo and a default of another field (row_volume's "1d")
+    # leaks in, making `last` optional there.
+    last: Duration
 
 
 # Failed-row samples: a small default, a bound that keeps one result's record small.
