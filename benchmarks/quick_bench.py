@@ -76,6 +76,8 @@ def startup(root: Path, repeats: int) -> list[Ratio]:
         print("  building the sample database from sample_data/", flush=True)
         wall([*SLO, "run", "--data-dir", "sample_data", "--state-dir", str(state), "--as-of", SAMPLE_AS_OF])
     db, results = state / "warehouse.duckdb", root / "quick_results.sqlite"
+    for kept in root.glob("quick_results.sqlite*"):  # a store of this run's own (one of an older version is refused)
+        kept.unlink()
     check = [*SLO, "check", "--db", str(db), "--results", str(results), "--as-of", SAMPLE_AS_OF]
     slo_bin = str(Path(sys.executable).with_name("slo"))
     medians = alternate(
