@@ -9,6 +9,8 @@ message names no data value.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -142,7 +144,10 @@ class PostgresAdapter:
                 denied.add(f"{schema}.{table}")
         return Catalog({name: tuple(columns) for name, columns in tables.items()}, frozenset(denied))
 
-    def fetch(self, sql: str, timeout_s: float, max_rows: int | None = 2) -> list[tuple[Any, ...]]:
+    @contextmanager
+    def _read_only(self, timeout_s: float) -> Iterator[Any]:
+        """A cursor in a read-only transaction under the time limit; the server's errors as the adapter's (a
+        statement timeout, a permission denied, anything else)."""
         import psycopg
         from psycopg import errors
 
@@ -150,8 +155,7 @@ class PostgresAdapter:
             with self.con.transaction(), self.con.cursor() as cur:
                 cur.execute("SET TRANSACTION READ ONLY")
                 cur.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}")
-                cur.execute(sql.encode())  # bytes: the SQL as written, not a template (a literal % stays)
-                rows = cur.fetchall() if max_rows is None else cur.fetchmany(max_rows)
+                yield cur
         except errors.QueryCanceled as exc:
             if "statement timeout" in str(exc):
                 raise QueryTimedOut(timeout_s) from None
@@ -160,35 +164,26 @@ class PostgresAdapter:
             raise PermissionDenied(_message(exc)) from None
         except psycopg.Error as exc:
             raise EngineError(_message(exc)) from None
+
+    def fetch(self, sql: str, timeout_s: float, max_rows: int | None = 2) -> list[tuple[Any, ...]]:
+        with self._read_only(timeout_s) as cur:
+            cur.execute(sql.encode())  # bytes: the SQL as written, not a template (a literal % stays)
+            rows = cur.fetchall() if max_rows is None else cur.fetchmany(max_rows)
         return [tuple(_plain(v) for v in row) for row in rows]
 
     def describe(self, sql: str, timeout_s: float) -> list[Column]:
         """Planned, never run: the query under LIMIT 0 (the executor stops before reading a row), in the read-only
         transaction and time limit of `fetch`; its columns' type OIDs named by the server as the catalog names
         them (format_type)."""
-        import psycopg
-        from psycopg import errors
-
         body = sql.strip().rstrip(";").rstrip()
-        try:
-            with self.con.transaction(), self.con.cursor() as cur:
-                cur.execute("SET TRANSACTION READ ONLY")
-                cur.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout_s * 1000))}")
-                cur.execute(f"SELECT * FROM (\n{body}\n) AS q LIMIT 0".encode())
-                described = [(c.name, c.type_code) for c in cur.description or ()]
-                cur.execute(
-                    "SELECT format_type(t, NULL) FROM unnest(%s::oid[]) WITH ORDINALITY AS u(t, i) ORDER BY i",
-                    [[oid for _, oid in described]],
-                )
-                names = [str(row[0]) for row in cur.fetchall()]
-        except errors.QueryCanceled as exc:
-            if "statement timeout" in str(exc):
-                raise QueryTimedOut(timeout_s) from None
-            raise EngineError(_message(exc)) from None
-        except errors.InsufficientPrivilege as exc:
-            raise PermissionDenied(_message(exc)) from None
-        except psycopg.Error as exc:
-            raise EngineError(_message(exc)) from None
+        with self._read_only(timeout_s) as cur:
+            cur.execute(f"SELECT * FROM (\n{body}\n) AS q LIMIT 0".encode())
+            described = [(c.name, c.type_code) for c in cur.description or ()]
+            cur.execute(
+                "SELECT format_type(t, NULL) FROM unnest(%s::oid[]) WITH ORDINALITY AS u(t, i) ORDER BY i",
+                [[oid for _, oid in described]],
+            )
+            names = [str(row[0]) for row in cur.fetchall()]
         return [Column(name, type_, family(type_)) for (name, _), type_ in zip(described, names, strict=True)]
 
     def same_type(self, expected: str, actual: Column) -> bool:
