@@ -31,6 +31,8 @@ import pytest
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from dagster_project.engines.adapter import EngineAdapter
+
 POSTGRES_INSTALL = "sudo apt-get install -y --no-install-recommends postgresql"
 SPARK_INSTALL = "sudo apt-get install -y --no-install-recommends openjdk-17-jre-headless; pip install -e '.[spark]'"
 
@@ -262,3 +264,28 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
         except ServerMissing as missing:
             _missing(missing.what, missing.install)
         yield session
+
+
+@contextmanager
+def copied_to_servers(
+    db: Path, postgres: PostgresCluster, spark: SparkSession, folder: Path
+) -> Iterator[tuple[EngineAdapter, EngineAdapter]]:
+    """The tables of the DuckDB file `db` copied to a fresh database of the test cluster and to Parquet tables under
+    `folder` registered in the shared Spark session: (a PostgreSQL adapter, a Spark adapter) over the same data. The
+    PostgreSQL connection is closed after."""
+    import psycopg
+
+    from dagster_project.datagen.transfer import to_parquet_folder, to_postgres
+    from dagster_project.engines.postgres import PostgresAdapter
+    from dagster_project.engines.spark import SparkAdapter
+
+    database = postgres.create_database()
+    to_postgres(db, postgres.dsn(database))
+    to_parquet_folder(db, folder)
+    on_spark = SparkAdapter(spark)
+    on_spark.register_parquet_tables(folder, replace=True)
+    on_postgres = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "postgres")
+    try:
+        yield on_postgres, on_spark
+    finally:
+        on_postgres.close()

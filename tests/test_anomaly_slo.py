@@ -15,12 +15,9 @@ import duckdb
 import pytest
 
 from dagster_project.checking import check_slos
-from dagster_project.datagen.transfer import to_parquet_folder, to_postgres
 from dagster_project.engines.adapter import EngineAdapter
 from dagster_project.engines.duckdb_adapter import open_adapter
 from dagster_project.engines.evaluate import evaluate
-from dagster_project.engines.postgres import PostgresAdapter
-from dagster_project.engines.spark import SparkAdapter
 from dagster_project.exporter import names as n
 from dagster_project.exporter.server import Exporter, ExporterConfig
 from dagster_project.indicators.base import History, Previous
@@ -30,7 +27,7 @@ from dagster_project.slo.plan import compile_plan
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
 from tests.conftest import REPO
-from tests.server_support import PostgresCluster
+from tests.server_support import PostgresCluster, copied_to_servers
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -164,8 +161,6 @@ def test_an_anomaly_watches_only_a_metric_measured_in_its_datasets_scan(tmp_path
 def test_an_anomaly_is_judged_the_same_on_duckdb_postgres_and_spark(
     tmp_path: Path, postgres: PostgresCluster, spark: SparkSession
 ) -> None:
-    import psycopg
-
     db = tmp_path / "orders.duckdb"
     _make_orders(db)
     (loaded,), _ = validate([SPEC])
@@ -188,15 +183,7 @@ def test_an_anomaly_is_judged_the_same_on_duckdb_postgres_and_spark(
     with open_adapter(db) as duck:
         on_duckdb = judged(duck)
     assert on_duckdb[2]["verdict"] == "anomalous" and on_duckdb[2]["value"] == _orders_on(DAYS - 1)
-    database = postgres.create_database()
-    to_postgres(db, postgres.dsn(database))
-    pg = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "postgres")
-    try:
+    with copied_to_servers(db, postgres, spark, tmp_path / "spark-tables") as (pg, on_spark_adapter):
         on_postgres = judged(pg)
-    finally:
-        pg.close()
-    folder = tmp_path / "spark-tables"
-    to_parquet_folder(db, folder)
-    adapter = SparkAdapter(spark)
-    adapter.register_parquet_tables(folder, replace=True)
-    assert judged(adapter) == on_postgres == on_duckdb
+        on_spark = judged(on_spark_adapter)
+    assert on_spark == on_postgres == on_duckdb

@@ -11,11 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dagster_project.datagen.transfer import to_parquet_folder, to_postgres
 from dagster_project.engines.duckdb_adapter import open_adapter
 from dagster_project.engines.evaluate import evaluate
-from dagster_project.engines.postgres import PostgresAdapter
-from dagster_project.engines.spark import SparkAdapter
 from dagster_project.results.store import ResultsStore
 from dagster_project.slo import rendered
 from dagster_project.slo.domain import Slo, slos_from_spec
@@ -23,7 +20,7 @@ from dagster_project.slo.plan import compile_plan
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
 from tests.conftest import REPO
-from tests.server_support import PostgresCluster
+from tests.server_support import PostgresCluster, copied_to_servers
 from tests.test_start_small import CHECKED_AT, make_flights
 
 if TYPE_CHECKING:
@@ -100,23 +97,12 @@ def test_a_where_that_is_not_one_read_only_condition_is_refused_at_its_line() ->
 def test_filters_give_the_same_numbers_on_duckdb_postgres_and_spark(
     tmp_path: Path, postgres: PostgresCluster, spark: SparkSession
 ) -> None:
-    import psycopg
-
     db = make_flights(tmp_path / "flights.duckdb")
     plan = compile_plan(_slos())
     with open_adapter(db) as duck:
         on_duckdb = {e.slo.id: e.observed for e in evaluate(duck, plan, AS_OF)}
     assert on_duckdb == EXPECTED
-    database = postgres.create_database()
-    to_postgres(db, postgres.dsn(database))
-    pg = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "postgres")
-    try:
+    with copied_to_servers(db, postgres, spark, tmp_path / "spark-tables") as (pg, on_spark_adapter):
         on_postgres = {e.slo.id: e.observed for e in evaluate(pg, plan, AS_OF)}
-    finally:
-        pg.close()
-    folder = tmp_path / "spark-tables"
-    to_parquet_folder(db, folder)
-    adapter = SparkAdapter(spark)
-    adapter.register_parquet_tables(folder, replace=True)
-    on_spark = {e.slo.id: e.observed for e in evaluate(adapter, plan, AS_OF)}
+        on_spark = {e.slo.id: e.observed for e in evaluate(on_spark_adapter, plan, AS_OF)}
     assert on_postgres == on_spark == EXPECTED

@@ -14,11 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dagster_project.datagen.transfer import to_parquet_folder, to_postgres
 from dagster_project.engines.duckdb_adapter import open_adapter
 from dagster_project.engines.evaluate import evaluate
-from dagster_project.engines.postgres import PostgresAdapter
-from dagster_project.engines.spark import SparkAdapter
 from dagster_project.exporter import names as n
 from dagster_project.exporter.server import Exporter, ExporterConfig
 from dagster_project.results.store import ResultsStore
@@ -28,7 +25,7 @@ from dagster_project.slo.plan import compile_plan
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
 from tests.conftest import REPO
-from tests.server_support import PostgresCluster
+from tests.server_support import PostgresCluster, copied_to_servers
 from tests.test_start_small import CHECKED_AT, make_flights
 
 if TYPE_CHECKING:
@@ -116,8 +113,6 @@ def test_the_worst_group_is_the_one_least_inside_its_threshold_the_first_of_equa
 def test_groups_have_the_same_values_on_duckdb_postgres_and_spark(
     tmp_path: Path, postgres: PostgresCluster, spark: SparkSession
 ) -> None:
-    import psycopg
-
     db = make_flights(tmp_path / "flights.duckdb")
     plan = compile_plan(_slos())
 
@@ -127,16 +122,7 @@ def test_groups_have_the_same_values_on_duckdb_postgres_and_spark(
     with open_adapter(db) as duck:
         on_duckdb = groups(evaluate(duck, plan, AS_OF))
     assert on_duckdb["late_share_per_carrier"] == (86 / 320, None, LATE)
-    database = postgres.create_database()
-    to_postgres(db, postgres.dsn(database))
-    pg = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "postgres")
-    try:
+    with copied_to_servers(db, postgres, spark, tmp_path / "spark-tables") as (pg, on_spark_adapter):
         on_postgres = groups(evaluate(pg, plan, AS_OF))
-    finally:
-        pg.close()
-    folder = tmp_path / "spark-tables"
-    to_parquet_folder(db, folder)
-    adapter = SparkAdapter(spark)
-    adapter.register_parquet_tables(folder, replace=True)
-    on_spark = groups(evaluate(adapter, plan, AS_OF))
+        on_spark = groups(evaluate(on_spark_adapter, plan, AS_OF))
     assert on_postgres == on_spark == on_duckdb

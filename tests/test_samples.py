@@ -25,6 +25,7 @@ from dagster_project.slo.report import as_json
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
 from tests.conftest import REPO
+from tests.server_support import copied_to_servers
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -247,25 +248,10 @@ def test_a_sample_key_missing_from_the_database_is_refused_at_its_line(tmp_path:
 def test_the_same_sample_keys_come_back_from_duckdb_postgres_and_spark(
     tmp_path: Path, postgres: PostgresCluster, spark: SparkSession
 ) -> None:
-    import psycopg
-
-    from dagster_project.datagen.transfer import to_parquet_folder, to_postgres
-    from dagster_project.engines.postgres import PostgresAdapter
-    from dagster_project.engines.spark import SparkAdapter
-
     db = make_orders(tmp_path / "orders.duckdb")
     plan = compile_plan(_slos())
-    database = postgres.create_database()
-    to_postgres(db, postgres.dsn(database))
-    pg = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "postgres")
-    try:
+    with copied_to_servers(db, postgres, spark, tmp_path / "spark-tables") as (pg, on_spark_adapter):
         on_postgres = _sampled(evaluate(pg, plan, AS_OF))
-    finally:
-        pg.close()
-    folder = tmp_path / "spark-tables"
-    to_parquet_folder(db, folder)
-    adapter = SparkAdapter(spark)
-    adapter.register_parquet_tables(folder, replace=True)
-    on_spark = _sampled(evaluate(adapter, plan, AS_OF))
+        on_spark = _sampled(evaluate(on_spark_adapter, plan, AS_OF))
     assert on_postgres == EXPECTED
     assert on_spark == EXPECTED
