@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -86,6 +87,32 @@ def test_group_values_are_kept_and_exported_with_a_bounded_group_label(
     late = 'product="flights_grouped",slo="late_share_per_carrier"'
     assert f'{n.GROUP_OBSERVED.name}{{group="carrier=UA",{late}}} {86 / 320}' in series
     assert len(series) == 6  # 3 carriers x 2 grouped SLOs; the SLO with too many groups exports none
+
+
+def test_an_exporter_replaying_an_earlier_time_exports_the_groups_of_that_time(
+    checked: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    """Groups (and an anomaly's band) are exported from the latest evaluation at or before the exporter's time, as
+    every other series is: an exporter run with an --as-of between two checks shows the first check's groups."""
+    db, results, _ = checked
+    with duckdb.connect(str(db)) as con:  # every UA departure on time from now on
+        con.execute("UPDATE flights SET dep_delay_min = 0 WHERE carrier = 'UA'")
+    run = run_slo(
+        "check", "--slos", str(SPEC), "--db", str(db), "--results", str(results), "--as-of", "2026-11-27T12:00:00Z",
+        cwd=db.parent,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    (loaded,), _ = validate([SPEC])
+    ua = f'{n.GROUP_OBSERVED.name}{{group="carrier=UA",product="flights_grouped",slo="late_share_per_carrier"}}'
+
+    def exported_at(hour: int) -> list[str]:
+        at = datetime(2026, 11, 27, hour, tzinfo=UTC)
+        text = Exporter(ExporterConfig([loaded.spec], results, db, as_of=at)).refresh().decode()
+        return [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(ua + " ")]
+
+    assert exported_at(7) == [str(86 / 320)]  # the first check's (06:00): the second one (12:00) is later
+    assert exported_at(13) == ["1.0"]
+    assert exported_at(5) == []  # before any check
 
 
 def test_group_by_without_max_groups_is_refused_at_its_line() -> None:

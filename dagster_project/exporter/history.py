@@ -9,8 +9,9 @@ stale by its stored threshold. Rows written before the store kept the indicator 
 
 from __future__ import annotations
 
+import bisect
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from dagster_project.results.address import StoreAddress
@@ -37,21 +38,56 @@ class History:
         # slo id -> (evaluated at, ((group label, observed), ...)) of its latest evaluation
         self.groups: dict[str, tuple[float, tuple[tuple[str, float | None], ...]]] = {}
         self.kept: dict[str, dict[str, object]] = {}  # slo id -> its latest evaluation's `kept`
+        # slo id -> (evaluated at, seq, has extras) of each evaluation since its first one with extras, sorted: what
+        # finds the latest evaluation at or before an earlier `now` (a replay with --as-of) without holding every
+        # evaluation's groups; SLOs that never had groups or kept values cost nothing here.
+        self._marks: dict[str, list[tuple[float, int, bool]]] = {}
 
     def _reset(self) -> None:
         self.slos, self.last_seq, self.rows, self._identity = {}, 0, 0, None
-        self.groups, self.kept = {}, {}
+        self.groups, self.kept, self._marks = {}, {}, {}
 
-    def _keep_latest(self, slo_id: str, at: float, extra: str | None) -> None:
+    def _keep_latest(self, slo_id: str, seq: int, at: float, extra: str | None) -> None:
         """The groups and what the indicator kept (an anomaly's band) of each SLO's latest evaluation (by
-        evaluated-at; a later write wins a tie): only the latest is exported, so only it is held. An evaluation
-        without them clears them."""
+        evaluated-at; a later write wins a tie): only the latest is held. An evaluation without them clears them."""
+        found = json.loads(extra) if extra else {}
+        has = bool(found.get("groups") or found.get("kept"))
+        marks = self._marks.get(slo_id)
+        if marks is None and has:
+            marks = self._marks[slo_id] = []
+        if marks is not None:
+            bisect.insort(marks, (at, seq, has))
         latest = self.groups.get(slo_id)
         if latest is not None and at < latest[0]:
             return
-        found = json.loads(extra) if extra else {}
-        self.groups[slo_id] = (at, tuple((g["group"], g["observed"]) for g in found.get("groups") or ()))
+        self.groups[slo_id] = (at, _groups(found))
         self.kept[slo_id] = dict(found.get("kept") or {})
+
+    def extras_at(
+        self, slo_ids: Iterable[str], now: float
+    ) -> dict[str, tuple[tuple[tuple[str, float | None], ...], dict[str, object]]]:
+        """Each SLO's groups and kept values of its latest evaluation at or before `now` (SLOs without any are
+        left out). The latest is held; an earlier one (an exporter replaying an --as-of in the past) is read from
+        the store by its seq, all in one query."""
+        out: dict[str, tuple[tuple[tuple[str, float | None], ...], dict[str, object]]] = {}
+        wanted: dict[int, str] = {}
+        for slo_id in slo_ids:
+            marks = self._marks.get(slo_id)
+            if not marks:
+                continue
+            k = bisect.bisect_right(marks, (now, float("inf"), True)) - 1
+            if k < 0 or not marks[k][2]:
+                continue
+            if k == len(marks) - 1:
+                out[slo_id] = (self.groups[slo_id][1], self.kept[slo_id])
+            else:
+                wanted[marks[k][1]] = slo_id
+        if wanted:
+            with ResultsStore(self.store) as store:
+                for seq, extra in store.extras(sorted(wanted)):
+                    found = json.loads(extra) if extra else {}
+                    out[wanted[seq]] = (_groups(found), dict(found.get("kept") or {}))
+        return out
 
     def refresh(self, batch: int = 100_000) -> int:
         """Read new rows; returns how many. A store not created yet is an empty history; one that disappeared
@@ -73,7 +109,7 @@ class History:
                     verdict = None if passed is None else bool(passed)
                     until = good_until(indicator or self.kinds.get(slo_id), at, verdict, observed, threshold)
                     self.slos.setdefault(slo_id, SloHistory()).add(at, verdict, observed, until, status == "warn")
-                    self._keep_latest(slo_id, at, extra)
+                    self._keep_latest(slo_id, seq, at, extra)
                     self.last_seq = seq
                 read += len(rows)
                 if len(rows) < batch:
@@ -83,3 +119,9 @@ class History:
                 history.rebuild()
         self.rows += read
         return read
+
+
+def _groups(found: Mapping[str, object]) -> tuple[tuple[str, float | None], ...]:
+    groups = found.get("groups") or ()
+    assert isinstance(groups, list | tuple)
+    return tuple((g["group"], g["observed"]) for g in groups)

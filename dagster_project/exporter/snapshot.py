@@ -70,6 +70,7 @@ def _anomaly(families: Families, ids: tuple[str, str], kept: Mapping[str, object
 def slo_families(families: Families, slos: Sequence[Slo], history: History, now: float) -> None:
     figures = product_figures(slos, history.slos, now)
     last_update: dict[tuple[str, str], float] = {}
+    extras = history.extras_at((slo.id for slo in slos), now)
     for f in figures:
         slo = f.slo
         ids = (slo.product, slo.id)
@@ -85,11 +86,11 @@ def slo_families(families: Families, slos: Sequence[Slo], history: History, now:
         h = history.slos.get(slo.id, SloHistory())
         for outcome in OUTCOMES:
             families.add(n.EVALUATIONS, [*ids, outcome], h.totals[outcome])
-        _, groups = history.groups.get(slo.id, (0.0, ()))
+        groups, kept = extras.get(slo.id, ((), {}))
         for label, group_value in groups[: slo.max_groups]:  # bounded by the spec, whatever the store holds
             if group_value is not None:
                 families.add(n.GROUP_OBSERVED, [*ids, label], group_value)
-        _anomaly(families, ids, history.kept.get(slo.id) or {})
+        _anomaly(families, ids, kept)
         if f.latest is not None:
             passed, observed = f.latest.passed, f.latest.observed
             families.add(n.CHECK_PASSED, ids, 1.0 if passed else 0.0)

@@ -455,6 +455,14 @@ class ResultsStore:
         ) as cursor:
             return list(cursor)
 
+    def extras(self, seqs: Sequence[int]) -> list[tuple[int, str | None]]:
+        """The extra JSON (groups, kept values) of the rows with these seqs."""
+        if not seqs:
+            return []
+        marks = ", ".join("?" * len(seqs))
+        with closing(self.execute(f"SELECT seq, extra FROM evaluations WHERE seq IN ({marks})", list(seqs))) as cursor:
+            return list(cursor)
+
     def evaluations(self, slo_id: str | None = None, run_id: str | None = None) -> list[StoredEvaluation]:
         """In the order they were written."""
         where, args = [], []
