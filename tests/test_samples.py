@@ -18,6 +18,7 @@ import pytest
 from dagster_project.engines.adapter import EngineAdapter, EngineError
 from dagster_project.engines.duckdb_adapter import open_adapter
 from dagster_project.engines.evaluate import evaluate
+from dagster_project.errors import EXIT_USAGE
 from dagster_project.results.store import ResultsStore
 from dagster_project.slo.domain import Slo, slos_from_spec
 from dagster_project.slo.plan import compile_plan
@@ -233,6 +234,36 @@ def test_a_wrong_samples_declaration_is_refused_at_its_line(
     _, issues = validate([_spec_with(tmp_path, lines, head)])
     assert [(i.line, i.path) for i in issues] == [at], issues
     assert message in issues[0].message
+
+
+PII_KEYED = """\
+  - id: customers_have_a_country
+    description: Every customer has a country.
+    dimension: completeness
+    dataset: raw.customers
+    indicator: {type: non_null_ratio, columns: [country]}
+    samples: {keys: [customer_id, email]}
+    threshold: {min: 0.99}
+    severity: warn
+    objective: 0.99
+    windows: [7d]
+    protects: {use_case: affinity_analysis}
+"""
+
+
+def test_a_sample_key_the_build_declares_personal_data_must_be_marked_as_pii(tmp_path: Path) -> None:
+    """The example's build declares raw.customers.email personal data (SourceColumn(pii=True)): a spec sampling it
+    as a key without listing it in pii_columns is refused at the key's line; listed, the spec is valid."""
+    spec = tmp_path / "product_affinity.yaml"
+    text = (REPO / "slo_definitions" / "product_affinity.yaml").read_text() + PII_KEYED
+    spec.write_text(text)
+    run = run_slo("validate", str(spec), cwd=tmp_path)
+    line = text.splitlines().index("    samples: {keys: [customer_id, email]}") + 1
+    assert run.returncode == EXIT_USAGE, run.stdout + run.stderr
+    assert f"{spec}:{line}:" in run.stdout + run.stderr
+    assert "key column 'email' is personal data in the build's source raw.customers" in run.stdout + run.stderr
+    spec.write_text(text.replace("slos:\n", "pii_columns: {raw.customers: [email]}\nslos:\n", 1))
+    assert run_slo("validate", str(spec), cwd=tmp_path).returncode == 0
 
 
 def test_a_sample_key_missing_from_the_database_is_refused_at_its_line(tmp_path: Path) -> None:

@@ -37,8 +37,31 @@ def _resolve(s: LoadedSpec) -> tuple[Build | None, SpecIssue | None]:
     return build, None
 
 
+def _pii_issues(s: LoadedSpec, build: Build) -> list[SpecIssue]:
+    """A sample key that the build declares personal data (SourceColumn(pii=True) of a source it loads into
+    raw.<name>) must be in the spec's pii_columns too, so samples show *** for it: the spec is what `slo check`
+    reads, and it does not import the build."""
+    declared = {f"raw.{t.name}": set(t.pii_columns) for t in build.sources}
+    issues = []
+    for i, slo in enumerate(s.spec.slos):
+        if slo.samples is None:
+            continue
+        marked = set(s.spec.pii_columns.get(slo.dataset, ()))
+        for j, key in enumerate(slo.samples.keys):
+            if key in declared.get(slo.dataset, set()) - marked:
+                issues.append(
+                    s.issue(
+                        ("slos", i, "samples", "keys", j),
+                        f"key column {key!r} is personal data in the build's source {slo.dataset} (pii=True): list "
+                        f"it under pii_columns: {{{slo.dataset}: [{key}]}} so samples show *** instead of its values",
+                    )
+                )
+    return issues
+
+
 def build_issues(specs: Sequence[LoadedSpec]) -> list[SpecIssue]:
-    """Every `build:` that does not import, is not a Build, or builds another product; more than one build."""
+    """Every `build:` that does not import, is not a Build, or builds another product; more than one build; a
+    sample key the build declares personal data that the spec does not mark as PII."""
     issues, with_build = [], []
     for s in specs:
         build, issue = _resolve(s)
@@ -46,6 +69,7 @@ def build_issues(specs: Sequence[LoadedSpec]) -> list[SpecIssue]:
             issues.append(issue)
         elif build is not None:
             with_build.append(s)
+            issues.extend(_pii_issues(s, build))
     for s in with_build[1:]:
         first = with_build[0]
         issues.append(
