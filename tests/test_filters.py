@@ -106,3 +106,36 @@ def test_filters_give_the_same_numbers_on_duckdb_postgres_and_spark(
         on_postgres = {e.slo.id: e.observed for e in evaluate(pg, plan, AS_OF)}
         on_spark = {e.slo.id: e.observed for e in evaluate(on_spark_adapter, plan, AS_OF)}
     assert on_postgres == on_spark == EXPECTED
+
+
+@pytest.mark.heavy
+def test_a_where_in_postgresql_only_syntax_is_parsed_and_run_in_the_servers_dialect(
+    tmp_path: Path, postgres: PostgresCluster
+) -> None:
+    """A product on PostgreSQL writes `where:` in PostgreSQL's SQL (here to_char and a ~ match, which DuckDB's
+    dialect does not read the same way): validated in that dialect and sent to the server as written."""
+    import psycopg
+
+    from dagster_project.datagen.transfer import to_postgres
+    from dagster_project.engines.postgres import PostgresAdapter
+
+    spec = tmp_path / "on_pg.yaml"
+    spec.write_text(
+        "version: 1\ndata_product: {id: on_pg, owner: ops}\n"
+        f"server: {{type: postgres, host: 127.0.0.1, port: {postgres.port}, database: shop}}\n"
+        "slos:\n  - id: morning_aa_flights\n    dimension: completeness\n    dataset: main.flights\n"
+        "    indicator: {type: row_count}\n"
+        "    where: \"to_char(scheduled_at, 'HH24') = '05' AND carrier ~ '^A'\"\n"
+        "    threshold: {min: 1}\n    severity: error\n    objective: 0.99\n"
+    )
+    (loaded,), issues = validate([spec])
+    assert issues == []
+    db = make_flights(tmp_path / "flights.duckdb")
+    database = postgres.create_database()
+    to_postgres(db, postgres.dsn(database))
+    pg = PostgresAdapter.from_connection(psycopg.connect(postgres.dsn(database)), "postgres")
+    try:
+        (result,) = evaluate(pg, compile_plan(slos_from_spec(loaded.spec)), AS_OF)
+    finally:
+        pg.close()
+    assert (result.error, result.observed) == (None, 40.0)  # each day's 05:00 departure is AA's (i % 24 == 0)
