@@ -16,6 +16,7 @@ from dagster_project.indicators.valid_format import FORMATS
 from dagster_project.slo.domain import Slo, Threshold
 from dagster_project.slo.evaluation import Evaluation
 from dagster_project.slo.plan import compile_plan
+from dagster_project.spec.validate import validate
 from tests.format_samples import FORMAT_SAMPLES, PII_SAMPLES
 
 AS_OF = datetime(2026, 11, 27, 6, 0)
@@ -348,6 +349,20 @@ def test_listed_missing_values_count_as_missing_like_nulls(
     # txt = ['a', 'b', NULL, 'b']
     slo = make_slo("non_null_ratio", columns=["txt"], missing_values=missing_values)
     assert observe(db, slo).observed == pytest.approx(expected)
+
+
+def test_a_missing_value_written_as_a_number_is_refused_asking_for_its_text(tmp_path: Path) -> None:
+    """Missing values are compared as text; a bare 0 would be '0' on one engine and '0.0' on another."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "version: 1\ndata_product: {id: p, owner: o}\nslos:\n  - id: s\n    dimension: completeness\n"
+        "    dataset: s.t\n    indicator: {type: non_null_ratio, columns: [n], missing_values: ['N/A', 0]}\n"
+        "    threshold: {min: 0.9}\n    severity: error\n    objective: 0.99\n"
+    )
+    _, issues = validate([spec])
+    assert [(i.line, i.message) for i in issues] == [
+        (7, "missing values are compared as text: quote 0 as the text it is stored as, e.g. '0'")
+    ]
 
 
 def _samples_table(path: Path, values: list[str]) -> None:

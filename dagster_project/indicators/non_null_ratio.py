@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlglot import exp
 
 from dagster_project.indicators import sql
@@ -34,6 +34,19 @@ class NonNullRatio(IndicatorSpec):
         default_factory=list,
         description="Values that count as missing besides null, compared as text exactly, e.g. ['N/A', ''].",
     )
+
+    @field_validator("missing_values", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        """A number or a boolean would be compared as text in each engine's own spelling (0.0 is '0.0' on DuckDB and
+        '0' on PostgreSQL): the spec says the text, quoted."""
+        if isinstance(value, list):
+            for v in value:
+                if v is not None and not isinstance(v, str):
+                    raise ValueError(
+                        f"missing values are compared as text: quote {v!r} as the text it is stored as, e.g. '{v}'"
+                    )
+        return value
 
 
 @dataclass(frozen=True)
