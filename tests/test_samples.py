@@ -97,6 +97,20 @@ def test_failing_rows_keys_are_sampled_for_every_row_level_indicator_on_duckdb(t
     assert all(e.error is None for e in evaluations)
 
 
+def test_slos_judged_by_gx_keep_the_same_samples_as_natively(tmp_path: Path) -> None:
+    """The GX engine judges what it can express; the samples of those SLOs are the same bounded query on the same
+    database, so `slo check --engine gx` shows the same failing keys."""
+    from dagster_project.engines import gx, gx_suite
+
+    db = make_orders(tmp_path / "orders.duckdb")
+    with open_adapter(db) as adapter:
+        evaluations, _ = gx.evaluate_on(adapter, compile_plan(_slos()), AS_OF, tmp_path / "gx", build_docs=False)
+    by_gx = {e.slo.id for e in evaluations if e.engine == "gx"}
+    assert by_gx and by_gx == {s.id for s in _slos() if gx_suite.expressible(s)}
+    assert _sampled(evaluations) == EXPECTED
+    assert {i: EXPECTED[i] for i in by_gx if EXPECTED[i]}  # some SLO judged by GX has failing rows to show
+
+
 def test_a_sample_keeps_at_most_its_limit_of_rows_first_by_key(tmp_path: Path) -> None:
     db = make_orders(tmp_path / "orders.duckdb")
     slos = {s.id: s for s in _slos()}

@@ -544,6 +544,7 @@ def evaluate_on(
     same adapter. `clean`: remove the previous run's generated GX objects first (once per check)."""
     from dagster_project.engines.duckdb_adapter import DuckDBAdapter
     from dagster_project.engines.evaluate import evaluate as adapter_evaluate
+    from dagster_project.engines.samples import with_samples
 
     source: _Source
     if isinstance(adapter, DuckDBAdapter):
@@ -557,6 +558,11 @@ def evaluate_on(
     expressible = [s for s in plan.slos if gx_suite.expressible(s)]
     native_only = [s for s in plan.slos if not gx_suite.expressible(s)]
     gx_run = _run(source, expressible, root, build_docs, clean, as_of)
-    by_id = {e.slo.id: e for e in gx_run.evaluations}
+    # GX judges; the failed-row samples (spec: samples) are the same bounded query on the same engine as natively.
+    sampled = [s for s in expressible if s.samples is not None]
+    catalog = adapter.catalog() if sampled else None
+    by_id = {
+        e.slo.id: with_samples(adapter, catalog, e, as_of) if catalog is not None else e for e in gx_run.evaluations
+    }
     by_id |= {e.slo.id: e for e in adapter_evaluate(adapter, compile_plan(native_only), as_of, history)}
     return [by_id[s.id] for s in plan.slos], gx_run
