@@ -111,6 +111,31 @@ def test_slos_judged_by_gx_keep_the_same_samples_as_natively(tmp_path: Path) -> 
     assert {i: EXPECTED[i] for i in by_gx if EXPECTED[i]}  # some SLO judged by GX has failing rows to show
 
 
+def test_dagster_shows_the_failing_rows_keys_with_the_check(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from dagster_project.build_api import BuildParams
+    from dagster_project.defs.check_jobs import CHECK_JOB
+    from dagster_project.defs.factory import build_definitions
+    from dagster_project.settings import Settings
+
+    db = make_orders(tmp_path / "orders.duckdb")
+    settings = Settings(
+        state_dir=tmp_path / "state", db_path=db, spec_paths=(SPEC,), results_db=tmp_path / "results.sqlite",
+        build=BuildParams(as_of=AS_OF),
+    )  # fmt: skip
+    with dg.DagsterInstance.ephemeral() as instance:
+        job = build_definitions(settings).resolve_job_def(CHECK_JOB)
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    by_name = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert by_name["amounts_in_range"].metadata["failing_rows"].value == "failing rows by order_id: 5, 6, 23"
+    assert (
+        by_name["order_emails_valid"].metadata["failing_rows"].value
+        == "failing rows by order_id, email: (4, ***), (11, ***)"
+    )
+    assert "failing_rows" not in by_name["order_refs_well_formed"].metadata  # no failing rows: no samples taken
+
+
 def test_a_sample_keeps_at_most_its_limit_of_rows_first_by_key(tmp_path: Path) -> None:
     db = make_orders(tmp_path / "orders.duckdb")
     slos = {s.id: s for s in _slos()}

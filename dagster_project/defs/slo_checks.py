@@ -24,7 +24,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 
 from dagster_project.slo.cadence import FreshnessWindow, freshness_windows
 from dagster_project.slo.domain import Slo
-from dagster_project.slo.report import blocking_failures
+from dagster_project.slo.report import blocking_failures, sample_text
 
 RESULT_METADATA_KEY = "slo_result"
 MIN_FRESHNESS_WINDOW_S = 60.0  # Dagster refuses a freshness window under a minute
@@ -95,6 +95,9 @@ def check_result(asset: dg.AssetKey, slo: Slo, record: Mapping[str, Any]) -> dg.
     }
     if record["observed"] is not None:  # an SLO that could not be evaluated has no number, only its error
         metadata["observed"] = dg.MetadataValue.float(float(record["observed"]))
+    failing = sample_text(record.get("samples"))
+    if failing is not None:  # the keys of failing rows (spec: samples), as `slo check` shows them
+        metadata["failing_rows"] = failing
     return dg.AssetCheckResult(
         check_name=slo.id,
         asset_key=asset,
