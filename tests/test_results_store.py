@@ -785,3 +785,18 @@ def test_every_command_reads_and_writes_a_postgresql_store_as_it_does_a_file(at:
     assert report.returncode == 0 and (tmp_path / "r" / "flights.html").is_file(), report.stderr
     validate = run_slo("validate", str(SPEC), "--results", str(at), cwd=tmp_path)
     assert validate.returncode == 0, validate.stderr
+
+
+def test_every_part_of_a_result_record_is_a_column_kept_as_extra_or_derived_from_the_spec() -> None:
+    """A part added to the result record must be given a place in the store (a column or the extra JSON) or be
+    declared derived: none is silently dropped."""
+    from dagster_project.slo.domain import slos_from_spec
+    from dagster_project.slo.evaluation import Evaluation
+    from dagster_project.slo.report import KEPT_AS_EXTRA, NOT_KEPT, as_json
+    from dagster_project.spec.validate import validate
+
+    (slo, *_) = slos_from_spec(validate([REPO / "tests" / "specs" / "good" / "flights_minimal.yaml"])[0][0].spec)
+    columns = {"slo", "product", "dimension", "dataset", "indicator", "passed", "observed", "threshold", "severity",
+               "objective", "status", "engine", "error", "detail"}  # fmt: skip
+    assert set(as_json(Evaluation(slo, 0.5))) == columns | set(KEPT_AS_EXTRA) | set(NOT_KEPT)
+    assert not columns & set(KEPT_AS_EXTRA + NOT_KEPT) and not set(KEPT_AS_EXTRA) & set(NOT_KEPT)

@@ -35,6 +35,7 @@ from typing import Any
 from dagster_project.errors import SloError
 from dagster_project.results import postgres as pg
 from dagster_project.results.address import PostgresUrl, StoreAddress, parse_store_address
+from dagster_project.slo.report import KEPT_AS_EXTRA
 
 SCHEMA_VERSION = 4
 APPLICATION_ID = 0x534C4F72  # b"SLOr": PRAGMA application_id of every results store (offset 68 of SQLite's header)
@@ -239,8 +240,7 @@ def _row(record: Mapping[str, Any], run_id: str, evaluated_at: float, recorded_a
 
 def _extra_json(record: Mapping[str, Any]) -> str | None:
     """What a record keeps beyond the columns, as JSON (None when nothing)."""
-    keys = ("warn", "where", "partition", "groups", "samples", "kept")
-    extra = {key: record[key] for key in keys if record.get(key)}
+    extra = {key: record[key] for key in KEPT_AS_EXTRA if record.get(key)}
     return json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else None
 
 

@@ -25,6 +25,13 @@ def status(passed: bool | None, severity: str, warned: bool = False) -> str:
     return "FAIL" if severity == "error" else "warn"
 
 
+# A record's parts that are kept (in the results store's `extra` JSON) beyond its columns; derived ones (texts,
+# unit, protects) are not kept: they come from the spec. tests/test_results_store.py checks every record key is one
+# or the other, so a new part cannot be silently left out of the store.
+KEPT_AS_EXTRA = ("warn", "where", "partition", "groups", "samples", "kept")
+NOT_KEPT = ("unit", "observed_text", "threshold_text", "warn_text", "protects")
+
+
 def as_json(evaluation: Evaluation) -> dict[str, Any]:
     slo = evaluation.slo
     passed = passes(evaluation.observed, slo.threshold)
