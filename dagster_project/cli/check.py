@@ -87,13 +87,13 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.results.address import gx_root, store_exists
     from dagster_project.slo.domain import all_slos
     from dagster_project.slo.report import blocking_failures
-    from dagster_project.spec import sql_verdicts
+    from dagster_project.spec import sql_cache
     from dagster_project.spec.validate import validate
     from dagster_project.verify.database import adapter_issues, database_issues
 
     config = config_of(args)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
-    sql_verdicts.use(config.state_dir)
+    sql_cache.use(config.state_dir)
     specs, issues = validate(list(config.require_specs()))
     db = config.database
     stack = contextlib.ExitStack()
@@ -124,7 +124,7 @@ def handle(args: argparse.Namespace) -> int:
                 opened[key] = adapter
             except EngineError:
                 continue
-    sql_verdicts.save()
+    sql_cache.save()
     if issues:
         stack.close()
         for issue in issues:
@@ -142,6 +142,7 @@ def handle(args: argparse.Namespace) -> int:
             # Read for the SLOs judged against their history; with --no-record and no store yet, nothing is.
             store=None if args.no_record and not store_exists(config.results_path) else config.results_path,
         )
+    sql_cache.save()  # the queries the evaluation rendered
     results = located(checked.results, specs)
     run_id = str(uuid.uuid4())
     warning = keep(None if args.no_record else config.results_path, config.pushgateway, run_id, as_of, results)

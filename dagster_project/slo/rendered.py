@@ -11,7 +11,8 @@ Keys hold everything the text depends on: the dialect, the dataset, the dataset'
 as its type and repr, every field with its own type (`min: 1` and `min: 1.0` render differently, and are two keys).
 A changed spec is a new key, never a stale text. An indicator that uses the evaluation time otherwise than as its
 literal (EvaluationTimeUsed) is rendered afresh at every evaluation instead. The cache is per process, bounded, and
-cleared when full.
+cleared when full; `slo check` also keeps its texts in the state folder for the next call (spec/sql_cache.py, whose
+fingerprint covers this package's code and sqlglot's version, so a changed renderer is a cold start).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlglot import exp
 from dagster_project.indicators import sql
 from dagster_project.slo import plan
 from dagster_project.slo.domain import Slo
+from dagster_project.spec import sql_cache
 
 MAX_ENTRIES = 4096
 
@@ -69,6 +71,41 @@ def _once(tree_at: Callable[[datetime], exp.Expr], dialect: str) -> object:
     return Text(tuple(text.split(_QUOTED_TOKEN)))
 
 
+def _remembered(key: tuple[Any, ...], compute: Callable[[], object]) -> object:
+    """The entry of `key`: this process's, else the state folder's (spec/sql_cache.py), else computed now."""
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    name = "render:" + repr(key)
+    stored = sql_cache.recall(name)
+    hit = _decoded(stored) if stored is not sql_cache.MISSING else None
+    if hit is None:
+        hit = compute()
+        sql_cache.keep(name, _encoded(hit))
+    return _keep(key, hit)
+
+
+def _encoded(entry: object) -> object:
+    if isinstance(entry, Text):
+        return {"text": list(entry.pieces)}
+    if isinstance(entry, str):
+        return {"table": entry}
+    return {"afresh": True}
+
+
+def _decoded(stored: object) -> object | None:
+    """The entry stored, or None when it is not of a shape `_encoded` writes (then it is computed again)."""
+    if isinstance(stored, dict) and len(stored) == 1:
+        pieces, table = stored.get("text"), stored.get("table")
+        if isinstance(pieces, list) and pieces and all(isinstance(p, str) for p in pieces):
+            return Text(tuple(pieces))
+        if isinstance(table, str):
+            return table
+        if stored.get("afresh") is True:
+            return _AFRESH
+    return None
+
+
 def _indicator_key(slo: Slo) -> tuple[Any, ...]:
     return (type(slo.indicator), repr(slo.indicator), slo.dataset, repr(slo.filter))
 
@@ -83,18 +120,13 @@ def _alone_tree(slo: Slo, as_of: datetime, text_columns: tuple[str, ...]) -> exp
 
 
 def _alone(slo: Slo, text_columns: tuple[str, ...], dialect: str) -> object:
-    key = _alone_key(slo, text_columns, dialect)
-    hit = _cache.get(key)
-    if hit is None:
-        hit = _keep(key, _once(lambda t: _alone_tree(slo, t, text_columns), dialect))
-    return hit
+    return _remembered(
+        _alone_key(slo, text_columns, dialect), lambda: _once(lambda t: _alone_tree(slo, t, text_columns), dialect)
+    )
 
 
 def _table(dataset: str, dialect: str) -> str:
-    key = ("table", dialect, dataset)
-    hit = _cache.get(key)
-    if hit is None:
-        hit = _keep(key, sql.render(sql.table(dataset), dialect))
+    hit = _remembered(("table", dialect, dataset), lambda: sql.render(sql.table(dataset), dialect))
     assert isinstance(hit, str)
     return hit
 
@@ -156,10 +188,9 @@ def scan(dataset: str, slos: Sequence[Slo], text_columns: Sequence[str], dialect
 
 def single(slo: Slo, dialect: str, as_of: datetime) -> str:
     """The query of an indicator measured by a query of its own (slo/plan.py: single_query)."""
-    key = ("single", dialect, *_indicator_key(slo))
-    hit = _cache.get(key)
-    if hit is None:
-        hit = _keep(key, _once(lambda t: plan.single_query(slo, t), dialect))
+    hit = _remembered(
+        ("single", dialect, *_indicator_key(slo)), lambda: _once(lambda t: plan.single_query(slo, t), dialect)
+    )
     if isinstance(hit, Text):
         return hit.at(as_of)
     return sql.render(plan.single_query(slo, as_of), dialect)

@@ -33,7 +33,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from dagster_project.spec.sql_verdicts import remembered
+from dagster_project.spec.sql_cache import remembered
 
 if TYPE_CHECKING:
     import duckdb
@@ -210,7 +210,7 @@ _UNPORTABLE = [
 def regex_error(regex: str, dialect: str = DIALECT) -> str | None:
     """Why `regex` cannot be used on `dialect`'s engine, else None. DuckDB: what RE2 says, on the one parsing
     connection. PostgreSQL and Spark: it compiles (Python's syntax, close to both) and uses none of the constructs
-    they read differently. Remembered (sql_verdicts.py)."""
+    they read differently. Remembered (sql_cache.py)."""
     return remembered("regex", [dialect, regex], lambda: _regex_error(regex, dialect))
 
 
@@ -243,7 +243,7 @@ def require_single_select(sql: str, allowed_tables: Collection[str] | None = Non
 
 
 def _single_select_verdict(sql: str, allowed_tables: frozenset[str] | None, dialect: str = DIALECT) -> str | None:
-    """Why `sql` is refused, or None. Remembered (sql_verdicts.py): `slo check` asks for the same queries when it
+    """Why `sql` is refused, or None. Remembered (sql_cache.py): `slo check` asks for the same queries when it
     validates the spec, checks it against the database and runs it, each answer costs two parses, and the next call
     asks again."""
     allowed = None if allowed_tables is None else sorted(allowed_tables)
@@ -335,7 +335,7 @@ def _duckdb_tree(sql: str) -> dict[str, Any]:
 
 def measure_query_verdict(sql: str, expression: str, allowed_tables: Collection[str] | None = None) -> str | None:
     """Why a measure's `expression`, placed in `sql`, is refused (require_measure_query), or None. Remembered
-    (sql_verdicts.py)."""
+    (sql_cache.py)."""
     allowed = None if allowed_tables is None else sorted(allowed_tables)
 
     def reason() -> str | None:
@@ -348,8 +348,23 @@ def measure_query_verdict(sql: str, expression: str, allowed_tables: Collection[
     return remembered("measure", [allowed, expression, sql], reason)
 
 
+def expression_verdict(expression: str, allowed_tables: Collection[str] | None = None) -> str | None:
+    """Why a measure's expression on its own is refused (require_expression), or None. Remembered
+    (sql_cache.py)."""
+    allowed = None if allowed_tables is None else sorted(allowed_tables)
+
+    def reason() -> str | None:
+        try:
+            require_expression(expression, allowed_tables)
+        except FreeSqlRejected as exc:
+            return str(exc)
+        return None
+
+    return remembered("expression", [allowed, expression], reason)
+
+
 def predicate_verdict(text: str, dialect: str = DIALECT, allowed_tables: Collection[str] | None = None) -> str | None:
-    """Why a row filter is refused (require_predicate), or None. Remembered (sql_verdicts.py)."""
+    """Why a row filter is refused (require_predicate), or None. Remembered (sql_cache.py)."""
     allowed = None if allowed_tables is None else sorted(allowed_tables)
 
     def reason() -> str | None:
