@@ -280,7 +280,9 @@ def test_check_gives_the_same_results_with_remembered_queries(built_product: Set
     assert cold[1], cold[2]
 
 
-def test_a_remembered_query_is_used_and_a_malformed_one_rendered_again(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_remembered_query_is_used_and_a_malformed_one_rendered_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dagster_project.indicators import sql as neutral
     from dagster_project.slo import rendered
     from dagster_project.slo.domain import all_slos
@@ -289,6 +291,7 @@ def test_a_remembered_query_is_used_and_a_malformed_one_rendered_again(monkeypat
     assert not issues
     slo = next(s for s in all_slos([s.spec for s in specs]) if s.definition.measured == "scan")
     as_of = datetime(2026, 11, 27, 6)
+    sql_cache.use(tmp_path)
     rendered.clear()
     text = rendered.scan_alone(slo, (), "duckdb", as_of)
     entries = {k: v for k, v in sql_cache._entries.items() if k.startswith("render:")}

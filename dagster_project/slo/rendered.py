@@ -76,6 +76,8 @@ def _remembered(key: tuple[Any, ...], compute: Callable[[], object]) -> object:
     hit = _cache.get(key)
     if hit is not None:
         return hit
+    if not sql_cache.in_use():  # no state folder named: this process's cache alone
+        return _keep(key, compute())
     name = "render:" + repr(key)
     stored = sql_cache.recall(name)
     hit = _decoded(stored) if stored is not sql_cache.MISSING else None

@@ -133,6 +133,17 @@ def forget() -> None:
     _fresh.clear()
 
 
+def in_use() -> bool:
+    """Whether a state folder was named (`use`): then entries are meant for the next command too."""
+    return _file is not None
+
+
+def _bounded() -> None:
+    if len(_entries) >= 2 * MAX_ENTRIES:  # a long-lived process that checks ever new texts
+        _entries.clear()
+        _fresh.clear()
+
+
 def remembered(kind: str, key_parts: list[object], compute: Callable[[], str | None]) -> str | None:
     """The verdict on `key_parts` checked as `kind`: remembered, or computed now and remembered."""
     key = json.dumps([kind, *key_parts], separators=(",", ":"))
@@ -140,6 +151,7 @@ def remembered(kind: str, key_parts: list[object], compute: Callable[[], str | N
     if verdict is None or isinstance(verdict, str):
         return verdict
     verdict = compute()
+    _bounded()
     _entries[key] = verdict
     _fresh.add(key)
     return verdict
@@ -152,5 +164,6 @@ def recall(key: str) -> Any:
 
 def keep(key: str, value: Any) -> None:
     """Remember `value` (JSON) under `key`."""
+    _bounded()
     _entries[key] = value
     _fresh.add(key)
