@@ -17,9 +17,10 @@ fingerprint covers this package's code and sqlglot's version, so a changed rende
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlglot import exp
@@ -34,18 +35,24 @@ MAX_ENTRIES = 4096
 
 @dataclass(frozen=True)
 class Text:
-    """A query's text cut where the evaluation time's literal goes (one piece when it has none)."""
+    """A query's text cut where the evaluation time's literal goes (one piece when it has none); `shifts` has one
+    entry per cut: the microseconds after the evaluation time that literal stands for (0, or e.g. a tolerance)."""
 
     pieces: tuple[str, ...]
+    shifts: tuple[int, ...] = ()
 
     def at(self, as_of: datetime) -> str:
         if len(self.pieces) == 1:
             return self.pieces[0]
-        return f"'{sql.timestamp_text(as_of)}'".join(self.pieces)
+        out = [self.pieces[0]]
+        for shift, piece in zip(self.shifts or (0,) * (len(self.pieces) - 1), self.pieces[1:], strict=True):
+            out.append(f"'{sql.timestamp_text(as_of + timedelta(microseconds=shift) if shift else as_of)}'")
+            out.append(piece)
+        return "".join(out)
 
 
 _AFRESH = object()  # an entry whose text is rendered at every evaluation (it uses the evaluation time otherwise)
-_QUOTED_TOKEN = f"'{sql.AS_OF_TOKEN}'"
+_QUOTED_TOKEN = re.compile(f"'{sql.AS_OF_TOKEN}([+-][0-9]+)?'")
 _cache: dict[tuple[Any, ...], object] = {}
 T = TypeVar("T")
 
@@ -66,9 +73,11 @@ def _once(tree_at: Callable[[datetime], exp.Expr], dialect: str) -> object:
         text = sql.render(tree_at(sql.AS_OF_PLACEHOLDER), dialect)
     except sql.EvaluationTimeUsed:
         return _AFRESH
-    if text.count(sql.AS_OF_TOKEN) != text.count(_QUOTED_TOKEN):
+    parts = _QUOTED_TOKEN.split(text)  # piece, shift, piece, shift, ..., piece
+    pieces, shifts = parts[0::2], [int(shift or 0) for shift in parts[1::2]]
+    if any(sql.AS_OF_TOKEN in piece for piece in pieces):
         return _AFRESH  # the placeholder was rendered other than as a string literal: not ours to cut
-    return Text(tuple(text.split(_QUOTED_TOKEN)))
+    return Text(tuple(pieces), tuple(shifts))
 
 
 def _remembered(key: tuple[Any, ...], compute: Callable[[], object]) -> object:
@@ -89,7 +98,7 @@ def _remembered(key: tuple[Any, ...], compute: Callable[[], object]) -> object:
 
 def _encoded(entry: object) -> object:
     if isinstance(entry, Text):
-        return {"text": list(entry.pieces)}
+        return {"text": list(entry.pieces), "shifts": list(entry.shifts)}
     if isinstance(entry, str):
         return {"table": entry}
     return {"afresh": True}
@@ -97,10 +106,20 @@ def _encoded(entry: object) -> object:
 
 def _decoded(stored: object) -> object | None:
     """The entry stored, or None when it is not of a shape `_encoded` writes (then it is computed again)."""
+    if isinstance(stored, dict) and "text" in stored:
+        pieces, shifts = stored.get("text"), stored.get("shifts")
+        if (
+            len(stored) == 2
+            and isinstance(pieces, list)
+            and all(isinstance(p, str) for p in pieces)
+            and isinstance(shifts, list)
+            and all(type(s) is int for s in shifts)
+            and len(shifts) == len(pieces) - 1
+        ):
+            return Text(tuple(pieces), tuple(shifts))
+        return None
     if isinstance(stored, dict) and len(stored) == 1:
-        pieces, table = stored.get("text"), stored.get("table")
-        if isinstance(pieces, list) and pieces and all(isinstance(p, str) for p in pieces):
-            return Text(tuple(pieces))
+        table = stored.get("table")
         if isinstance(table, str):
             return table
         if stored.get("afresh") is True:
@@ -166,17 +185,19 @@ def _fused(dataset: str, slos: Sequence[Slo], columns: tuple[str, ...], dialect:
     hit = _cache.get(key)
     if hit is not None:
         return hit
-    pieces = ["SELECT "]
+    pieces, shifts = ["SELECT "], list[int]()
     for i, slo in enumerate(slos):
         alone = _alone(slo, columns, dialect)
         inner = _inner(alone, dataset, dialect) if isinstance(alone, Text) else None
         if inner is None:
             return _keep(key, _AFRESH)
+        assert isinstance(alone, Text)
         pieces[-1] += ("" if i == 0 else ", ") + "(" + inner[0]
         pieces.extend(inner[1:])
+        shifts.extend(alone.shifts or (0,) * (len(alone.pieces) - 1))
         pieces[-1] += f") AS m{i}"
     pieces[-1] += f" FROM {_table(dataset, dialect)}"
-    return _keep(key, Text(tuple(pieces)))
+    return _keep(key, Text(tuple(pieces), tuple(shifts)))
 
 
 def scan(dataset: str, slos: Sequence[Slo], text_columns: Sequence[str], dialect: str, as_of: datetime) -> str:
