@@ -103,7 +103,17 @@ def handle(args: argparse.Namespace) -> int:
         if here and not db.is_file():
             raise UsageError(f"--db: {db} is not a file (from {config.origins.get('db', 'the default')})")
         # Before evaluating anything: a spec that does not fit its database is a usage error, whatever the severity.
-        issues = database_issues(here, db) if here else []
+        # The deployment's database is opened once, for this check and the evaluation (a connection costs ~10 ms);
+        # one that cannot be opened is checked as before, raising what it raised.
+        issues = []
+        if here:
+            try:
+                deployment = stack.enter_context(open_server(None, db))
+            except EngineError:
+                issues = database_issues(here, db)
+            else:
+                issues = adapter_issues(here, deployment)
+                opened[server_key(None)] = deployment
         for s in specs:
             server = s.spec.server
             if server is not None and server.type == "duckdb" and server.path is not None:
