@@ -75,8 +75,9 @@ def _compute_fingerprint() -> str:
         st = origin.stat()
         parts.append(f"{name}: {origin} {st.st_size} {st.st_mtime_ns}")
         folders.add(origin.parent if name == "_duckdb" else origin.parent.parent)
-        if name == "sqlglot":
-            parts.append((origin.parent / "_version.py").read_text(encoding="utf-8"))
+        if name == "sqlglot":  # its version (also in its dist-info's name below)
+            with contextlib.suppress(OSError):
+                parts.append((origin.parent / "_version.py").read_text(encoding="utf-8"))
     for folder in sorted(folders):
         with contextlib.suppress(OSError):
             names = os.listdir(folder)
