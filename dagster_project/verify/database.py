@@ -28,7 +28,7 @@ from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut
 from dagster_project.indicators import sql as neutral
 from dagster_project.indicators.base import Read
 from dagster_project.indicators.sql import render
-from dagster_project.slo import rendered
+from dagster_project.slo import plan, rendered
 from dagster_project.slo.domain import Slo, slos_from_spec
 from dagster_project.slo.samples import sample_query
 from dagster_project.spec.durations import parse_duration
@@ -151,9 +151,14 @@ class _Checker:
         """What the engine will run for the SLO (a scan SLO: its aggregate alone over its dataset and rows), in its
         dialect: the texts the evaluation reuses (slo/rendered.py), so each is rendered once per process."""
         dialect = self.adapter.dialect
-        if slo.definition.measured == "scan":
-            return rendered.scan_alone(slo, self.catalog.text_columns(slo.dataset), dialect, _PREPARE_AS_OF)
-        return rendered.single(slo, dialect, _PREPARE_AS_OF)
+        if slo.definition.measured != "scan":
+            return rendered.single(slo, dialect, _PREPARE_AS_OF)
+        texts = self.catalog.text_columns(slo.dataset)
+        if slo.filter is None:
+            return rendered.scan_alone(slo, texts, dialect, _PREPARE_AS_OF)
+        # Its aggregate alone, without the row filter (a filter naming a missing column is the evaluation's error)
+        tree = neutral.select(plan.scan_expression(slo, _PREPARE_AS_OF, texts), from_=neutral.table(slo.dataset))
+        return render(tree, dialect)
 
     def check(self, s: LoadedSpec) -> None:
         self.promised = {}
