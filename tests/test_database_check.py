@@ -434,3 +434,29 @@ def test_preparing_sql_is_bounded_by_the_timeout_of_its_slo(tmp_path: Path, data
     assert [(i.path, i.message) for i in checker.issues] == [
         ("slos.3.indicator.sql", "SQL does not run here: timed out after 200ms")
     ]
+
+
+def test_a_row_filter_naming_a_missing_column_is_the_slos_error_at_run_time_not_a_spec_problem(
+    tmp_path: Path, database: Path
+) -> None:
+    """The database check prepares a scan SLO's aggregate without its row filter, as it always has (the check and
+    the evaluation share their rendered texts only where there is no filter): the filter's mistake is that SLO's
+    error result, and the others still run."""
+    filtered = """
+  - id: orders_not_ahead
+    description: No order dated ahead.
+    dimension: validity
+    dataset: raw.orders
+    indicator: {type: not_in_future, column: order_ts, tolerance: 5m}
+    where: "no_such_col = 1"
+    threshold: {min: 1.0}
+    severity: error
+    objective: 0.99
+    windows: [7d]
+"""
+    spec = write_spec(tmp_path / "spec", MINIMAL + filtered)
+    result = slo("check", "--db", str(database), "--slos", str(spec), "--no-record", "--json")
+    assert result.returncode == 1, result.stderr
+    by_slo = {r["slo"]: r for r in json.loads(result.stdout)["results"]}
+    assert "no_such_col" in by_slo["orders_not_ahead"]["error"]
+    assert by_slo["orders_fresh"]["error"] is None

@@ -102,20 +102,53 @@ class HourEarlierAge(MaxAgeIndicator):
         return sql.epoch(sql.timestamp(ctx.as_of - timedelta(hours=1)))
 
 
+@dataclass(frozen=True)
+class HourAge(MaxAgeIndicator):
+    """A freshness measured at the evaluation time's full hour: derives a time from it other than by a shift."""
+
+    type: ClassVar[str] = "max_age"
+
+    def scan(self, ctx: Context) -> exp.Expr:
+        return sql.epoch(sql.timestamp(ctx.as_of.replace(minute=0, second=0, microsecond=0)))
+
+
 def test_an_indicator_that_derives_from_the_evaluation_time_is_rendered_afresh_each_time() -> None:
     slo = make_slo("max_age")
-    slo = Slo(**{**slo.__dict__, "indicator": HourEarlierAge("ts")})
+    slo = Slo(**{**slo.__dict__, "indicator": HourAge("ts")})
     for as_of in TIMES:
         text = rendered.scan("s.t", [slo], TEXT_COLUMNS, "duckdb", as_of)
         assert text == fresh_scan("s.t", [slo], as_of, "duckdb")
+        assert sql.timestamp_text(as_of.replace(minute=0, second=0, microsecond=0)) in text
+
+
+@pytest.mark.parametrize("dialect", sql.DIALECTS)
+def test_an_evaluation_time_shifted_by_a_fixed_time_is_kept_and_filled_in_per_evaluation(
+    dialect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ctx.as_of - 1h` (or not_in_future's `+ tolerance`) is a placeholder of its own: rendered once, each
+    evaluation's text the fresh render's, the other SLOs of the scan beside it unchanged."""
+    shifted = Slo(**{**make_slo("max_age").__dict__, "indicator": HourEarlierAge("ts")})
+    slos = [make_slo("max_age"), shifted, make_slo("not_in_future", column="ts", tolerance=90.5), make_slo("row_count")]
+    expected = {as_of: fresh_scan("s.t", slos, as_of, dialect) for as_of in TIMES}
+    rendered.scan("s.t", slos, TEXT_COLUMNS, dialect, TIMES[0])  # kept
+
+    def no_render(*args: object, **kwargs: object) -> str:
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(sql, "render", no_render)
+    for as_of in TIMES:
+        text = rendered.scan("s.t", slos, TEXT_COLUMNS, dialect, as_of)
+        assert text == expected[as_of]
         assert sql.timestamp_text(as_of - timedelta(hours=1)) in text
+        assert sql.timestamp_text(as_of + timedelta(seconds=90.5)) in text
 
 
 def test_the_placeholder_refuses_every_use_but_its_literal() -> None:
     placeholder = sql.AS_OF_PLACEHOLDER
     for use in (
-        lambda: placeholder - timedelta(1),
-        lambda: placeholder + timedelta(1),
+        lambda: placeholder - datetime(2000, 1, 1),
+        lambda: placeholder + 1,  # type: ignore[operator]
+        lambda: (placeholder + timedelta(1)).year,  # shifted, still only a literal
         lambda: placeholder.replace(hour=1),
         lambda: placeholder.year,
         lambda: placeholder.strftime("%Y"),

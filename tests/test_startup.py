@@ -59,6 +59,16 @@ def test_validate_loads_no_heavy_dependency() -> None:
     assert {"pydantic", "yaml"} <= loaded  # and the check is real: the spec was read
 
 
+def test_validate_with_remembered_verdicts_loads_no_database_driver(tmp_path: Path) -> None:
+    """Checking the spec's SQL is what needs DuckDB in `slo validate`; once its verdicts are remembered in the state
+    folder (spec/sql_cache.py), neither DuckDB nor any other driver is loaded (measures, time limits and the product's
+    build modules load DuckDB only where a database is opened)."""
+    imported_by("validate", "--state-dir", str(tmp_path))  # remembers
+    loaded = imported_by("validate", "--state-dir", str(tmp_path))
+    assert not loaded & {"duckdb", "_duckdb", "psycopg", "pyspark", "sqlite3"}, loaded
+    assert {"pydantic", "yaml", "dagster_project"} <= loaded  # and the spec was read and checked
+
+
 def test_check_loads_no_heavy_dependency(built_product: Settings, tmp_path: Path) -> None:
     loaded = imported_by("check", "--db", str(built_product.database), "--results", str(tmp_path / "r.sqlite"))
     assert not loaded & HEAVY, loaded & HEAVY

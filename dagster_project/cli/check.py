@@ -87,11 +87,13 @@ def handle(args: argparse.Namespace) -> int:
     from dagster_project.results.address import gx_root, store_exists
     from dagster_project.slo.domain import all_slos
     from dagster_project.slo.report import blocking_failures
+    from dagster_project.spec import sql_cache
     from dagster_project.spec.validate import validate
     from dagster_project.verify.database import adapter_issues, database_issues
 
     config = config_of(args)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
+    sql_cache.use(config.state_dir)
     specs, issues = validate(list(config.require_specs()))
     db = config.database
     stack = contextlib.ExitStack()
@@ -101,7 +103,17 @@ def handle(args: argparse.Namespace) -> int:
         if here and not db.is_file():
             raise UsageError(f"--db: {db} is not a file (from {config.origins.get('db', 'the default')})")
         # Before evaluating anything: a spec that does not fit its database is a usage error, whatever the severity.
-        issues = database_issues(here, db) if here else []
+        # The deployment's database is opened once, for this check and the evaluation (a connection costs ~10 ms);
+        # one that cannot be opened is checked as before, raising what it raised.
+        issues = []
+        if here:
+            try:
+                deployment = stack.enter_context(open_server(None, db))
+            except EngineError:
+                issues = database_issues(here, db)
+            else:
+                issues = adapter_issues(here, deployment)
+                opened[server_key(None)] = deployment
         for s in specs:
             server = s.spec.server
             if server is not None and server.type == "duckdb" and server.path is not None:
@@ -122,6 +134,7 @@ def handle(args: argparse.Namespace) -> int:
                 opened[key] = adapter
             except EngineError:
                 continue
+    sql_cache.save()
     if issues:
         stack.close()
         for issue in issues:
@@ -139,6 +152,7 @@ def handle(args: argparse.Namespace) -> int:
             # Read for the SLOs judged against their history; with --no-record and no store yet, nothing is.
             store=None if args.no_record and not store_exists(config.results_path) else config.results_path,
         )
+    sql_cache.save()  # the queries the evaluation rendered
     results = located(checked.results, specs)
     run_id = str(uuid.uuid4())
     warning = keep(None if args.no_record else config.results_path, config.pushgateway, run_id, as_of, results)

@@ -68,12 +68,14 @@ def _issue_json(issue: Any) -> dict[str, Any]:
 
 def handle(args: argparse.Namespace) -> int:
     from dagster_project.results.address import store_exists
+    from dagster_project.spec import sql_cache
     from dagster_project.spec.validate import validate
     from dagster_project.verify.slack import measured_build_seconds, slack_warnings
 
     config = config_of(
         argparse.Namespace(slos=args.paths or None, results=args.results, state_dir=args.state_dir, db=args.db)
     )
+    sql_cache.use(config.state_dir)
     specs, issues = validate(list(config.require_specs()))
     if not issues:
         from dagster_project.spec.build_ref import build_issues  # imports each declared build's module
@@ -91,6 +93,7 @@ def handle(args: argparse.Namespace) -> int:
         from dagster_project.verify.database import database_issues
 
         issues = database_issues(specs, db)
+    sql_cache.save()
     if args.results is not None and not store_exists(config.results_path):
         print(f"{args.results}: no such results store", file=sys.stderr)
         return EXIT_USAGE

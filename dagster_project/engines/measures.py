@@ -16,11 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from dagster_project.engines.adapter import EngineAdapter, EngineError
-from dagster_project.engines.duckdb_adapter import DuckDBAdapter
 from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native_sql import table_ref, timestamp_literal
 from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut
@@ -30,6 +28,9 @@ from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query
 from dagster_project.spec.models import Measure, SemanticDimension, SpecFile, model_parts
 from dagster_project.warehouse.connection import quote_ident
+
+if TYPE_CHECKING:  # measure_query is `slo validate`'s, which opens no database: DuckDB loads when one is used
+    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,10 @@ def measure_values(
 
 
 def _adapter(con: duckdb.DuckDBPyConnection | EngineAdapter) -> EngineAdapter:
+    import duckdb
+
+    from dagster_project.engines.duckdb_adapter import DuckDBAdapter
+
     return DuckDBAdapter(con) if isinstance(con, duckdb.DuckDBPyConnection) else con
 
 

@@ -19,11 +19,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from dagster_project.slo.domain import DEFAULT_TIMEOUT_S, format_value
+
+if TYPE_CHECKING:  # loaded by time_limit itself: `slo validate` reaches this module without opening a database
+    import duckdb
 
 __all__ = ["DEFAULT_TIMEOUT_S", "QueryTimedOut", "describe", "time_limit"]
 
@@ -125,6 +126,8 @@ def watched(target: Any, seconds: float) -> Iterator[_Guard]:
 def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
     """Run the block's queries on `con` for at most `seconds`; past it, QueryTimedOut. Wrap executing and fetching
     both: DuckDB may do the work in either."""
+    import duckdb
+
     with watched(con, seconds) as guard:
         try:
             yield

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import sqlglot
@@ -94,24 +94,44 @@ class EvaluationTimeUsed(TypeError):
 
 class _AsOfPlaceholder(datetime):
     """The evaluation time while a query is rendered once for every evaluation: `timestamp` makes it a placeholder
-    literal; any other use of it (arithmetic, its fields, formatting) raises EvaluationTimeUsed."""
+    literal. It may be shifted by a fixed timedelta (`ctx.as_of + tolerance`: a placeholder of its own, filled in as
+    the evaluation time plus that shift); any other use of it (its fields, comparisons, formatting, truncation)
+    raises EvaluationTimeUsed."""
+
+    shift_us = 0  # microseconds after the evaluation time
 
     def _used(self, *_args: object, **_kwargs: object) -> Any:
-        raise EvaluationTimeUsed("the evaluation time enters SQL only as sql.timestamp(ctx.as_of)")
+        raise EvaluationTimeUsed("the evaluation time enters SQL only as sql.timestamp(ctx.as_of [+ a timedelta])")
 
-    __add__ = __radd__ = __sub__ = __rsub__ = __lt__ = __le__ = __gt__ = __ge__ = _used
+    def _shifted(self, by: timedelta) -> _AsOfPlaceholder:
+        out = _AsOfPlaceholder(2000, 1, 1)
+        out.shift_us = self.shift_us + by // timedelta(microseconds=1)
+        return out
+
+    def __add__(self, other: object) -> Any:
+        return self._shifted(other) if isinstance(other, timedelta) else self._used()
+
+    def __sub__(self, other: object) -> Any:
+        return self._shifted(-other) if isinstance(other, timedelta) else self._used()
+
+    __radd__ = __add__
+    __rsub__ = __lt__ = __le__ = __gt__ = __ge__ = _used
     replace = astimezone = timestamp = isoformat = strftime = date = time = timetuple = _used
     __str__ = __format__ = _used
     year = month = day = hour = minute = second = microsecond = tzinfo = property(_used)
 
 
 AS_OF_PLACEHOLDER: datetime = _AsOfPlaceholder(2000, 1, 1)
-# What the placeholder renders as, a string literal no spec can contain (a new random token in every process).
+# What the placeholder renders as, a string literal no spec can contain (a new random token in every process);
+# shifted, the token followed by the shift in microseconds (`<token>+300000000`).
 AS_OF_TOKEN = f"slo_as_of_{os.urandom(12).hex()}"
 
 
 def timestamp(ts: datetime) -> exp.Expr:
-    text = AS_OF_TOKEN if ts is AS_OF_PLACEHOLDER else timestamp_text(ts)
+    if isinstance(ts, _AsOfPlaceholder):
+        text = AS_OF_TOKEN if ts.shift_us == 0 else f"{AS_OF_TOKEN}{ts.shift_us:+d}"
+    else:
+        text = timestamp_text(ts)
     return exp.cast(exp.Literal.string(text), TIMESTAMP)
 
 

@@ -11,10 +11,13 @@ of orders with at least one item (orders whose lines all name unknown products d
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
 from dagster_project.product.params import AffinityParams
 from dagster_project.product.schemas import PRODUCT_SCHEMA
+
+if TYPE_CHECKING:  # annotations only: `slo validate` imports the build to check it, without opening DuckDB
+    import duckdb
 
 
 def pair_affinity_sql(source: str, item: str, target: str, a: str, b: str, min_pair_orders: int) -> str:

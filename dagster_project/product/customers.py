@@ -8,12 +8,14 @@ Spend is quantity x unit_price summed over the customer's order lines.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from dagster_project.product.params import AffinityParams
 from dagster_project.product.schemas import PRODUCT_SCHEMA
 from dagster_project.product.staging import customer_key_sql
+
+if TYPE_CHECKING:  # annotations only: `slo validate` imports the build to check it, without opening DuckDB
+    import duckdb
 
 FREQUENCY_DAYS = 30
 

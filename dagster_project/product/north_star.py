@@ -7,10 +7,13 @@ columns.
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
 from dagster_project.product.params import AffinityParams
 from dagster_project.product.schemas import PRODUCT_SCHEMA
+
+if TYPE_CHECKING:  # annotations only: `slo validate` imports the build to check it, without opening DuckDB
+    import duckdb
 
 NORTH_STAR_METRIC = "cross_sell_revenue_share"
 INPUT_MEASURES = ("total_revenue", "cross_sell_revenue", "orders", "cross_sell_orders")

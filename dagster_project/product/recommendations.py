@@ -18,7 +18,8 @@ reads the inputs and holds the result.
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
 
@@ -26,6 +27,9 @@ from dagster_project.product.params import AffinityParams
 from dagster_project.product.schemas import PRODUCT_SCHEMA
 from dagster_project.product.staging import customer_key_sql
 from dagster_project.warehouse.connection import row_count
+
+if TYPE_CHECKING:  # annotations only: `slo validate` imports the build to check it, without opening DuckDB
+    import duckdb
 
 # Scores are scored densely a block of customers at a time: block rows x products stays near this many cells.
 CELLS_PER_BLOCK = 2_000_000

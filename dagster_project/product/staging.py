@@ -11,10 +11,13 @@ show it as customer_key, the same 64 bits as 16 hex digits (`customer_key_sql`).
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
 from dagster_project.product.params import AffinityParams
 from dagster_project.product.schemas import STAGING_SCHEMA
+
+if TYPE_CHECKING:  # annotations only: `slo validate` imports the build to check it, without opening DuckDB
+    import duckdb
 
 # 64 bits of SHA-256: collisions are negligible below billions of customers.
 CUSTOMER_KEY_HEX_DIGITS = 16

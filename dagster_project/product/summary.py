@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from dagster_project.product.north_star import NORTH_STAR_METRIC
+
+if TYPE_CHECKING:  # annotations only: `slo validate` imports the build to check it, without opening DuckDB
+    import duckdb
 
 NORTH_STAR_WINDOW_DAYS = 28
 TOP_PAIRS = 5

@@ -7,12 +7,15 @@ tables (schema product_affinity) are a public contract: names and columns change
 
 from __future__ import annotations
 
-import duckdb
+from typing import TYPE_CHECKING
 
 from dagster_project.build_api import TableBuild
 from dagster_project.product import affinity, customers, north_star, staging
 from dagster_project.product.params import AffinityParams
 from dagster_project.sources import SOURCE_TABLES
+
+if TYPE_CHECKING:  # annotations only: `slo validate` imports the build to check it, without opening DuckDB
+    import duckdb
 
 __all__ = ["BUILT_TABLES", "PRODUCT_TABLES", "RAW_TABLES", "STAGING_TABLES", "TableBuild", "table_deps"]
 

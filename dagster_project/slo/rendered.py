@@ -11,14 +11,16 @@ Keys hold everything the text depends on: the dialect, the dataset, the dataset'
 as its type and repr, every field with its own type (`min: 1` and `min: 1.0` render differently, and are two keys).
 A changed spec is a new key, never a stale text. An indicator that uses the evaluation time otherwise than as its
 literal (EvaluationTimeUsed) is rendered afresh at every evaluation instead. The cache is per process, bounded, and
-cleared when full.
+cleared when full; `slo check` also keeps its texts in the state folder for the next call (spec/sql_cache.py, whose
+fingerprint covers this package's code and sqlglot's version, so a changed renderer is a cold start).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlglot import exp
@@ -26,24 +28,31 @@ from sqlglot import exp
 from dagster_project.indicators import sql
 from dagster_project.slo import plan
 from dagster_project.slo.domain import Slo
+from dagster_project.spec import sql_cache
 
 MAX_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
 class Text:
-    """A query's text cut where the evaluation time's literal goes (one piece when it has none)."""
+    """A query's text cut where the evaluation time's literal goes (one piece when it has none); `shifts` has one
+    entry per cut: the microseconds after the evaluation time that literal stands for (0, or e.g. a tolerance)."""
 
     pieces: tuple[str, ...]
+    shifts: tuple[int, ...] = ()
 
     def at(self, as_of: datetime) -> str:
         if len(self.pieces) == 1:
             return self.pieces[0]
-        return f"'{sql.timestamp_text(as_of)}'".join(self.pieces)
+        out = [self.pieces[0]]
+        for shift, piece in zip(self.shifts or (0,) * (len(self.pieces) - 1), self.pieces[1:], strict=True):
+            out.append(f"'{sql.timestamp_text(as_of + timedelta(microseconds=shift) if shift else as_of)}'")
+            out.append(piece)
+        return "".join(out)
 
 
 _AFRESH = object()  # an entry whose text is rendered at every evaluation (it uses the evaluation time otherwise)
-_QUOTED_TOKEN = f"'{sql.AS_OF_TOKEN}'"
+_QUOTED_TOKEN = re.compile(f"'{sql.AS_OF_TOKEN}([+-][0-9]+)?'")
 _cache: dict[tuple[Any, ...], object] = {}
 T = TypeVar("T")
 
@@ -64,9 +73,58 @@ def _once(tree_at: Callable[[datetime], exp.Expr], dialect: str) -> object:
         text = sql.render(tree_at(sql.AS_OF_PLACEHOLDER), dialect)
     except sql.EvaluationTimeUsed:
         return _AFRESH
-    if text.count(sql.AS_OF_TOKEN) != text.count(_QUOTED_TOKEN):
+    parts = _QUOTED_TOKEN.split(text)  # piece, shift, piece, shift, ..., piece
+    pieces, shifts = parts[0::2], [int(shift or 0) for shift in parts[1::2]]
+    if any(sql.AS_OF_TOKEN in piece for piece in pieces):
         return _AFRESH  # the placeholder was rendered other than as a string literal: not ours to cut
-    return Text(tuple(text.split(_QUOTED_TOKEN)))
+    return Text(tuple(pieces), tuple(shifts))
+
+
+def _remembered(key: tuple[Any, ...], compute: Callable[[], object]) -> object:
+    """The entry of `key`: this process's, else the state folder's (spec/sql_cache.py), else computed now."""
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    if not sql_cache.in_use():  # no state folder named: this process's cache alone
+        return _keep(key, compute())
+    name = "render:" + repr(key)
+    stored = sql_cache.recall(name)
+    hit = _decoded(stored) if stored is not sql_cache.MISSING else None
+    if hit is None:
+        hit = compute()
+        sql_cache.keep(name, _encoded(hit))
+    return _keep(key, hit)
+
+
+def _encoded(entry: object) -> object:
+    if isinstance(entry, Text):
+        return {"text": list(entry.pieces), "shifts": list(entry.shifts)}
+    if isinstance(entry, str):
+        return {"table": entry}
+    return {"afresh": True}
+
+
+def _decoded(stored: object) -> object | None:
+    """The entry stored, or None when it is not of a shape `_encoded` writes (then it is computed again)."""
+    if isinstance(stored, dict) and "text" in stored:
+        pieces, shifts = stored.get("text"), stored.get("shifts")
+        if (
+            len(stored) == 2
+            and isinstance(pieces, list)
+            and all(isinstance(p, str) for p in pieces)
+            and isinstance(shifts, list)
+            and all(type(s) is int for s in shifts)
+            and len(shifts) == len(pieces) - 1
+        ):
+            return Text(tuple(pieces), tuple(shifts))
+        return None
+    if isinstance(stored, dict) and len(stored) == 1:
+        table = stored.get("table")
+        if isinstance(table, str):
+            return table
+        if stored.get("afresh") is True:
+            return _AFRESH
+    return None
 
 
 def _indicator_key(slo: Slo) -> tuple[Any, ...]:
@@ -83,18 +141,13 @@ def _alone_tree(slo: Slo, as_of: datetime, text_columns: tuple[str, ...]) -> exp
 
 
 def _alone(slo: Slo, text_columns: tuple[str, ...], dialect: str) -> object:
-    key = _alone_key(slo, text_columns, dialect)
-    hit = _cache.get(key)
-    if hit is None:
-        hit = _keep(key, _once(lambda t: _alone_tree(slo, t, text_columns), dialect))
-    return hit
+    return _remembered(
+        _alone_key(slo, text_columns, dialect), lambda: _once(lambda t: _alone_tree(slo, t, text_columns), dialect)
+    )
 
 
 def _table(dataset: str, dialect: str) -> str:
-    key = ("table", dialect, dataset)
-    hit = _cache.get(key)
-    if hit is None:
-        hit = _keep(key, sql.render(sql.table(dataset), dialect))
+    hit = _remembered(("table", dialect, dataset), lambda: sql.render(sql.table(dataset), dialect))
     assert isinstance(hit, str)
     return hit
 
@@ -132,17 +185,19 @@ def _fused(dataset: str, slos: Sequence[Slo], columns: tuple[str, ...], dialect:
     hit = _cache.get(key)
     if hit is not None:
         return hit
-    pieces = ["SELECT "]
+    pieces, shifts = ["SELECT "], list[int]()
     for i, slo in enumerate(slos):
         alone = _alone(slo, columns, dialect)
         inner = _inner(alone, dataset, dialect) if isinstance(alone, Text) else None
         if inner is None:
             return _keep(key, _AFRESH)
+        assert isinstance(alone, Text)
         pieces[-1] += ("" if i == 0 else ", ") + "(" + inner[0]
         pieces.extend(inner[1:])
+        shifts.extend(alone.shifts or (0,) * (len(alone.pieces) - 1))
         pieces[-1] += f") AS m{i}"
     pieces[-1] += f" FROM {_table(dataset, dialect)}"
-    return _keep(key, Text(tuple(pieces)))
+    return _keep(key, Text(tuple(pieces), tuple(shifts)))
 
 
 def scan(dataset: str, slos: Sequence[Slo], text_columns: Sequence[str], dialect: str, as_of: datetime) -> str:
@@ -156,10 +211,9 @@ def scan(dataset: str, slos: Sequence[Slo], text_columns: Sequence[str], dialect
 
 def single(slo: Slo, dialect: str, as_of: datetime) -> str:
     """The query of an indicator measured by a query of its own (slo/plan.py: single_query)."""
-    key = ("single", dialect, *_indicator_key(slo))
-    hit = _cache.get(key)
-    if hit is None:
-        hit = _keep(key, _once(lambda t: plan.single_query(slo, t), dialect))
+    hit = _remembered(
+        ("single", dialect, *_indicator_key(slo)), lambda: _once(lambda t: plan.single_query(slo, t), dialect)
+    )
     if isinstance(hit, Text):
         return hit.at(as_of)
     return sql.render(plan.single_query(slo, as_of), dialect)

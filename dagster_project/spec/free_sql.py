@@ -33,6 +33,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from dagster_project.spec.sql_cache import remembered
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -208,7 +210,11 @@ _UNPORTABLE = [
 def regex_error(regex: str, dialect: str = DIALECT) -> str | None:
     """Why `regex` cannot be used on `dialect`'s engine, else None. DuckDB: what RE2 says, on the one parsing
     connection. PostgreSQL and Spark: it compiles (Python's syntax, close to both) and uses none of the constructs
-    they read differently."""
+    they read differently. Remembered (sql_cache.py)."""
+    return remembered("regex", [dialect, regex], lambda: _regex_error(regex, dialect))
+
+
+def _regex_error(regex: str, dialect: str) -> str | None:
     if dialect == "duckdb":
         import duckdb
 
@@ -236,10 +242,15 @@ def require_single_select(sql: str, allowed_tables: Collection[str] | None = Non
         raise FreeSqlRejected(verdict)
 
 
-@functools.lru_cache(maxsize=512)
 def _single_select_verdict(sql: str, allowed_tables: frozenset[str] | None, dialect: str = DIALECT) -> str | None:
-    """Why `sql` is refused, or None. Remembered: `slo check` asks for the same queries when it validates the spec,
-    checks it against the database and runs it, and each answer costs two parses."""
+    """Why `sql` is refused, or None. Remembered (sql_cache.py): `slo check` asks for the same queries when it
+    validates the spec, checks it against the database and runs it, each answer costs two parses, and the next call
+    asks again."""
+    allowed = None if allowed_tables is None else sorted(allowed_tables)
+    return remembered("select", [dialect, allowed, sql], lambda: _single_select_reason(sql, allowed_tables, dialect))
+
+
+def _single_select_reason(sql: str, allowed_tables: frozenset[str] | None, dialect: str) -> str | None:
     try:
         if dialect == "duckdb":
             _duckdb_statements(sql)  # as DuckDB itself will read it
@@ -320,6 +331,50 @@ def _duckdb_tree(sql: str) -> dict[str, Any]:
         raise FreeSqlRejected("must be one expression: DuckDB does not read the query it is placed in as one SELECT")
     node: dict[str, Any] = parsed["statements"][0]["node"]
     return node
+
+
+def measure_query_verdict(sql: str, expression: str, allowed_tables: Collection[str] | None = None) -> str | None:
+    """Why a measure's `expression`, placed in `sql`, is refused (require_measure_query), or None. Remembered
+    (sql_cache.py)."""
+    allowed = None if allowed_tables is None else sorted(allowed_tables)
+
+    def reason() -> str | None:
+        try:
+            require_measure_query(sql, expression, allowed_tables)
+        except FreeSqlRejected as exc:
+            return str(exc)
+        return None
+
+    return remembered("measure", [allowed, expression, sql], reason)
+
+
+def expression_verdict(expression: str, allowed_tables: Collection[str] | None = None) -> str | None:
+    """Why a measure's expression on its own is refused (require_expression), or None. Remembered
+    (sql_cache.py)."""
+    allowed = None if allowed_tables is None else sorted(allowed_tables)
+
+    def reason() -> str | None:
+        try:
+            require_expression(expression, allowed_tables)
+        except FreeSqlRejected as exc:
+            return str(exc)
+        return None
+
+    return remembered("expression", [allowed, expression], reason)
+
+
+def predicate_verdict(text: str, dialect: str = DIALECT, allowed_tables: Collection[str] | None = None) -> str | None:
+    """Why a row filter is refused (require_predicate), or None. Remembered (sql_cache.py)."""
+    allowed = None if allowed_tables is None else sorted(allowed_tables)
+
+    def reason() -> str | None:
+        try:
+            require_predicate(text, dialect, allowed_tables)
+        except FreeSqlRejected as exc:
+            return str(exc)
+        return None
+
+    return remembered("predicate", [dialect, allowed, text], reason)
 
 
 def require_measure_query(sql: str, expression: str, allowed_tables: Collection[str] | None = None) -> None:

@@ -27,9 +27,9 @@ from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import (
     FreeSqlRejected,
+    measure_query_verdict,
+    predicate_verdict,
     regex_error,
-    require_measure_query,
-    require_predicate,
     require_single_select,
 )
 from dagster_project.spec.models import CustomSql, MatchesPattern, SpecFile, model_parts
@@ -408,11 +408,12 @@ def _filter_issues(s: LoadedSpec, dialect: str, allowed: Collection[str]) -> lis
             issues.append(s.issue(("slos", i, "max_groups"), "max_groups bounds group_by: give group_by too"))
         if slo.group_by is not None and len(set(slo.group_by)) != len(slo.group_by):
             issues.append(s.issue(("slos", i, "group_by"), "group_by names a column twice"))
-        if slo.where is not None and d.measured == "scan":
-            try:
-                require_predicate(slo.where, dialect, allowed)
-            except FreeSqlRejected as exc:
-                issues.append(s.issue(("slos", i, "where"), f"where {exc}"))
+        if (
+            slo.where is not None
+            and d.measured == "scan"
+            and (verdict := predicate_verdict(slo.where, dialect, allowed)) is not None
+        ):
+            issues.append(s.issue(("slos", i, "where"), f"where {verdict}"))
     return issues
 
 
@@ -443,13 +444,11 @@ def _sql_issues(s: LoadedSpec, dialect: str = "duckdb") -> list[SpecIssue]:
         except FreeSqlRejected as exc:
             issues.append(s.issue(loc, f"SQL {exc}"))
     for i, measure in enumerate(model_parts(s.spec)[0]):
-        try:
-            # Parsed as it is placed in its query: a misspelt keyword (FILTR) fails here already; a misspelt
-            # column (valeu) only against a database (verify/database.py).
-            sql = measure_query(s.spec, measure, _MEASURE_AS_OF)
-            require_measure_query(sql, measure.expression, allowed)
-        except FreeSqlRejected as exc:
-            issues.append(s.issue(("semantic_model", "measures", i, "expression"), f"expression {exc}"))
+        # Parsed as it is placed in its query: a misspelt keyword (FILTR) fails here already; a misspelt column
+        # (valeu) only against a database (verify/database.py).
+        sql = measure_query(s.spec, measure, _MEASURE_AS_OF)
+        if (verdict := measure_query_verdict(sql, measure.expression, allowed)) is not None:
+            issues.append(s.issue(("semantic_model", "measures", i, "expression"), f"expression {verdict}"))
     issues.extend(_filter_issues(s, dialect, allowed))
     for i, slo in enumerate(s.spec.slos):
         if not isinstance(slo.indicator, MatchesPattern):

@@ -28,11 +28,11 @@ from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut
 from dagster_project.indicators import sql as neutral
 from dagster_project.indicators.base import Read
 from dagster_project.indicators.sql import render
-from dagster_project.slo import plan
+from dagster_project.slo import plan, rendered
 from dagster_project.slo.domain import Slo, slos_from_spec
 from dagster_project.slo.samples import sample_query
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.free_sql import FreeSqlRejected, require_expression, require_single_select
+from dagster_project.spec.free_sql import FreeSqlRejected, expression_verdict, require_single_select
 from dagster_project.spec.models import SchemaMatch, model_parts
 from dagster_project.spec.validate import LoadedSpec, SpecIssue
 from dagster_project.spec.yaml_source import Path_
@@ -148,12 +148,17 @@ class _Checker:
             return [], _first_line(exc)
 
     def engine_query(self, slo: Slo) -> str:
-        """What the engine will run for the SLO (a scan SLO: its aggregate alone over its dataset), in its dialect."""
-        if slo.definition.measured == "scan":
-            texts = self.catalog.text_columns(slo.dataset)
-            tree = neutral.select(plan.scan_expression(slo, _PREPARE_AS_OF, texts), from_=neutral.table(slo.dataset))
-            return render(tree, self.adapter.dialect)
-        return render(plan.single_query(slo, _PREPARE_AS_OF), self.adapter.dialect)
+        """What the engine will run for the SLO (a scan SLO: its aggregate alone over its dataset and rows), in its
+        dialect: the texts the evaluation reuses (slo/rendered.py), so each is rendered once per process."""
+        dialect = self.adapter.dialect
+        if slo.definition.measured != "scan":
+            return rendered.single(slo, dialect, _PREPARE_AS_OF)
+        texts = self.catalog.text_columns(slo.dataset)
+        if slo.filter is None:
+            return rendered.scan_alone(slo, texts, dialect, _PREPARE_AS_OF)
+        # Its aggregate alone, without the row filter (a filter naming a missing column is the evaluation's error)
+        tree = neutral.select(plan.scan_expression(slo, _PREPARE_AS_OF, texts), from_=neutral.table(slo.dataset))
+        return render(tree, dialect)
 
     def check(self, s: LoadedSpec) -> None:
         self.promised = {}
@@ -213,9 +218,7 @@ class _Checker:
             loc = ("semantic_model", "measures", i)
             if self.table(s, m.table, (*loc, "table")) is None:
                 continue
-            try:
-                require_expression(m.expression)
-            except FreeSqlRejected:
+            if expression_verdict(m.expression) is not None:
                 continue  # reported by layer 3
             # Over the North Star window, as it is computed; without it when the window's column is already wrong.
             sql = (

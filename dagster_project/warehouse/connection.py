@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from dagster_project.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_DUCKDB_THREADS
+
+if TYPE_CHECKING:  # quote_ident is wanted where no database is opened (`slo validate`): DuckDB loads when one is
+    import duckdb
 
 
 def quote_ident(name: str) -> str:
@@ -42,6 +44,8 @@ def connect(
     With `landing`, the landing file is attached as `raw`. Timestamps are interpreted in UTC whatever the machine's
     zone.
     """
+    import duckdb
+
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(":memory:", config={"memory_limit": memory_limit, "threads": str(threads)})
