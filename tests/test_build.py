@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -276,3 +277,30 @@ def test_a_build_does_not_import_pandas(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_every_sqlite_file_of_the_build_instance_commits_without_an_fsync(tmp_path: Path) -> None:
+    """Dagster's run and schedule storages open their own engines: their connections (the fresh instance's tables
+    are created through them, a statement at a time) get the event log's write-ahead log and synchronous = NORMAL
+    too; SQLite files outside the instance's folder keep SQLite's defaults."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from dagster_project.defs.instance import build_instance
+
+    home = tmp_path / "dagster"
+    with build_instance(home) as instance:
+        storages: dict[str, Any] = {"runs": instance.run_storage, "schedules": instance.schedule_storage}
+        for name, storage in storages.items():
+            with storage.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1, name  # NORMAL (FULL is 2)
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal", name
+        other = sa.create_engine(f"sqlite:///{tmp_path / 'other.db'}")
+        with other.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+        other.dispose()
+    for path in (home / "history" / "runs.db", home / "schedules" / "schedules.db"):
+        with sqlite3.connect(path) as con:
+            assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
