@@ -304,3 +304,21 @@ def test_every_sqlite_file_of_the_build_instance_commits_without_an_fsync(tmp_pa
     for path in (home / "history" / "runs.db", home / "schedules" / "schedules.db"):
         with sqlite3.connect(path) as con:
             assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_build_instance_checkpoints_its_files_when_it_closes_not_after_every_operation(tmp_path: Path) -> None:
+    """SQLite checkpoints a write-ahead log into its file (with an fsync) whenever the last connection to it closes,
+    and Dagster's run and schedule storages open and close one per operation: the build instance holds one idle
+    connection per file while it is open, so the logs are folded in once, when it is disposed - and Dagster's own
+    classes (`make dev`) read what it wrote."""
+    from dagster_project.defs.instance import build_instance
+
+    home = tmp_path / "dagster"
+    logs = [home / "history" / "runs.db-wal", home / "schedules" / "schedules.db-wal"]
+    with build_instance(home) as instance:
+        instance.add_run(dg.DagsterRun(job_name="a_job", run_id="a-run-id"))
+        assert instance.get_run_by_id("a-run-id") is not None
+        assert all(log.exists() and log.stat().st_size > 0 for log in logs)
+    assert not any(log.exists() for log in logs)
+    with dg.DagsterInstance.from_config(str(home.resolve())) as instance:
+        assert instance.get_run_by_id("a-run-id") is not None

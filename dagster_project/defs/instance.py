@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,11 @@ SQLITE_PRAGMAS = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
 
 
 _HOMES: set[Path] = set()  # the instance folders whose SQLite files get SQLITE_PRAGMAS
+# One idle connection per file, open while the instance is: SQLite checkpoints the write-ahead log into the file, with
+# an fsync, whenever the last connection to it closes - and Dagster's run and schedule storages open and close one
+# per operation.
+_KEEPERS: dict[str, sqlite3.Connection] = {}
+_KEEPERS_LOCK = threading.Lock()
 
 
 def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -55,6 +61,19 @@ def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor.execute(pragma)
     finally:
         cursor.close()
+    with _KEEPERS_LOCK:
+        if files[0] not in _KEEPERS:
+            keeper = sqlite3.connect(files[0], check_same_thread=False)
+            keeper.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the write-ahead log and holds it
+            _KEEPERS[files[0]] = keeper
+
+
+def _release(home: Path) -> None:
+    """Close the idle connections to the files under `home` (the last one to close checkpoints)."""
+    with _KEEPERS_LOCK:
+        keepers = [_KEEPERS.pop(f) for f in list(_KEEPERS) if Path(f).is_relative_to(home)]
+    for keeper in keepers:
+        keeper.close()
 
 
 class BuildEventLogStorage(SqliteEventLogStorage):
@@ -104,6 +123,7 @@ class BuildEventLogStorage(SqliteEventLogStorage):
             engines, self._engines = self._engines, {}
         for engine in engines.values():
             engine.dispose()
+        _release(Path(self._base_dir).resolve().parent.parent)  # <home>/history/runs/
 
 
 def build_instance(home: Path) -> dg.DagsterInstance:
