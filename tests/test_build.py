@@ -322,6 +322,8 @@ def test_the_build_instance_checkpoints_its_files_when_it_closes_not_after_every
     assert not any(log.exists() for log in logs)
     with dg.DagsterInstance.from_config(str(home.resolve())) as instance:
         assert instance.get_run_by_id("a-run-id") is not None
+        with instance.run_storage.connect() as conn:  # type: ignore[attr-defined]
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # Dagster's class, SQLite's default
 
 
 def test_a_build_runs_the_slo_checks_of_each_asset_in_the_assets_own_step(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         files = [row[2] for row in cursor.execute("PRAGMA database_list").fetchall() if row[1] == "main"]
-        if not files or not files[0] or not any(Path(files[0]).is_relative_to(home) for home in _HOMES):
+        if not files or not files[0] or not any(Path(files[0]).is_relative_to(home) for home in tuple(_HOMES)):
             return
         for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
@@ -69,8 +69,10 @@ def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _release(home: Path) -> None:
-    """Close the idle connections to the files under `home` (the last one to close checkpoints)."""
+    """Close the idle connections to the files under `home` (the last one to close checkpoints); later connections
+    to them (Dagster's own classes, reading the instance in the same process) get SQLite's defaults again."""
     with _KEEPERS_LOCK:
+        _HOMES.discard(home)
         keepers = [_KEEPERS.pop(f) for f in list(_KEEPERS) if Path(f).is_relative_to(home)]
     for keeper in keepers:
         keeper.close()
