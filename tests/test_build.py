@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -276,3 +277,70 @@ def test_a_build_does_not_import_pandas(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_every_sqlite_file_of_the_build_instance_commits_without_an_fsync(tmp_path: Path) -> None:
+    """Dagster's run and schedule storages open their own engines: their connections (the fresh instance's tables
+    are created through them, a statement at a time) get the event log's write-ahead log and synchronous = NORMAL
+    too; SQLite files outside the instance's folder keep SQLite's defaults."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from dagster_project.defs.instance import build_instance
+
+    home = tmp_path / "dagster"
+    with build_instance(home) as instance:
+        storages: dict[str, Any] = {"runs": instance.run_storage, "schedules": instance.schedule_storage}
+        for name, storage in storages.items():
+            with storage.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1, name  # NORMAL (FULL is 2)
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal", name
+        other = sa.create_engine(f"sqlite:///{tmp_path / 'other.db'}")
+        with other.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+        other.dispose()
+    for path in (home / "history" / "runs.db", home / "schedules" / "schedules.db"):
+        with sqlite3.connect(path) as con:
+            assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_build_instance_checkpoints_its_files_when_it_closes_not_after_every_operation(tmp_path: Path) -> None:
+    """SQLite checkpoints a write-ahead log into its file (with an fsync) whenever the last connection to it closes,
+    and Dagster's run and schedule storages open and close one per operation: the build instance holds one idle
+    connection per file while it is open, so the logs are folded in once, when it is disposed - and Dagster's own
+    classes (`make dev`) read what it wrote."""
+    from dagster_project.defs.instance import build_instance
+
+    home = tmp_path / "dagster"
+    logs = [home / "history" / "runs.db-wal", home / "schedules" / "schedules.db-wal"]
+    with build_instance(home) as instance:
+        instance.add_run(dg.DagsterRun(job_name="a_job", run_id="a-run-id"))
+        assert instance.get_run_by_id("a-run-id") is not None
+        assert all(log.exists() and log.stat().st_size > 0 for log in logs)
+    assert not any(log.exists() for log in logs)
+    with dg.DagsterInstance.from_config(str(home.resolve())) as instance:
+        assert instance.get_run_by_id("a-run-id") is not None
+        with instance.run_storage.connect() as conn:  # type: ignore[attr-defined]
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # Dagster's class, SQLite's default
+
+
+def test_a_build_runs_the_slo_checks_of_each_asset_in_the_assets_own_step(tmp_path: Path) -> None:
+    """A step of their own per asset cost ~50 ms of Dagster's fixed cost and its events each (issue 11): the checks
+    run right after their asset is made, in its step. Only checks that also read another table the build makes
+    independently (referential SLOs on raw.order_items) keep a step, which runs after every source is loaded. Every
+    check is still evaluated, recorded and visible in Dagster."""
+    from dagster_project.defs.runner import run_build
+
+    settings = make_settings(tmp_path, make_sources(tmp_path / "src", orders=300))
+    build = run_build(settings)
+    assert build.published
+    with dg.DagsterInstance.from_config(str(settings.dagster_home.resolve())) as instance:
+        steps = {s.step_key for s in instance.get_run_step_stats(build.run_id)}
+        checks = instance.all_logs(build.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        by_step = {e.step_key for e in checks}
+    assert {s for s in steps if s.startswith("slo_checks__")} == {"slo_checks__raw__order_items"}
+    assert len(steps) == build.steps == 16  # 15 assets, one check step
+    assert "raw__orders" in by_step and "product_affinity__published_database" in by_step
+    assert len(checks) == len(build.results) == 31

@@ -84,11 +84,12 @@ def test_a_dagster_build_refuses_a_database_it_did_not_create(tmp_path: Path, so
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success
-        messages = [
-            str(e.event_specific_data.error.message)  # type: ignore[union-attr]
-            for e in result.all_events
-            if getattr(e.event_specific_data, "error", None) is not None
-        ]
+        messages = []  # the run's errors and their causes (a step's error wraps the one raised in it)
+        for event in result.all_events:
+            error = getattr(event.event_specific_data, "error", None)
+            while error is not None:
+                messages.append(str(error.message))
+                error = error.cause
     assert any(f"{db}: " in m and "builds only over databases it created" in m for m in messages), messages
     with pytest.raises(ForeignDatabase, match="builds only over databases it created"):
         run_build(settings)

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from dagster_project.datagen.faults import Fault
+from dagster_project.defs.check_jobs import CHECK_JOB
 from dagster_project.defs.factory import build_definitions
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.defs.runner import run_build
@@ -131,7 +132,11 @@ def _other_process_can_lock(path: Path) -> bool:
     return subprocess.run([sys.executable, "-c", _TRY_LOCK, str(path)], capture_output=True).returncode == 0
 
 
-def test_the_warehouse_resource_holds_the_build_lock_for_the_run(tmp_path: Path) -> None:
+def test_the_warehouse_resource_takes_the_build_lock_at_its_first_connection_and_holds_it_for_the_run(
+    tmp_path: Path,
+) -> None:
+    """Not when it is set up: a run that only checks sets it up too (the checks run in their assets' steps) and
+    must neither take the lock nor touch the build's files."""
     settings = make_settings(tmp_path, tmp_path / "src")
     resource = WarehouseResource(
         build_database=str(settings.build_database),
@@ -142,9 +147,32 @@ def test_the_warehouse_resource_holds_the_build_lock_for_the_run(tmp_path: Path)
         sources=["customers", "products", "orders", "order_items"],
     )
     lock = Path(str(settings.build_database) + ".lock")
-    with dg.build_resources({"warehouse": resource}):
+    lock.parent.mkdir(parents=True)
+    with dg.build_resources({"warehouse": resource}) as resources:
+        assert _other_process_can_lock(lock) and not settings.build_database.exists()
+        with resources.warehouse.connect():
+            pass
+        assert not _other_process_can_lock(lock)
+        with resources.warehouse.connect():  # the same run: it holds the lock already
+            pass
         assert not _other_process_can_lock(lock)
     assert _other_process_can_lock(lock)
+
+
+def test_a_check_job_runs_while_a_build_holds_the_lock_and_touches_no_build_file(
+    built: tuple[Settings, str],
+) -> None:
+    settings, digest = built
+    for path in (settings.build_database, settings.build_landing_database):
+        path.unlink(missing_ok=True)
+    lock = Path(str(settings.build_database) + ".lock")
+    job = build_definitions(settings).resolve_job_def(CHECK_JOB)
+    with _other_process(_HOLD_LOCK, lock), dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert result.success and len(result.get_asset_check_evaluations()) == 31
+    assert not result.get_asset_materialization_events()
+    assert not settings.build_database.exists() and not settings.build_landing_database.exists()
+    assert _digest(settings.database) == digest
 
 
 def test_a_build_file_from_before_the_landing_file_is_discarded(tmp_path: Path) -> None:

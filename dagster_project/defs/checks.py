@@ -2,10 +2,11 @@
 asset that produces its dataset. Error-severity SLOs are blocking, so in a build a failure stops every asset
 downstream, the publish step included: bad data never replaces the published product.
 
-In a build the checks judge the build database; run alone (the scheduled `check_slos` asset-check job, or "Execute
-check" in the UI) they judge the published database, read-only and without the build lock. SLOs on tables this
-job does not build are left to `slo check`. Build-duration SLOs are checked on the publish step, after the build's
-timing is recorded.
+In a build the checks run in the step of the asset they check, right after it is made (defs/assets.py: one step,
+not two, per asset), and judge the build database; run alone (the scheduled `check_slos` asset-check job, or
+"Execute check" in the UI) the same step only checks: it judges the published database, read-only and without the
+build lock. SLOs on tables this job does not build are left to `slo check`. Build-duration SLOs are checked in the
+publish step, after the build's timing is recorded.
 
 (No `from __future__ import annotations`: Dagster inspects the check function's annotations at definition time.)
 """
@@ -23,9 +24,17 @@ from dagster_project.engines.servers import uses_deployment_database
 from dagster_project.slo.domain import Slo
 
 from .assets import publish_key
-from .slo_checks import RESULT_METADATA_KEY, Evaluate, slo_checks
+from .slo_checks import RESULT_METADATA_KEY, Evaluate, asset_slo_checks, slo_checks
 
-__all__ = ["RESULT_METADATA_KEY", "check_asset", "checked_in_build", "published_checks", "slo_asset_checks"]
+__all__ = [
+    "REQUIRED_RESOURCES",
+    "RESULT_METADATA_KEY",
+    "build_checks",
+    "build_evaluator",
+    "check_asset",
+    "checked_in_build",
+    "published_checks",
+]
 
 REQUIRED_RESOURCES = ("published", "build_params", "results_store")
 
@@ -37,9 +46,7 @@ def check_asset(slo: Slo, build: Build) -> dg.AssetKey:
 def _evaluator(build: Build | None) -> Evaluate:
     publish = publish_key(build) if build is not None else None
 
-    def _evaluate(
-        context: dg.AssetCheckExecutionContext, asset: dg.AssetKey, slos: Sequence[Slo], building: bool
-    ) -> list[dict[str, Any]]:
+    def _evaluate(context: Any, asset: dg.AssetKey, slos: Sequence[Slo], building: bool) -> list[dict[str, Any]]:
         published, build_params, results_store = (getattr(context.resources, k) for k in REQUIRED_RESOURCES)
         as_of = (build_params.params().as_of or datetime.now(UTC)).astimezone(UTC)
         in_build = building and asset != publish
@@ -62,16 +69,48 @@ def checked_in_build(slo: Slo, build: Build | None) -> bool:
     return build is not None and (slo.definition.about_the_build or slo.dataset in build.published_tables)
 
 
-def slo_asset_checks(slos: Sequence[Slo], build: Build | None) -> list[dg.AssetChecksDefinition]:
-    """One check definition per asset of the build that has SLOs (none without a build)."""
+def _reads(slo: Slo, build: Build) -> list[dg.AssetKey]:
+    """The other tables of the build the SLO reads that are not upstream of its dataset (a referential SLO on
+    raw.order_items reads raw.orders): its check cannot run in its asset's step, before they are made."""
+    deps = build.table_deps()
+    upstream: set[str] = set()
+    todo = list(deps.get(slo.dataset, ()))
+    while todo:
+        table = todo.pop()
+        if table not in upstream:
+            upstream.add(table)
+            todo.extend(deps.get(table, ()))
+    read = {r.dataset for r in slo.indicator.reads(slo.dataset) if not r.implicit}
+    others = (read & set(deps)) - upstream - {slo.dataset}
+    return [dg.AssetKey(t.split(".")) for t in sorted(others)]
+
+
+def build_checks(
+    slos: Sequence[Slo], build: Build | None
+) -> tuple[dict[dg.AssetKey, list[Slo]], list[dg.AssetChecksDefinition]]:
+    """The SLOs the build checks: by the asset they check, those that run in that asset's step (defs/assets.py),
+    right after it is made, judged by `build_evaluator(build)`; and, as check steps of their own, those that also
+    read another table of the build made independently of their asset. Such a step runs after its asset, in the
+    next level of the plan, so after every source is loaded: no data dependency on the other table, or a check job
+    would skip the check whenever that table's own checks failed."""
     if build is None:
-        return []
-    return slo_checks(
-        [s for s in slos if checked_in_build(s, build)],
-        lambda slo: check_asset(slo, build),
-        _evaluator(build),
-        REQUIRED_RESOURCES,
-    )
+        return {}, []
+    in_step: dict[dg.AssetKey, list[Slo]] = {}
+    apart: dict[dg.AssetKey, list[Slo]] = {}
+    for slo in slos:
+        if checked_in_build(slo, build):
+            group = apart if _reads(slo, build) else in_step
+            group.setdefault(check_asset(slo, build), []).append(slo)
+    evaluate = _evaluator(build)
+    steps = [
+        asset_slo_checks(asset, items, evaluate, REQUIRED_RESOURCES)
+        for asset, items in sorted(apart.items(), key=lambda kv: kv[0].to_user_string())
+    ]
+    return in_step, steps
+
+
+def build_evaluator(build: Build) -> Evaluate:
+    return _evaluator(build)
 
 
 def published_checks(

@@ -15,9 +15,9 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.build_api import Build
-from dagster_project.defs.assets import all_assets, build_job_name, publish_key
+from dagster_project.defs.assets import Checks, all_assets, build_job_name, publish_key
 from dagster_project.defs.check_jobs import CHECK_JOB, CHECK_JOB_DESCRIPTION, PublishedDatabaseResource, check_jobs
-from dagster_project.defs.checks import published_checks, slo_asset_checks
+from dagster_project.defs.checks import REQUIRED_RESOURCES, build_checks, build_evaluator, published_checks
 from dagster_project.defs.resources import (
     BuildParamsResource,
     ResultsStoreResource,
@@ -86,18 +86,22 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     }
     schedules = [_schedule(CHECK_JOB, c, "Check every SLO") for c in check_cadences(specs)]
     externals, rest = published_checks(slos, build)
-    checks = [*slo_asset_checks(slos, build), *rest]
+    built_assets: list[dg.AssetsDefinition] = []
+    in_step, apart = build_checks(slos, build)
+    if build is not None:  # the build's SLO checks run in the steps of the assets they check
+        checks = Checks(in_step, build_evaluator(build), REQUIRED_RESOURCES)
+        built_assets = all_assets(build, freshness_windows(slos, build.table_deps()), checks)
+    rest = [*apart, *rest]
     jobs: list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = [
-        check_job(CHECK_JOB, checks, CHECK_JOB_DESCRIPTION),
+        check_job(CHECK_JOB, [*built_assets, *rest], CHECK_JOB_DESCRIPTION),
         *check_jobs(slos),
     ]
-    assets: list[dg.AssetsDefinition | dg.AssetSpec] = list(externals)
+    assets: list[dg.AssetsDefinition | dg.AssetSpec] = [*built_assets, *externals]
     if build is not None:  # only a declared build writes, and only to the databases it created
         job = build_job_name(build)
         jobs.insert(0, dg.define_asset_job(job, selection=dg.AssetSelection.all(), description=build.description))
         built = [s for s in specs if s.data_product.id == build.product]
         schedules = [_schedule(job, c, "Rebuild the data product") for c in build_cadences(built)] + schedules
-        assets = [*all_assets(build, freshness_windows(slos, build.table_deps())), *externals]
         resources["warehouse"] = WarehouseResource(
             build_database=str(settings.build_database),
             landing_database=str(settings.build_landing_database),
@@ -111,7 +115,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         resources["sources"] = SourceFilesResource(data_dir=str(settings.sources_dir))
     return dg.Definitions(
         assets=assets,
-        asset_checks=checks,
+        asset_checks=rest,
         jobs=jobs,
         schedules=schedules,
         # One DuckDB file admits one writing process: steps run one after another in the run's process.

@@ -1,4 +1,4 @@
-"""The Dagster instance `slo run` builds in: the persistent one under <state>/dagster, with a quicker event log.
+"""The Dagster instance `slo run` builds in: the persistent one under <state>/dagster, with quicker SQLite files.
 
 Dagster's SQLite event log opens a new engine and connection for every event and commits each one with an fsync: a
 small build spends more time there than in its SQL (issue 11: 172 events, 2.6 s in a profile). `BuildEventLogStorage`
@@ -7,11 +7,17 @@ own class - but keeps one engine per file for the process, and its connections u
 `synchronous = NORMAL`: a commit no longer waits for the disk. An application crash loses nothing committed; a power
 loss may lose the last events of a run, never the files' consistency. The data product and the results store keep
 their own, stricter, durability.
+
+The same two settings apply to every SQLite file of the instance (run storage, schedule storage, the event log's
+shards), from the moment each is created: Dagster creates a fresh instance's tables one statement at a time, each
+committed with fsyncs, which took 1-2 s of a small build's wall time on a busy disk (issue 11).
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,13 +39,43 @@ except ImportError:  # pragma: no cover - the oldest supported Dagster
 SQLITE_PRAGMAS = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
 
 
+_HOMES: set[Path] = set()  # the instance folders whose SQLite files get SQLITE_PRAGMAS
+# One idle connection per file, open while the instance is: SQLite checkpoints the write-ahead log into the file, with
+# an fsync, whenever the last connection to it closes - and Dagster's run and schedule storages open and close one
+# per operation.
+_KEEPERS: dict[str, sqlite3.Connection] = {}
+_KEEPERS_LOCK = threading.Lock()
+
+
 def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """On every new SQLite connection of the process: the pragmas, when its file is in a build instance's folder.
+    (Dagster's run and schedule storages open their own engines, so this listens on every pool.)"""
+    if not _HOMES or not isinstance(dbapi_connection, sqlite3.Connection):
+        return
     cursor = dbapi_connection.cursor()
     try:
+        files = [row[2] for row in cursor.execute("PRAGMA database_list").fetchall() if row[1] == "main"]
+        if not files or not files[0] or not any(Path(files[0]).is_relative_to(home) for home in tuple(_HOMES)):
+            return
         for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
     finally:
         cursor.close()
+    with _KEEPERS_LOCK:
+        if files[0] not in _KEEPERS:
+            keeper = sqlite3.connect(files[0], check_same_thread=False)
+            keeper.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the write-ahead log and holds it
+            _KEEPERS[files[0]] = keeper
+
+
+def _release(home: Path) -> None:
+    """Close the idle connections to the files under `home` (the last one to close checkpoints); later connections
+    to them (Dagster's own classes, reading the instance in the same process) get SQLite's defaults again."""
+    with _KEEPERS_LOCK:
+        _HOMES.discard(home)
+        keepers = [_KEEPERS.pop(f) for f in list(_KEEPERS) if Path(f).is_relative_to(home)]
+    for keeper in keepers:
+        keeper.close()
 
 
 class BuildEventLogStorage(SqliteEventLogStorage):
@@ -64,7 +100,6 @@ class BuildEventLogStorage(SqliteEventLogStorage):
                 self.conn_string_for_shard(shard),
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             )
-            db.event.listen(engine, "connect", _set_pragmas)
             self._engines[shard] = engine
         return engine
 
@@ -90,13 +125,18 @@ class BuildEventLogStorage(SqliteEventLogStorage):
             engines, self._engines = self._engines, {}
         for engine in engines.values():
             engine.dispose()
+        _release(Path(self._base_dir).resolve().parent.parent)  # <home>/history/runs/
 
 
 def build_instance(home: Path) -> dg.DagsterInstance:
     """The persistent instance at `home` (created with a dagster.yaml that turns telemetry off), its event log
-    written by BuildEventLogStorage into the directory Dagster's default storage uses."""
+    written by BuildEventLogStorage into the directory Dagster's default storage uses, every SQLite file of it
+    opened with SQLITE_PRAGMAS."""
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
+    _HOMES.add(home)
+    if not db.event.contains(db.pool.Pool, "connect", _set_pragmas):
+        db.event.listen(db.pool.Pool, "connect", _set_pragmas)
     config = home / "dagster.yaml"
     if not config.exists():  # this tool never phones home; the banner asking about it would clutter every run
         config.write_text("telemetry:\n  enabled: false\n")

@@ -48,31 +48,47 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     threads: int = DEFAULT_DUCKDB_THREADS
     _lock: BuildLock | None = PrivateAttr(default=None)
+    _log: Any = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Refuse files that are not the build's own, hold the build lock for the whole run (resources are set up
-        once per in-process run), and mark the build's files as ours."""
+        """Nothing yet: a run that only checks (the check jobs, "Execute check" in the UI) runs the assets' steps
+        without making them, and must neither take the build lock nor touch the build's files."""
+        self._log = context.log
+
+    def _prepare(self) -> None:
+        """Before the run's first write: refuse files that are not the build's own, take the build lock for the rest
+        of the run (resources live once per in-process run), and mark the build's files as ours."""
         owner = Owner(self.product, tuple(self.schemas), tuple(self.sources))
         published = Path(self.published_database)
         refuse_foreign(owner, published, published.with_name(published.name + ".landing"))  # before the lock file
-        self._lock = BuildLock(lock_path(Path(self.build_database)))
-        self._lock.acquire()
+        lock = BuildLock(lock_path(Path(self.build_database)))
+        lock.acquire()
         try:
             refuse_foreign(owner, Path(self.build_database), Path(self.landing_database), intermediate=True)
+            if discard_unsafe_build_file(Path(self.build_database)) and self._log is not None:
+                self._log.info(f"discarded {self.build_database}: made by an older version that kept raw data in it")
+            with self._connect() as con:
+                mark(con, owner)
         except Exception:
-            self._lock.release()
+            lock.release()
             raise
-        if discard_unsafe_build_file(Path(self.build_database)) and context.log is not None:
-            context.log.info(f"discarded {self.build_database}: made by an older version that kept raw data in it")
-        with self.connect() as con:
-            mark(con, owner)
+        self._lock = lock
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._lock is not None:
             self._lock.release()
+            self._lock = None
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the build database; the first of a run takes the build lock (_prepare)."""
+        if self._lock is None:
+            self._prepare()
+        with self._connect() as con:
+            yield con
+
+    @contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with connect(
             Path(self.build_database),
             landing=Path(self.landing_database),

@@ -30,8 +30,9 @@ RESULT_METADATA_KEY = "slo_result"
 MIN_FRESHNESS_WINDOW_S = 60.0  # Dagster refuses a freshness window under a minute
 
 # (context, the checked asset, its selected SLOs, whether this run materializes the asset) -> result records (the
-# shape of slo/report.py's as_json), one per SLO, already kept in the results store.
-Evaluate = Callable[[dg.AssetCheckExecutionContext, dg.AssetKey, Sequence[Slo], bool], list[dict[str, Any]]]
+# shape of slo/report.py's as_json), one per SLO, already kept in the results store. The context is the check's, or
+# the asset's when the checks run in their asset's step (the build's own assets, defs/assets.py).
+Evaluate = Callable[[Any, dg.AssetKey, Sequence[Slo], bool], list[dict[str, Any]]]
 
 
 # What Dagster accepts as a tag key or value and as a team name (a code location with anything else fails to load).
@@ -116,6 +117,29 @@ def _materializes(context: dg.AssetCheckExecutionContext, asset: dg.AssetKey) ->
     return asset in context.op_execution_context.job_def.asset_layer.selected_asset_keys
 
 
+def slo_check_results(
+    context: Any, asset: dg.AssetKey, slos: Sequence[Slo], evaluate: Evaluate, building: bool
+) -> Iterator[dg.AssetCheckResult]:
+    """The results of the selected checks of `asset`, evaluated by `evaluate`; in a run that only checks, raises
+    dg.Failure when an error-severity SLO failed (in a build, blocking does that). `context`: the check's or, for
+    checks that run in their asset's step, the asset's."""
+    by_id = {slo.id: slo for slo in slos}
+    selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == asset}
+    chosen = [slo for slo in slos if slo.id in selected]
+    if not chosen:
+        return
+    records = evaluate(context, asset, chosen, building)
+    for record in records:
+        yield check_result(asset, by_id[record["slo"]], record)
+    failed = blocking_failures(records)
+    if failed and not building:
+        lines = [f"{r['slo']}: {r['observed_text']} (needs {r['threshold_text']})" for r in failed]
+        raise dg.Failure(
+            f"{len(failed)} error-severity SLOs failed on {asset.to_user_string()}",
+            metadata={"failed": "\n".join(lines)},
+        )
+
+
 def asset_slo_checks(
     asset: dg.AssetKey,
     slos: Sequence[Slo],
@@ -124,7 +148,6 @@ def asset_slo_checks(
     name: str | None = None,
 ) -> dg.AssetChecksDefinition:
     """The checks of one asset: one per SLO, in one subsettable step."""
-    by_id = {slo.id: slo for slo in slos}
 
     @dg.multi_asset_check(
         specs=[check_spec(asset, slo) for slo in slos],
@@ -133,19 +156,7 @@ def asset_slo_checks(
         required_resource_keys=set(required_resource_keys),
     )
     def _run(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
-        selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == asset}
-        chosen = [slo for slo in slos if slo.id in selected]
-        building = _materializes(context, asset)
-        records = evaluate(context, asset, chosen, building)
-        for record in records:
-            yield check_result(asset, by_id[record["slo"]], record)
-        failed = blocking_failures(records)
-        if failed and not building:
-            lines = [f"{r['slo']}: {r['observed_text']} (needs {r['threshold_text']})" for r in failed]
-            raise dg.Failure(
-                f"{len(failed)} error-severity SLOs failed on {asset.to_user_string()}",
-                metadata={"failed": "\n".join(lines)},
-            )
+        yield from slo_check_results(context, asset, slos, evaluate, _materializes(context, asset))
 
     return _run
 
@@ -167,11 +178,11 @@ def slo_checks(
     ]
 
 
-def check_keys(checks: Iterable[dg.AssetChecksDefinition]) -> list[dg.AssetCheckKey]:
+def check_keys(checks: Iterable[dg.AssetsDefinition]) -> list[dg.AssetCheckKey]:
     return sorted((k for c in checks for k in c.check_keys), key=lambda k: (k.asset_key.to_user_string(), k.name))
 
 
-def check_job(name: str, checks: Sequence[dg.AssetChecksDefinition], description: str) -> UnresolvedAssetJobDefinition:
+def check_job(name: str, checks: Sequence[dg.AssetsDefinition], description: str) -> UnresolvedAssetJobDefinition:
     """An asset-check job: it runs the checks alone (no materialization), so every run lands in each check's history."""
     return dg.define_asset_job(name, selection=dg.AssetSelection.checks(*check_keys(checks)), description=description)
 
