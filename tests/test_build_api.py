@@ -182,3 +182,25 @@ def test_the_forbidden_contract_covers_every_module_of_the_service_but_the_examp
         if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").exists())
     }
     assert set(forbidden["source_modules"]) == modules - {"dagster_project.product"}
+
+
+def test_the_specs_are_validated_once_per_process_until_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`slo run` asks for the specs several times (the build, the definitions, the SLOs checked apart): validated
+    once; an edited file (a code server reloading) is validated anew, and a broken one is refused."""
+    from dagster_project.defs import factory
+
+    spec = tmp_path / "minimal.yaml"
+    spec.write_text(MINIMAL.read_text())
+    calls: list[object] = []
+    real = factory.validate
+    monkeypatch.setattr(factory, "validate", lambda paths: calls.append(paths) or real(paths))
+    settings = settings_from_env({"SLO_SPECS": str(spec), "SLO_STATE_DIR": str(tmp_path / "state")})
+    first = factory.load_specs(settings)
+    assert factory.load_specs(settings) == first and factory.load_slos(settings) and len(calls) == 1
+    spec.write_text(MINIMAL.read_text().replace("objective: 0.99", "objective: 0.95", 1))
+    assert factory.load_specs(settings) != first and len(calls) == 2
+    spec.write_text("version: 1\n")
+    with pytest.raises(UsageError, match="invalid SLO spec"):
+        factory.load_specs(settings)

@@ -12,6 +12,9 @@ build schedules, and only then is anything written; a check-only product gets it
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import dagster as dg
 
 from dagster_project.build_api import Build
@@ -35,13 +38,33 @@ from dagster_project.spec.validate import LoadedSpec, validate
 __all__ = ["build_definitions", "build_job_name", "cron_slug", "load_build", "load_slos", "load_specs", "publish_key"]
 
 
+# The specs validated last in this process, by the spec paths and the bytes of every file under them: `slo run` asks
+# for them several times (the build, the definitions, the SLOs checked apart); a code server after an edit anew.
+_validated: dict[tuple[object, ...], list[LoadedSpec]] = {}
+
+
+def _stamp(paths: tuple[Path, ...]) -> tuple[object, ...]:
+    stamps: list[object] = []
+    for path in paths:
+        for f in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            try:
+                stamps.append((str(f), hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None))
+            except OSError:
+                stamps.append((str(f), "unreadable"))
+    return tuple(stamps)
+
+
 def _loaded_specs(settings: Settings) -> list[LoadedSpec]:
     if not settings.spec_paths:
         return []
-    specs, issues = validate(settings.spec_paths)
-    if issues:
-        raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
-    return specs
+    key = _stamp(tuple(settings.spec_paths))
+    if key not in _validated:
+        specs, issues = validate(settings.spec_paths)
+        if issues:
+            raise UsageError("invalid SLO spec:\n" + "\n".join(str(i) for i in issues))
+        _validated.clear()
+        _validated[key] = specs
+    return list(_validated[key])
 
 
 def load_specs(settings: Settings) -> list[SpecFile]:
