@@ -33,8 +33,9 @@ Scoring, per day (a day is flagged when any of its points is flagged):
 - false alarms per 90 days: flagged days per judged day times 90, on clean series (the same seeds' histories without
   anomalies) - the target is <= 1.
 
-Tuning is separate from reporting: `--tune` grid-searches sensitivity and window on seeds 1000.. (`--tune-seeds`);
-the reported run uses seeds 0.. (`--seeds`) and the detector's defaults unless `--sensitivity`/`--window-days` say.
+Tuning is separate from reporting: `--tune` grid-searches sensitivity and window on seeds 1000.. (`--tune-seeds`,
+`--tune-first-seed`); the reported run uses seeds 0.. (`--seeds`; `--first-seed 2000` for held-out seeds) and the
+detector's defaults unless `--sensitivity`/`--window-days` say.
 The z-score is the textbook one: mean and standard deviation of the same window, |z| > 3.
 """
 
@@ -353,8 +354,10 @@ def _fmt(x: object) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=40, help="reported seeds: 0..N-1")
-    parser.add_argument("--tune-seeds", type=int, default=15, help="tuning seeds: 1000..1000+N-1")
+    parser.add_argument("--seeds", type=int, default=40, help="reported seeds: how many, from --first-seed")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first reported seed (default 0)")
+    parser.add_argument("--tune-seeds", type=int, default=15, help="tuning seeds: how many, from --tune-first-seed")
+    parser.add_argument("--tune-first-seed", type=int, default=1000, help="the first tuning seed (default 1000)")
     parser.add_argument("--tune", action="store_true", help="grid-search sensitivity and window on the tuning seeds")
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--per-day", default="1,4", help="points a day, comma-separated: one run each")
@@ -363,18 +366,17 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path(".slo_state/bench/anomaly"))
     args = parser.parse_args()
     per_days = [int(x) for x in args.per_day.split(",")]
-    report: dict[str, object] = {"days": args.days, "seeds": args.seeds}
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    report: dict[str, object] = {"days": args.days, "seeds": [seeds.start, seeds.stop - 1]}
     if args.tune:
-        tuning = range(1000, 1000 + args.tune_seeds)
+        tuning = range(args.tune_first_seed, args.tune_first_seed + args.tune_seeds)
         report["tuning"] = {str(p): tune(tuning, args.days, p) for p in per_days}
     for per_day in per_days:
-        config = Config(
-            range(args.seeds), args.days, per_day, sensitivity=args.sensitivity, window_days=args.window_days
-        )
+        config = Config(seeds, args.days, per_day, sensitivity=args.sensitivity, window_days=args.window_days)
         began = time.perf_counter()
         results = run(config)
         took = time.perf_counter() - began
-        print(f"\n{per_day} point(s) a day, {args.days} days, seeds 0..{args.seeds - 1} ({took:.0f} s):")
+        print(f"\n{per_day} point(s) a day, {args.days} days, seeds {seeds.start}..{seeds.stop - 1} ({took:.0f} s):")
         print(table(results))
         report[f"per_day_{per_day}"] = {
             "config": {k: v for k, v in asdict(config).items() if k != "seeds"},

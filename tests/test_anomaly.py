@@ -73,10 +73,11 @@ def test_a_weekly_pattern_is_expected_not_anomalous() -> None:
     j = judge(history, monday, 520.0, DEFAULT)
     assert j.verdict == "normal" and j.low is not None and j.high is not None and j.low < 520 < j.high
     assert j.expected == pytest.approx(500, rel=0.05)
-    # Without seasonality the Monday dip is out of line (at the first default sensitivity; the score says how far).
-    flat = judge(history, monday, 520.0, AnomalySettings(seasonality="none", sensitivity=4.0))
-    assert flat.verdict == "anomalous" and flat.score is not None and j.score is not None
-    assert abs(flat.score) > 2 * abs(j.score)
+    # Without seasonality a Monday is expected like any day, near 1,000, and the dips of three days in seven show as a
+    # long lower tail of the noise: the band below is stretched over them, far wider than with seasonality.
+    flat = judge(history, monday, 520.0, AnomalySettings(seasonality="none"))
+    assert flat.expected is not None and flat.expected > 900 and flat.low is not None and j.expected is not None
+    assert flat.expected - flat.low > 5 * (j.expected - j.low)
     assert judge(history, monday + timedelta(days=1), 520.0, DEFAULT).verdict == "anomalous"  # not on a Tuesday
 
 
@@ -169,6 +170,57 @@ def test_a_metric_with_negative_values_is_fitted_on_the_plain_scale() -> None:
     j = judge(history, at, 5.0, DEFAULT)  # a Monday: +5
     assert j.verdict == "normal" and j.expected == pytest.approx(5.0, abs=0.5)
     assert judge(history, at, -5.0, DEFAULT).verdict == "anomalous"
+
+
+def lag_checked_four_times_a_day(weeks: int, seed: int = 5) -> list[tuple[datetime, float]]:
+    """Hours since the last load at 00, 06, 12 and 18 h: 3 h plus the day's delay, 24 h more on Sundays (no load),
+    6 h more each check: offsets that add up in hours."""
+    rng = random.Random(seed)
+    start = MONDAY.replace(hour=0)
+    out = []
+    for day in range(7 * weeks):
+        delay = rng.gauss(1.0, 0.3)
+        for check in range(4):
+            at = start + timedelta(days=day, hours=6 * check)
+            out.append((at, 3600 * (3 + delay + (24 if at.weekday() == 6 else 0) + 6 * check)))
+    return out
+
+
+def test_auto_fits_offsets_that_add_up_in_the_metrics_units_on_the_plain_scale() -> None:
+    history = lag_checked_four_times_a_day(10)
+    sunday_18h = after(history, 7)
+    assert (sunday_18h.weekday(), sunday_18h.hour) == (6, 18)
+    auto, plain = (
+        judge(history, sunday_18h, 3600 * 46.0, DEFAULT),
+        judge(history, sunday_18h, 3600 * 46.0, AnomalySettings(transform="none")),
+    )
+    assert auto.expected == plain.expected and auto.low == plain.low and auto.high == plain.high
+    assert auto.verdict == "normal" and auto.expected == pytest.approx(3600 * 46, rel=0.03)
+    assert judge(history, sunday_18h, 3600 * 54.0, DEFAULT).verdict == "anomalous"  # a load 8 h late on a Sunday
+
+
+def test_auto_fits_a_weekly_factor_with_noise_growing_with_the_level_on_the_log_scale() -> None:
+    history = daily(84, [1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 200.0, 200.0], noise=0.04)
+    saturday = after(history) + timedelta(days=5)
+    assert saturday.weekday() == 5
+    # On the log scale the weekend's noise is 4% of 200 rows; the plain scale's would be the weekdays' 4% of 1,000.
+    assert judge(history, saturday, 120.0, DEFAULT).verdict == "anomalous"
+    assert judge(history, saturday, 120.0, AnomalySettings(transform="none")).verdict == "normal"
+    assert judge(history, saturday, 205.0, DEFAULT).verdict == "normal"
+
+
+def test_a_long_right_tail_of_the_noise_widens_the_band_above_only() -> None:
+    rng = random.Random(8)
+    history = [(MONDAY + timedelta(days=d), 3 + rng.gammavariate(2.0, 0.5)) for d in range(84)]
+    j = judge(history, after(history), 4.0, AnomalySettings(transform="none", seasonality="none"))
+    assert j.expected is not None and j.low is not None and j.high is not None
+    assert j.high - j.expected > 1.15 * (j.expected - j.low)
+    mirrored = [(t, 10 - v) for t, v in history]
+    m = judge(mirrored, after(history), 6.0, AnomalySettings(transform="none", seasonality="none"))
+    assert m.expected is not None and m.low is not None and m.high is not None
+    assert m.expected - m.low == pytest.approx(j.high - j.expected) and m.high - m.expected == pytest.approx(
+        j.expected - j.low
+    )
 
 
 @pytest.mark.parametrize(

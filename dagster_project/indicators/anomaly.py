@@ -59,7 +59,8 @@ class Anomaly(IndicatorSpec):
         default="both", description="Which side of the band is an anomaly: up (a lag, a null share), down, both."
     )
     transform: Literal["auto", "none"] = Field(
-        default="auto", description="auto: fit counts, lags and shares on a log scale; none: the plain values."
+        default="auto",
+        description="auto: the log or the plain scale, whichever spreads the residuals more evenly; none: plain.",
     )
 
 
