@@ -460,3 +460,38 @@ def test_a_row_filter_naming_a_missing_column_is_the_slos_error_at_run_time_not_
     by_slo = {r["slo"]: r for r in json.loads(result.stdout)["results"]}
     assert "no_such_col" in by_slo["orders_not_ahead"]["error"]
     assert by_slo["orders_fresh"]["error"] is None
+
+
+class _CountingConnection:
+    """A connection that counts the catalog reads made through it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.catalog_reads = con, 0
+
+    def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+        self.catalog_reads += "duckdb_columns()" in sql
+        return self.con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.con, name)
+
+
+def test_a_connection_opened_for_checks_reads_its_catalog_once_and_a_writable_one_every_time(tmp_path: Path) -> None:
+    """`slo check`'s database check and its evaluation share one read-only connection, whose tables cannot change
+    while it is open: its catalog is read once. A writable connection (a build creating tables) reads it anew."""
+    from dagster_project.engines.duckdb_adapter import DuckDBAdapter, open_adapter
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE t (a INTEGER)")
+    with open_adapter(db) as adapter:
+        counting = _CountingConnection(adapter.con)
+        adapter.con = counting  # type: ignore[assignment]
+        first, second = adapter.catalog(), adapter.catalog()
+        assert first == second and first.exists("main.t")
+        assert counting.catalog_reads == 1
+    with duckdb.connect() as con:
+        writable = DuckDBAdapter(con)
+        assert not writable.catalog().exists("temp.u")
+        con.execute("CREATE TEMP TABLE u (b INTEGER)")
+        assert writable.catalog().exists("temp.u")

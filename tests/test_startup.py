@@ -75,6 +75,25 @@ def test_check_loads_no_heavy_dependency(built_product: Settings, tmp_path: Path
     assert {"duckdb", "sqlite3"} <= loaded  # it did evaluate and record
 
 
+def test_warm_check_loads_no_sqlglot(built_product: Settings, tmp_path: Path) -> None:
+    """Once every verdict and rendered query is remembered in the state folder (spec/sql_cache.py), `slo check` builds
+    no SQL tree: the indicators, the plan and the database check reach sqlglot and indicators/sql.py through
+    indicators/lazy.py, which imports them at first use. A cold run does load them (the check is real)."""
+    args = ("check", "--db", str(built_product.database), "--state-dir", str(tmp_path), "--no-record")
+    cold = imported_by(*args)  # remembers
+    assert "sqlglot" in cold
+    loaded = imported_by(*args)
+    assert "sqlglot" not in loaded, loaded
+    assert {"duckdb", "pydantic", "yaml"} <= loaded  # it did read the spec and evaluate
+
+
+def test_warm_validate_loads_no_sqlglot(tmp_path: Path) -> None:
+    imported_by("validate", "--state-dir", str(tmp_path))  # remembers
+    loaded = imported_by("validate", "--state-dir", str(tmp_path))
+    assert "sqlglot" not in loaded, loaded
+    assert {"pydantic", "yaml"} <= loaded
+
+
 @pytest.mark.parametrize("command", ["generate-data", "run", "serve", "report", "rules", "dashboards", "tree", "store"])
 def test_every_command_help_loads_no_heavy_dependency(command: str) -> None:
     loaded = imported_by(command, "--help")

@@ -67,12 +67,25 @@ class DuckDBAdapter:
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, label: str = "duckdb") -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, label: str = "duckdb", fixed_catalog: bool = False) -> None:
         self.con = con
         self.label = label  # the database file, for messages
         self._spelled: dict[str, str] = {}
+        # A read-only connection (open_adapter): no one can change its tables while it is open (DuckDB's file lock
+        # keeps writers out, and only single SELECTs run on it), so its catalog is read once - `slo check`'s database
+        # check and evaluation share it.
+        self._fixed_catalog = fixed_catalog
+        self._catalog: Catalog | None = None
 
     def catalog(self) -> Catalog:
+        if self._catalog is None:
+            catalog = self._read_catalog()
+            if not self._fixed_catalog:
+                return catalog
+            self._catalog = catalog
+        return self._catalog
+
+    def _read_catalog(self) -> Catalog:
         # Every table at once: a lookup per dataset cost more than a small scan.
         rows = self.con.execute(
             "SELECT database_name, schema_name, table_name, column_name, data_type FROM duckdb_columns() "
@@ -132,4 +145,4 @@ def open_for_checks(db: Path, landing: Path | None = None) -> Iterator[duckdb.Du
 def open_adapter(db: Path, landing: Path | None = None) -> Iterator[DuckDBAdapter]:
     """open_for_checks, as an adapter (a file that cannot be opened raises duckdb.Error, as open_for_checks does)."""
     with open_for_checks(db, landing) as con:
-        yield DuckDBAdapter(con, label=str(db))
+        yield DuckDBAdapter(con, label=str(db), fixed_catalog=True)

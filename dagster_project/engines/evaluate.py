@@ -23,8 +23,8 @@ from decimal import Decimal
 
 from dagster_project.engines.adapter import Catalog, EngineAdapter, EngineError, QueryTimedOut, first_value
 from dagster_project.engines.samples import with_samples
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import NO_STORE, History, Measured
+from dagster_project.indicators.lazy import sql
 from dagster_project.slo import plan, rendered
 from dagster_project.slo.decide import worst
 from dagster_project.slo.domain import Slo

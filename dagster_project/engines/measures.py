@@ -22,8 +22,7 @@ from dagster_project.engines.adapter import EngineAdapter, EngineError
 from dagster_project.engines.error_text import safe_error
 from dagster_project.engines.native_sql import table_ref, timestamp_literal
 from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut
-from dagster_project.indicators import sql as neutral
-from dagster_project.indicators.sql import render
+from dagster_project.indicators.lazy import sql as neutral
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query
 from dagster_project.spec.models import Measure, SemanticDimension, SpecFile, model_parts
@@ -54,9 +53,9 @@ def _spelling(dialect: str) -> tuple[Callable[[str], str], Callable[[str], str],
     if dialect == "duckdb":
         return table_ref, quote_ident, timestamp_literal
     return (
-        lambda name: render(neutral.table(name), dialect),
-        lambda name: render(neutral.col(name), dialect),
-        lambda ts: render(neutral.timestamp(ts), dialect),
+        lambda name: neutral.render(neutral.table(name), dialect),
+        lambda name: neutral.render(neutral.col(name), dialect),
+        lambda ts: neutral.render(neutral.timestamp(ts), dialect),
     )
 
 

@@ -10,7 +10,7 @@ import math
 from decimal import Decimal
 
 from dagster_project.engines.adapter import Catalog, EngineAdapter, EngineError, QueryTimedOut
-from dagster_project.indicators import sql
+from dagster_project.indicators.lazy import sql
 from dagster_project.slo.evaluation import MASK, Evaluation, Samples, SampleValue
 from dagster_project.slo.samples import sample_query
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
-from sqlglot import exp
 
 from dagster_project.indicators.base import (
     Context,
@@ -32,6 +31,7 @@ from dagster_project.indicators.base import (
 )
 from dagster_project.indicators.detector import AnomalySettings, judge
 from dagster_project.indicators.fields import Duration, IndicatorSpec, seconds
+from dagster_project.indicators.lazy import exp
 
 if TYPE_CHECKING:
     AnomalyMetric = IndicatorSpec

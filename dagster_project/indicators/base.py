@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
-from sqlglot import exp
+
+from dagster_project.indicators.lazy import exp
 
 # ratio: a share, 0..1 unless the type is `unbounded`; duration: seconds, bounds written as durations; count: a
 # whole number, never negative; number: any real number (a sum, an average, a percentile of a column's values).

@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from sqlglot import exp
-
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context, Definition, Indicator, Read
 from dagster_project.indicators.fields import IndicatorSpec
+from dagster_project.indicators.lazy import exp, sql, template
 
 # warehouse/build_log.py writes it; only our DuckDB builds keep one.
 BUILD_LOG_RUNS = "build_log.runs"
 
-_QUERY = sql.template(
+_QUERY = template(
     "SELECT epoch_seconds(finished_at) - epoch_seconds(started_at) FROM runs ORDER BY finished_at DESC LIMIT 1"
 )
 

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
-from sqlglot import exp
 
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context, Definition, Indicator, Need, Read, Unit
 from dagster_project.indicators.fields import IndicatorSpec, SqlName
+from dagster_project.indicators.lazy import exp, sql
 
 Aggregate = Literal["sum", "avg", "min", "max", "stddev", "percentile", "distinct_count"]
 

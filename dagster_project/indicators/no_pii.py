@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from pydantic import Field
-from sqlglot import exp
 
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context, Definition, Indicator, Read, read_columns
 from dagster_project.indicators.fields import IndicatorSpec, SqlName
+from dagster_project.indicators.lazy import exp, sql, template
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 
@@ -54,7 +53,7 @@ class NoPii(IndicatorSpec):
 # The matching rows of one column, counted over its distinct values: the pattern runs once per value, not once per
 # row (a category column of 10M rows has a few dozen values: 0.7 s -> 0.06 s at 10M order lines). The sum is the
 # same: a value's rows all match or all do not; nulls match nothing.
-_PER_COLUMN = sql.template(
+_PER_COLUMN = template(
     "(SELECT coalesce(sum(n * CAST(pii_search(v) AS INT)), 0)"
     " FROM (SELECT CAST(c AS TEXT) AS v, count(*) AS n FROM t GROUP BY CAST(c AS TEXT)) AS per_value)"
 )

@@ -7,11 +7,10 @@ from datetime import timedelta
 from typing import ClassVar, Literal
 
 from pydantic import Field
-from sqlglot import exp
 
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context, Definition, Indicator, Read, SpecContext
 from dagster_project.indicators.fields import Duration, IndicatorSpec, SqlName, seconds
+from dagster_project.indicators.lazy import exp, sql
 
 
 class NotInFuture(IndicatorSpec):

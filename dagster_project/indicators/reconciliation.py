@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from sqlglot import exp
-
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context, Definition, Indicator, Read
 from dagster_project.indicators.fields import Dataset, IndicatorSpec, SqlName
+from dagster_project.indicators.lazy import exp, sql, template
 
 
 class Reconciliation(IndicatorSpec):
@@ -22,7 +20,7 @@ class Reconciliation(IndicatorSpec):
 
 
 # Both sums zero (or empty): they agree. Only the reference zero: 100% apart.
-_QUERY = sql.template(
+_QUERY = template(
     """
     SELECT CASE WHEN coalesce(b.s, 0) = 0 THEN CASE WHEN coalesce(a.s, 0) = 0 THEN 0.0 ELSE 1.0 END
                 ELSE abs(coalesce(a.s, 0) - b.s) / abs(b.s) END

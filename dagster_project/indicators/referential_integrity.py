@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from sqlglot import exp
-
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context, Definition, Indicator, Read
 from dagster_project.indicators.fields import Dataset, IndicatorSpec, SqlName
+from dagster_project.indicators.lazy import exp, sql, template
 
 
 class ReferentialIntegrity(IndicatorSpec):
@@ -23,7 +21,7 @@ class ReferentialIntegrity(IndicatorSpec):
 # WHERE, where every engine admits an IN subquery (Spark refuses one inside an aggregate). The reference column is
 # qualified (a missing one is an error, not the outer column bound by the engine) and its nulls left out (with one,
 # `IN` is null for every unmatched key).
-_QUERY = sql.template(
+_QUERY = template(
     """
     SELECT coalesce(CAST(m.n AS DOUBLE) / nullif(a.n, 0), 1.0)
     FROM (SELECT count(*) AS n FROM t AS d WHERE d.c IN (SELECT r.rc FROM ref AS r WHERE r.rc IS NOT NULL)) AS m,

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from sqlglot import exp
-
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context, Definition, Indicator
 from dagster_project.indicators.fields import IndicatorSpec
+from dagster_project.indicators.lazy import exp, sql
 
 
 class RowCount(IndicatorSpec):

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from pydantic import Field
-from sqlglot import exp
 
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context, Definition, Indicator, Read, SpecContext
 from dagster_project.indicators.fields import Duration, IndicatorSpec, SqlName, seconds
+from dagster_project.indicators.lazy import exp, sql, template
 
 
 class RowVolume(IndicatorSpec):
@@ -25,7 +24,7 @@ class RowVolume(IndicatorSpec):
 
 
 # The query's one canonical form, parsed once; names and values are put in as nodes (never as text).
-_QUERY = sql.template(
+_QUERY = template(
     """
     WITH anchor AS (
         SELECT max(epoch_seconds(ts)) AS now FROM t WHERE ts <= as_of

@@ -22,14 +22,18 @@ branch on the engine:
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+
+# sqlglot-free, kept in indicators/lazy.py for what rendered texts need without a tree; exported here too
+from dagster_project.indicators.lazy import AS_OF_TOKEN as AS_OF_TOKEN
+from dagster_project.indicators.lazy import Template as Template
+from dagster_project.indicators.lazy import template as template
+from dagster_project.indicators.lazy import timestamp_text as timestamp_text
 
 DIALECTS = ("duckdb", "postgres", "spark")
 
@@ -83,10 +87,6 @@ def lit(value: object) -> exp.Expr:
     return exp.Literal.string(str(value))
 
 
-def timestamp_text(ts: datetime) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 class EvaluationTimeUsed(TypeError):
     """An indicator derived something from the evaluation time other than its literal: its SQL cannot be rendered
     once and filled in per evaluation (slo/rendered.py renders it afresh each time instead)."""
@@ -122,9 +122,7 @@ class _AsOfPlaceholder(datetime):
 
 
 AS_OF_PLACEHOLDER: datetime = _AsOfPlaceholder(2000, 1, 1)
-# What the placeholder renders as, a string literal no spec can contain (a new random token in every process);
-# shifted, the token followed by the shift in microseconds (`<token>+300000000`).
-AS_OF_TOKEN = f"slo_as_of_{os.urandom(12).hex()}"
+# What the placeholder renders as: AS_OF_TOKEN (indicators/lazy.py).
 
 
 def timestamp(ts: datetime) -> exp.Expr:
@@ -209,22 +207,6 @@ def failing(condition: exp.Expr, of: exp.Expr, nulls: str = "ignore") -> exp.Exp
 def select(*projections: exp.Expr, from_: exp.Expr | None = None) -> exp.Select:
     query = exp.Select(expressions=list(projections))
     return query.from_(from_, copy=False) if from_ is not None else query
-
-
-class Template:
-    """A query's one canonical form (DuckDB's reading), with placeholder names that `fill` replaces by nodes;
-    epoch_seconds(x) stands for EpochSeconds. Parsed on first use (not when `slo validate` imports the indicators)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    @functools.cached_property
-    def tree(self) -> exp.Expr:
-        return sqlglot.parse_one(self.text, read="duckdb")
-
-
-def template(text: str) -> Template:
-    return Template(text)
 
 
 def fill(

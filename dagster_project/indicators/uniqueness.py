@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
-from sqlglot import exp
 
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import (
     BatchColumn,
     Context,
@@ -23,6 +21,7 @@ from dagster_project.indicators.base import (
     read_columns,
 )
 from dagster_project.indicators.fields import IndicatorSpec, SqlName
+from dagster_project.indicators.lazy import exp, sql
 
 
 class Uniqueness(IndicatorSpec):

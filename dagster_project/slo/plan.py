@@ -13,10 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlglot import exp
-
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context
+from dagster_project.indicators.lazy import exp, sql
 from dagster_project.indicators.registry import REGISTRY
 from dagster_project.slo.domain import RowFilter, Slo
 from dagster_project.spec.free_sql import require_predicate

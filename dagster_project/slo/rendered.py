@@ -23,9 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlglot import exp
-
-from dagster_project.indicators import sql
+from dagster_project.indicators.lazy import AS_OF_TOKEN, exp, sql, timestamp_text
 from dagster_project.slo import plan
 from dagster_project.slo.domain import Slo
 from dagster_project.spec import sql_cache
@@ -46,13 +44,13 @@ class Text:
             return self.pieces[0]
         out = [self.pieces[0]]
         for shift, piece in zip(self.shifts or (0,) * (len(self.pieces) - 1), self.pieces[1:], strict=True):
-            out.append(f"'{sql.timestamp_text(as_of + timedelta(microseconds=shift) if shift else as_of)}'")
+            out.append(f"'{timestamp_text(as_of + timedelta(microseconds=shift) if shift else as_of)}'")
             out.append(piece)
         return "".join(out)
 
 
 _AFRESH = object()  # an entry whose text is rendered at every evaluation (it uses the evaluation time otherwise)
-_QUOTED_TOKEN = re.compile(f"'{sql.AS_OF_TOKEN}([+-][0-9]+)?'")
+_QUOTED_TOKEN = re.compile(f"'{AS_OF_TOKEN}([+-][0-9]+)?'")
 _cache: dict[tuple[Any, ...], object] = {}
 T = TypeVar("T")
 
@@ -75,7 +73,7 @@ def _once(tree_at: Callable[[datetime], exp.Expr], dialect: str) -> object:
         return _AFRESH
     parts = _QUOTED_TOKEN.split(text)  # piece, shift, piece, shift, ..., piece
     pieces, shifts = parts[0::2], [int(shift or 0) for shift in parts[1::2]]
-    if any(sql.AS_OF_TOKEN in piece for piece in pieces):
+    if any(AS_OF_TOKEN in piece for piece in pieces):
         return _AFRESH  # the placeholder was rendered other than as a string literal: not ours to cut
     return Text(tuple(pieces), tuple(shifts))
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlglot import exp
-
-from dagster_project.indicators import sql
 from dagster_project.indicators.base import Context
+from dagster_project.indicators.lazy import exp, sql
 from dagster_project.slo.domain import Slo
 from dagster_project.slo.plan import condition
 

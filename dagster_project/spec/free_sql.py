@@ -29,10 +29,7 @@ import re
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-
+from dagster_project.indicators.lazy import exp
 from dagster_project.spec.sql_cache import remembered
 
 if TYPE_CHECKING:
@@ -46,36 +43,39 @@ class FreeSqlRejected(ValueError):
 
 
 # Statements and clauses that write, change the session or leave the query: refused wherever they appear.
-_FORBIDDEN_NODES: tuple[type[exp.Expr], ...] = (
-    exp.DML,  # INSERT, UPDATE, DELETE, MERGE (also inside a CTE)
-    exp.DDL,  # CREATE, DROP, ...
-    exp.Alter,
-    exp.Attach,
-    exp.Detach,
-    exp.Cache,
-    exp.Command,  # what sqlglot does not know (LOAD, CALL, CHECKPOINT, ...): never a plain read
-    exp.Commit,
-    exp.Copy,
-    exp.Describe,
-    exp.Export,
-    exp.Grant,
-    exp.Install,
-    exp.Into,  # SELECT ... INTO
-    exp.Lock,  # SELECT ... FOR UPDATE / FOR SHARE: takes locks (PostgreSQL, DuckDB ignores it)
-    exp.Kill,
-    exp.LoadData,
-    exp.Pragma,
-    exp.Refresh,
-    exp.Revoke,
-    exp.Rollback,
-    exp.Set,
-    exp.Show,
-    exp.Summarize,
-    exp.Transaction,
-    exp.TruncateTable,
-    exp.Uncache,
-    exp.Use,
-)
+@functools.cache
+def _forbidden_nodes() -> tuple[type[exp.Expr], ...]:  # a function: sqlglot is imported when something is parsed
+    return (
+        exp.DML,  # INSERT, UPDATE, DELETE, MERGE (also inside a CTE)
+        exp.DDL,  # CREATE, DROP, ...
+        exp.Alter,
+        exp.Attach,
+        exp.Detach,
+        exp.Cache,
+        exp.Command,  # what sqlglot does not know (LOAD, CALL, CHECKPOINT, ...): never a plain read
+        exp.Commit,
+        exp.Copy,
+        exp.Describe,
+        exp.Export,
+        exp.Grant,
+        exp.Install,
+        exp.Into,  # SELECT ... INTO
+        exp.Lock,  # SELECT ... FOR UPDATE / FOR SHARE: takes locks (PostgreSQL, DuckDB ignores it)
+        exp.Kill,
+        exp.LoadData,
+        exp.Pragma,
+        exp.Refresh,
+        exp.Revoke,
+        exp.Rollback,
+        exp.Set,
+        exp.Show,
+        exp.Summarize,
+        exp.Transaction,
+        exp.TruncateTable,
+        exp.Uncache,
+        exp.Use,
+    )
+
 
 # Functions that read files, other databases or the environment, or change state (lower case).
 _FORBIDDEN_FUNCTIONS = frozenset(
@@ -124,6 +124,9 @@ _FORBIDDEN_FUNCTIONS = frozenset(
 
 
 def _parse(sql: str, dialect: str = DIALECT) -> list[exp.Expr]:
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except SqlglotError as exc:
@@ -149,7 +152,7 @@ def _check_tree(tree: exp.Expr, allowed_tables: Collection[str] | None, dialect:
     ctes = _cte_names(tree)
     allowed = None if allowed_tables is None else {t.lower() for t in allowed_tables}
     for node in tree.walk():
-        if isinstance(node, _FORBIDDEN_NODES):
+        if isinstance(node, _forbidden_nodes()):
             what = node.key.upper() if not isinstance(node, exp.Command) else str(node.this).upper()
             raise FreeSqlRejected(f"must only read: {what} is not allowed")
         name = _function_name(node)
@@ -273,7 +276,7 @@ def require_expression(expression: str, allowed_tables: Collection[str] | None =
     if len(statements) != 1:
         raise FreeSqlRejected(f"must be one expression, found {len(statements)} statements")
     tree = statements[0]
-    if isinstance(tree, (exp.Query, *_FORBIDDEN_NODES)):
+    if isinstance(tree, (exp.Query, *_forbidden_nodes())):
         raise FreeSqlRejected(f"must be one expression, not a query or statement ({tree.key.upper()})")
     if any(node.comments for node in tree.walk()):
         raise FreeSqlRejected("must be one expression: comments are not allowed")
@@ -282,7 +285,8 @@ def require_expression(expression: str, allowed_tables: Collection[str] | None =
 
 
 # What may stand at the top of a row filter (spec: where): a condition, not a value.
-_PREDICATES = (exp.Predicate, exp.Connector, exp.Not, exp.Boolean, exp.Between, exp.In, exp.Is)
+def _predicates() -> tuple[type[exp.Expr], ...]:
+    return (exp.Predicate, exp.Connector, exp.Not, exp.Boolean, exp.Between, exp.In, exp.Is)
 
 
 def require_predicate(text: str, dialect: str = DIALECT, allowed_tables: Collection[str] | None = None) -> exp.Expr:
@@ -293,12 +297,12 @@ def require_predicate(text: str, dialect: str = DIALECT, allowed_tables: Collect
     if len(statements) != 1:
         raise FreeSqlRejected(f"must be one boolean expression, found {len(statements)} statements")
     tree = statements[0]
-    if isinstance(tree, (exp.Query, *_FORBIDDEN_NODES)):
+    if isinstance(tree, (exp.Query, *_forbidden_nodes())):
         raise FreeSqlRejected(f"must be one boolean expression, not a query or statement ({tree.key.upper()})")
     if any(node.comments for node in tree.walk()):
         raise FreeSqlRejected("must be one boolean expression: comments are not allowed")
     inner = tree.unnest()
-    if not isinstance(inner, _PREDICATES):
+    if not isinstance(inner, _predicates()):
         raise FreeSqlRejected(f"must be a condition (a comparison, IN, IS, LIKE, AND/OR ...), not {inner.key.upper()}")
     outside = [n for n in tree.walk() if not any(isinstance(a, exp.Subquery) for a in _ancestors(n))]
     for node in outside:

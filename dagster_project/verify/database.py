@@ -25,9 +25,8 @@ from dagster_project.engines.adapter import Catalog, Column, EngineAdapter, Engi
 from dagster_project.engines.duckdb_adapter import open_adapter
 from dagster_project.engines.measures import measure_query
 from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut
-from dagster_project.indicators import sql as neutral
 from dagster_project.indicators.base import Read
-from dagster_project.indicators.sql import render
+from dagster_project.indicators.lazy import sql as neutral
 from dagster_project.slo import plan, rendered
 from dagster_project.slo.domain import Slo, slos_from_spec
 from dagster_project.slo.samples import sample_query
@@ -158,7 +157,7 @@ class _Checker:
             return rendered.scan_alone(slo, texts, dialect, _PREPARE_AS_OF)
         # Its aggregate alone, without the row filter (a filter naming a missing column is the evaluation's error)
         tree = neutral.select(plan.scan_expression(slo, _PREPARE_AS_OF, texts), from_=neutral.table(slo.dataset))
-        return render(tree, dialect)
+        return neutral.render(tree, dialect)
 
     def check(self, s: LoadedSpec) -> None:
         self.promised = {}
@@ -195,7 +194,7 @@ class _Checker:
         tree = sample_query(slo, _PREPARE_AS_OF, self.catalog.text_columns(slo.dataset))
         if tree is None or len(self.issues) != before:
             return
-        _columns, error = self.prepare(render(tree, self.adapter.dialect), slo.timeout_s, ours=True)
+        _columns, error = self.prepare(neutral.render(tree, self.adapter.dialect), slo.timeout_s, ours=True)
         if error is not None:
             self.issues.append(s.issue(("slos", i, "samples"), f"the sample query cannot run here: {error}"))
 
@@ -224,7 +223,7 @@ class _Checker:
             sql = (
                 measure_query(s.spec, m, _PREPARE_AS_OF, dialect)
                 if time_ok
-                else f"SELECT ({m.expression}) FROM {render(neutral.table(m.table), dialect)}"
+                else f"SELECT ({m.expression}) FROM {neutral.render(neutral.table(m.table), dialect)}"
             )
             columns, error = self.prepare(sql)
             if error is not None:
