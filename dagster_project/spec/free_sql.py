@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from dagster_project.indicators.lazy import exp
@@ -337,48 +337,43 @@ def _duckdb_tree(sql: str) -> dict[str, Any]:
     return node
 
 
+def _refusal(check: Callable[[], object]) -> str | None:
+    """What `check` refuses with (FreeSqlRejected's message), or None when it accepts."""
+    try:
+        check()
+    except FreeSqlRejected as exc:
+        return str(exc)
+    return None
+
+
 def measure_query_verdict(sql: str, expression: str, allowed_tables: Collection[str] | None = None) -> str | None:
     """Why a measure's `expression`, placed in `sql`, is refused (require_measure_query), or None. Remembered
     (sql_cache.py)."""
     allowed = None if allowed_tables is None else sorted(allowed_tables)
-
-    def reason() -> str | None:
-        try:
-            require_measure_query(sql, expression, allowed_tables)
-        except FreeSqlRejected as exc:
-            return str(exc)
-        return None
-
-    return remembered("measure", [allowed, expression, sql], reason)
+    return remembered(
+        "measure",
+        [allowed, expression, sql],
+        lambda: _refusal(lambda: require_measure_query(sql, expression, allowed_tables)),
+    )
 
 
 def expression_verdict(expression: str, allowed_tables: Collection[str] | None = None) -> str | None:
     """Why a measure's expression on its own is refused (require_expression), or None. Remembered
     (sql_cache.py)."""
     allowed = None if allowed_tables is None else sorted(allowed_tables)
-
-    def reason() -> str | None:
-        try:
-            require_expression(expression, allowed_tables)
-        except FreeSqlRejected as exc:
-            return str(exc)
-        return None
-
-    return remembered("expression", [allowed, expression], reason)
+    return remembered(
+        "expression", [allowed, expression], lambda: _refusal(lambda: require_expression(expression, allowed_tables))
+    )
 
 
 def predicate_verdict(text: str, dialect: str = DIALECT, allowed_tables: Collection[str] | None = None) -> str | None:
     """Why a row filter is refused (require_predicate), or None. Remembered (sql_cache.py)."""
     allowed = None if allowed_tables is None else sorted(allowed_tables)
-
-    def reason() -> str | None:
-        try:
-            require_predicate(text, dialect, allowed_tables)
-        except FreeSqlRejected as exc:
-            return str(exc)
-        return None
-
-    return remembered("predicate", [dialect, allowed, text], reason)
+    return remembered(
+        "predicate",
+        [dialect, allowed, text],
+        lambda: _refusal(lambda: require_predicate(text, dialect, allowed_tables)),
+    )
 
 
 def require_measure_query(sql: str, expression: str, allowed_tables: Collection[str] | None = None) -> None:
