@@ -30,9 +30,9 @@ __all__ = [
     "REQUIRED_RESOURCES",
     "RESULT_METADATA_KEY",
     "build_checks",
-    "build_evaluator",
     "check_asset",
     "checked_in_build",
+    "evaluator",
     "published_checks",
 ]
 
@@ -43,7 +43,7 @@ def check_asset(slo: Slo, build: Build) -> dg.AssetKey:
     return publish_key(build) if slo.definition.about_the_build else dg.AssetKey(slo.dataset.split("."))
 
 
-def _evaluator(build: Build | None) -> Evaluate:
+def evaluator(build: Build | None) -> Evaluate:
     publish = publish_key(build) if build is not None else None
 
     def _evaluate(context: Any, asset: dg.AssetKey, slos: Sequence[Slo], building: bool) -> list[dict[str, Any]]:
@@ -89,7 +89,7 @@ def build_checks(
     slos: Sequence[Slo], build: Build | None
 ) -> tuple[dict[dg.AssetKey, list[Slo]], list[dg.AssetChecksDefinition]]:
     """The SLOs the build checks: by the asset they check, those that run in that asset's step (defs/assets.py),
-    right after it is made, judged by `build_evaluator(build)`; and, as check steps of their own, those that also
+    right after it is made, judged by `evaluator(build)`; and, as check steps of their own, those that also
     read another table of the build made independently of their asset. Such a step runs after its asset, in the
     next level of the plan, so after every source is loaded: no data dependency on the other table, or a check job
     would skip the check whenever that table's own checks failed."""
@@ -101,16 +101,12 @@ def build_checks(
         if checked_in_build(slo, build):
             group = apart if _reads(slo, build) else in_step
             group.setdefault(check_asset(slo, build), []).append(slo)
-    evaluate = _evaluator(build)
+    evaluate = evaluator(build)
     steps = [
         asset_slo_checks(asset, items, evaluate, REQUIRED_RESOURCES)
         for asset, items in sorted(apart.items(), key=lambda kv: kv[0].to_user_string())
     ]
     return in_step, steps
-
-
-def build_evaluator(build: Build) -> Evaluate:
-    return _evaluator(build)
 
 
 def published_checks(
@@ -123,5 +119,5 @@ def published_checks(
     made = set(build.published_tables) if build is not None else set()
     keys = sorted({s.dataset for s in rest} - made)
     externals = [dg.AssetSpec(key=dg.AssetKey(k.split(".")), description=f"{k}: checked, not built here") for k in keys]
-    checks = slo_checks(rest, lambda slo: dg.AssetKey(slo.dataset.split(".")), _evaluator(None), REQUIRED_RESOURCES)
+    checks = slo_checks(rest, lambda slo: dg.AssetKey(slo.dataset.split(".")), evaluator(None), REQUIRED_RESOURCES)
     return externals, checks

@@ -20,7 +20,7 @@ import dagster as dg
 from dagster_project.build_api import Build
 from dagster_project.defs.assets import Checks, all_assets, build_job_name, publish_key
 from dagster_project.defs.check_jobs import CHECK_JOB, CHECK_JOB_DESCRIPTION, PublishedDatabaseResource, check_jobs
-from dagster_project.defs.checks import REQUIRED_RESOURCES, build_checks, build_evaluator, published_checks
+from dagster_project.defs.checks import REQUIRED_RESOURCES, build_checks, evaluator, published_checks
 from dagster_project.defs.resources import (
     BuildParamsResource,
     ResultsStoreResource,
@@ -112,7 +112,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     built_assets: list[dg.AssetsDefinition] = []
     in_step, apart = build_checks(slos, build)
     if build is not None:  # the build's SLO checks run in the steps of the assets they check
-        checks = Checks(in_step, build_evaluator(build), REQUIRED_RESOURCES)
+        checks = Checks(in_step, evaluator(build), REQUIRED_RESOURCES)
         built_assets = all_assets(build, freshness_windows(slos, build.table_deps()), checks)
     rest = [*apart, *rest]
     jobs: list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = [
