@@ -21,6 +21,7 @@ import dagster as dg
 from dagster_project.build_api import Build
 from dagster_project.checking import check_slos
 from dagster_project.engines.servers import uses_deployment_database
+from dagster_project.slo.cadence import upstream
 from dagster_project.slo.domain import Slo
 
 from .assets import publish_key
@@ -73,15 +74,8 @@ def _reads(slo: Slo, build: Build) -> list[dg.AssetKey]:
     """The other tables of the build the SLO reads that are not upstream of its dataset (a referential SLO on
     raw.order_items reads raw.orders): its check cannot run in its asset's step, before they are made."""
     deps = build.table_deps()
-    upstream: set[str] = set()
-    todo = list(deps.get(slo.dataset, ()))
-    while todo:
-        table = todo.pop()
-        if table not in upstream:
-            upstream.add(table)
-            todo.extend(deps.get(table, ()))
     read = {r.dataset for r in slo.indicator.reads(slo.dataset) if not r.implicit}
-    others = (read & set(deps)) - upstream - {slo.dataset}
+    others = (read & set(deps)) - upstream(slo.dataset, deps) - {slo.dataset}
     return [dg.AssetKey(t.split(".")) for t in sorted(others)]
 
 

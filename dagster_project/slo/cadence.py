@@ -71,7 +71,8 @@ class FreshnessWindow:
     slos: tuple[str, ...]  # the SLOs it comes from
 
 
-def _upstream(table: str, deps: Mapping[str, Sequence[str]]) -> set[str]:
+def upstream(table: str, deps: Mapping[str, Sequence[str]]) -> set[str]:
+    """Every table `table` is built from, directly or not (`deps`: table -> the tables it is built from)."""
     seen: set[str] = set()
     todo = [table]
     while todo:
@@ -89,7 +90,7 @@ def freshness_windows(slos: Sequence[Slo], deps: Mapping[str, Sequence[str]]) ->
     ages = [s for s in slos if s.definition.age and s.threshold.max is not None]
     out = {}
     for table in sorted(deps):
-        lineage = {table} | _upstream(table, deps)
+        lineage = {table} | upstream(table, deps)
         relevant = [s for s in ages if s.dataset in lineage]
         if not relevant:
             continue
