@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import types
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -134,8 +135,9 @@ def test_a_verdict_of_another_fingerprint_is_not_used(tmp_path: Path, monkeypatc
     assert issues_of(spec) == []
 
 
-def _fingerprint_with(monkeypatch: pytest.MonkeyPatch, site: Path, rules: bytes) -> str:
-    """The fingerprint when sqlglot, DuckDB and their dist-info live in `site` and free_sql.py holds `rules`."""
+def _fingerprint_with(monkeypatch: pytest.MonkeyPatch, site: Path, rules: tuple[int, int]) -> str:
+    """The fingerprint when sqlglot, DuckDB and their dist-info live in `site` and free_sql.py has the size and
+    modification time (ns) `rules`."""
     for file in ("sqlglot/_version.py", "sqlglot/__init__.py", "duckdb/__init__.py"):
         if not (site / file).exists():
             (site / file).parent.mkdir(exist_ok=True)
@@ -147,8 +149,10 @@ def _fingerprint_with(monkeypatch: pytest.MonkeyPatch, site: Path, rules: bytes)
         return None if origin is None else importlib.util.spec_from_file_location(name, origin)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    real_read_bytes = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda p: rules if p.name == "free_sql.py" else real_read_bytes(p))
+    real_stat = Path.stat
+    size, mtime_ns = rules
+    faked = types.SimpleNamespace(st_size=size, st_mtime_ns=mtime_ns)
+    monkeypatch.setattr(Path, "stat", lambda p, **kw: faked if p.name == "free_sql.py" else real_stat(p, **kw))
     try:
         return sql_cache._compute_fingerprint()
     finally:
@@ -160,14 +164,15 @@ def test_the_fingerprint_changes_with_the_rules_and_the_library_versions(
 ) -> None:
     (tmp_path / "sqlglot-30.0.0.dist-info").mkdir()
     (tmp_path / "duckdb-2.0.0.dist-info").mkdir()
-    base = _fingerprint_with(monkeypatch, tmp_path, b"rules")
-    assert _fingerprint_with(monkeypatch, tmp_path, b"rules") == base
-    assert _fingerprint_with(monkeypatch, tmp_path, b"rules, changed") != base
+    base = _fingerprint_with(monkeypatch, tmp_path, (5, 1_000))
+    assert _fingerprint_with(monkeypatch, tmp_path, (5, 1_000)) == base
+    assert _fingerprint_with(monkeypatch, tmp_path, (14, 1_000)) != base  # edited: another size
+    assert _fingerprint_with(monkeypatch, tmp_path, (5, 2_000)) != base  # edited, same size: another time
     (tmp_path / "sqlglot-30.0.0.dist-info").rename(tmp_path / "sqlglot-30.1.0.dist-info")
-    assert _fingerprint_with(monkeypatch, tmp_path, b"rules") != base
+    assert _fingerprint_with(monkeypatch, tmp_path, (5, 1_000)) != base
     (tmp_path / "sqlglot-30.1.0.dist-info").rename(tmp_path / "sqlglot-30.0.0.dist-info")
     (tmp_path / "duckdb-2.0.0.dist-info").rename(tmp_path / "duckdb-2.0.1.dist-info")
-    assert _fingerprint_with(monkeypatch, tmp_path, b"rules") != base
+    assert _fingerprint_with(monkeypatch, tmp_path, (5, 1_000)) != base
 
 
 @pytest.mark.parametrize(

@@ -98,3 +98,33 @@ def test_warm_validate_loads_no_sqlglot(tmp_path: Path) -> None:
 def test_every_command_help_loads_no_heavy_dependency(command: str) -> None:
     loaded = imported_by(command, "--help")
     assert not loaded & HEAVY, loaded & HEAVY
+
+
+def test_start_up_imports_run_without_collection_and_the_collector_resumes_after() -> None:
+    """cli/startup.py: no collection while a command imports; the objects made are frozen and collection goes on as it
+    was; when the command ends they are handed back, so a process running many commands collects them."""
+    import gc
+
+    from dagster_project.cli.main import main
+    from dagster_project.cli.startup import thaw, uncollected
+
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    with uncollected():
+        assert not gc.isenabled()
+        made = [[] for _ in range(1000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= before + len(made)
+    thaw()
+    assert gc.get_freeze_count() == 0
+    gc.disable()  # a caller that turned collection off keeps it off
+    try:
+        with uncollected():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        thaw()
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagster_project.checking import ENGINES
 from dagster_project.cli.specs import add_slos_option, add_state_options, config_of
+from dagster_project.cli.startup import uncollected
 from dagster_project.cli.table import print_slo_results
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, EXIT_USAGE, UsageError
 from dagster_project.settings import parse_timestamp
@@ -80,16 +81,17 @@ def located(results: list[dict[str, Any]], specs: Sequence[LoadedSpec]) -> list[
 
 
 def handle(args: argparse.Namespace) -> int:
-    from dagster_project.checking import check_slos
-    from dagster_project.engines.adapter import EngineAdapter, EngineError
-    from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
-    from dagster_project.exporter.push import keep
-    from dagster_project.results.address import gx_root, store_exists
-    from dagster_project.slo.domain import all_slos
-    from dagster_project.slo.report import blocking_failures
-    from dagster_project.spec import sql_cache
-    from dagster_project.spec.validate import validate
-    from dagster_project.verify.database import adapter_issues, database_issues
+    with uncollected():  # a quarter of a second of imports (cli/startup.py)
+        from dagster_project.checking import check_slos
+        from dagster_project.engines.adapter import EngineAdapter, EngineError
+        from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
+        from dagster_project.exporter.push import keep
+        from dagster_project.results.address import gx_root, store_exists
+        from dagster_project.slo.domain import all_slos
+        from dagster_project.slo.report import blocking_failures
+        from dagster_project.spec import sql_cache
+        from dagster_project.spec.validate import validate
+        from dagster_project.verify.database import adapter_issues, database_issues
 
     config = config_of(args)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)

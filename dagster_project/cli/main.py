@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from dagster_project.cli.startup import thaw, uncollected
 from dagster_project.errors import EXIT_RUNTIME, EXIT_USAGE, SloError
 
 EPILOG = """\
@@ -102,9 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    finally:
+        thaw()  # what start-up froze (cli/startup.py)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     warnings.filterwarnings("ignore", module="dagster")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    with uncollected():
+        parser = build_parser()
+        args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
         return code

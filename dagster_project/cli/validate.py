@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster_project.cli.specs import add_state_dir_option, config_of
+from dagster_project.cli.startup import uncollected
 from dagster_project.errors import EXIT_OK, EXIT_USAGE
 
 EPILOG = """\
@@ -67,10 +68,11 @@ def _issue_json(issue: Any) -> dict[str, Any]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from dagster_project.results.address import store_exists
-    from dagster_project.spec import sql_cache
-    from dagster_project.spec.validate import validate
-    from dagster_project.verify.slack import measured_build_seconds, slack_warnings
+    with uncollected():  # cli/startup.py
+        from dagster_project.results.address import store_exists
+        from dagster_project.spec import sql_cache
+        from dagster_project.spec.validate import validate
+        from dagster_project.verify.slack import measured_build_seconds, slack_warnings
 
     config = config_of(
         argparse.Namespace(slos=args.paths or None, results=args.results, state_dir=args.state_dir, db=args.db)

@@ -6,7 +6,8 @@ Checking a text parses it with sqlglot and with DuckDB, and rendering the plan b
 most of what these commands do after their imports, with the same answers every call. Each entry's key holds what
 it was computed from (the text and what it is checked as: kind, dialect, allowed tables; for a rendered query, the
 indicator's type and repr, its dataset, row filter, the dataset's text columns and the dialect). Everything else it
-depends on is in the file's fingerprint: the bytes of every module of this package (the rules and the rendering),
+depends on is in the file's fingerprint: the size and time of every module of this package (the rules and the
+rendering; what Python checks its own bytecode against),
 the installed sqlglot, DuckDB and slo-monitor versions, DuckDB's extension module's size and time, and Python's
 version. The file is read only when its fingerprint matches: a changed rule, renderer or library is a cold start,
 never a stale answer.
@@ -62,8 +63,8 @@ def _compute_fingerprint() -> str:
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(f for f in files if f.endswith(".py")):
             path = Path(root, name)
-            digest.update(f"{path.relative_to(package)}\n".encode())
-            digest.update(path.read_bytes())
+            st = path.stat()  # what Python itself checks its bytecode against: a module's size and time
+            digest.update(f"{path.relative_to(package)} {st.st_size} {st.st_mtime_ns}\n".encode())
     parts: list[str] = [f"format {FORMAT}", sys.version, digest.hexdigest()]
     folders = {package.parent}  # where an installed slo-monitor's dist-info sits (or the source tree)
     for name in ("sqlglot", "duckdb", "_duckdb"):
