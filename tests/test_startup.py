@@ -112,7 +112,7 @@ def test_start_up_imports_run_without_collection_and_the_collector_resumes_after
     before = gc.get_freeze_count()
     with uncollected():
         assert not gc.isenabled()
-        made = [[] for _ in range(1000)]
+        made: list[list[int]] = [[] for _ in range(1000)]
     assert gc.isenabled()
     assert gc.get_freeze_count() >= before + len(made)
     thaw()
