@@ -125,6 +125,27 @@ def test_every_command_has_help_with_examples() -> None:
         assert result.returncode == 0 and "examples:" in result.stdout, command
 
 
+def test_a_command_line_builds_the_same_parser_for_its_command_as_the_whole_one() -> None:
+    """cli/main.py builds only the named command's options; its help, the top-level help and the parsed arguments
+    are those of the parser with every command built."""
+    import argparse
+
+    from dagster_project.cli.main import build_parser
+
+    whole = build_parser()
+    commands = next(a for a in whole._actions if isinstance(a, argparse._SubParsersAction))
+    assert len(commands.choices) >= 15
+    assert build_parser(["--debug"]).format_help() == whole.format_help()
+    for name, parser in commands.choices.items():
+        lazy = build_parser(["--debug", name, "--help"])
+        lazy_commands = next(a for a in lazy._actions if isinstance(a, argparse._SubParsersAction))
+        assert lazy.format_help() == whole.format_help(), name
+        assert lazy_commands.choices[name].format_help() == parser.format_help(), name
+        assert len(lazy_commands.choices[name]._actions) > 1, name  # more than -h: built whole
+    args = ["check", "--db", "x.duckdb", "--json", "--as-of", "2026-11-27T06:00:00Z"]
+    assert vars(build_parser(args).parse_args(args)) == vars(whole.parse_args(args))
+
+
 def test_status_colours_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     from dagster_project.cli.table import colour_status
 

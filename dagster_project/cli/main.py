@@ -60,7 +60,36 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unused:
+    """What a subcommand that is not being run gets instead of its parser: every call is accepted and ignored."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
+
+
+class _Subcommands:
+    """The subcommands' registry as each module's `register(sub)` sees it. Only the command being run (`chosen`) gets
+    its whole parser (its options, help and subcommands); the others are listed by name and one-line help, which is
+    all `slo --help` and argparse's choice check read. Building every option of every command cost ~15 ms a call."""
+
+    def __init__(self, sub: Any, chosen: str | None) -> None:
+        self._sub, self._chosen = sub, chosen
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if name == self._chosen:
+            return self._sub.add_parser(name, **kwargs)
+        self._sub.add_parser(name, help=kwargs.get("help"))
+        return _Unused()
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line: its first word that is not an option (the top-level options take no
+    value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `argv`, only the command it names is built whole (see _Subcommands)."""
     from dagster_project.cli import (
         check,
         dashboards,
@@ -84,19 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action=_Version)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-    generate.register(sub)
-    run.register(sub)
-    validate.register(sub)
-    check.register(sub)
-    init.register(sub)
-    schema.register(sub)
-    serve.register(sub)
-    rules.register(sub)
-    dashboards.register(sub)
-    tree.register(sub)
-    report.register(sub)
+    real = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    real.required = True
+    sub = real if argv is None else _Subcommands(real, _command(argv))
+    for module in (generate, run, validate, check, init, schema, serve, rules, dashboards, tree, report):
+        module.register(sub)
     store_commands.register(sub)
     interop.register(sub)
     return parser
@@ -111,9 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     warnings.filterwarnings("ignore", module="dagster")
+    words = sys.argv[1:] if argv is None else argv
     with uncollected():
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        parser = build_parser(words)
+        args = parser.parse_args(words)
     try:
         code: int = args.handler(args)
         return code
