@@ -244,6 +244,50 @@ def test_check_reports_every_mismatch_at_once_even_for_warn_slos(tmp_path: Path,
     ]
 
 
+def test_a_datasets_scans_are_prepared_as_one_query_as_the_engine_runs_them(
+    tmp_path: Path, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SLOs scanning raw.orders (max_age, in_set, in_range) are one query when evaluated (engines/evaluate.py:
+    _scan): the database check prepares that query, not one per SLO."""
+    from dagster_project.engines.duckdb_adapter import DuckDBAdapter
+    from dagster_project.verify.database import _PREPARE_AS_OF
+
+    specs, issues = validate([write_spec(tmp_path, MINIMAL + EXTRA_SLOS)])
+    assert issues == []
+    prepared: list[str] = []
+    describe = DuckDBAdapter.describe
+    monkeypatch.setattr(DuckDBAdapter, "describe", lambda self, sql, t: prepared.append(sql) or describe(self, sql, t))
+    assert database_issues(specs, database) == []
+    from dagster_project.slo import rendered
+    from dagster_project.slo.domain import all_slos
+
+    scans = [s for s in all_slos([specs[0].spec]) if s.dataset == "raw.orders" and s.definition.measured == "scan"]
+    assert {s.id for s in scans} == {"orders_fresh", "channels_known", "amounts_in_range"}
+    fused = rendered.scan("raw.orders", scans, ["channel"], "duckdb", _PREPARE_AS_OF)
+    assert prepared.count(fused) == 1
+    assert not any(rendered.scan_alone(s, ["channel"], "duckdb", _PREPARE_AS_OF) in prepared for s in scans)
+
+
+def test_a_scan_that_does_not_bind_is_reported_at_each_of_its_slos(tmp_path: Path) -> None:
+    """raw.orders is a view whose table was dropped: the catalog still lists its columns, so every rule above passes,
+    but no query on it binds. The dataset's one scan fails to prepare; each of its SLOs is then prepared alone, and
+    each is reported where it is written (exit 2, nothing evaluated)."""
+    db = make_database(tmp_path / "warehouse.duckdb")
+    with connect(db, landing=db.with_name(db.name + ".landing")) as con:
+        con.execute("ALTER TABLE raw.orders RENAME TO orders_kept")
+        con.execute("CREATE VIEW raw.orders AS SELECT * FROM raw.orders_kept")
+        con.execute("DROP TABLE raw.orders_kept")
+    spec = write_spec(tmp_path / "spec", MINIMAL + EXTRA_SLOS)
+    result = slo("check", "--db", str(db), "--slos", str(spec), "--no-record")
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    unbound = [line for line in lines if "cannot be evaluated here" in line and "orders_kept does not exist" in line]
+    # The three scans of raw.orders (max_age, in_set, in_range), each at its own indicator; the custom SQL on it too.
+    assert [line.split(": ")[1] for line in unbound] == ["slos.0.indicator", "slos.1.indicator", "slos.2.indicator"]
+    assert len({line.split(":")[1] for line in unbound}) == 3
+    assert lines[-1] == "4 problem(s) found; nothing was evaluated"
+
+
 def test_an_slo_that_fails_at_run_time_is_recorded_with_its_spec_location(tmp_path: Path, database: Path) -> None:
     # Prepares (binds) fine, fails only when it runs.
     text = (MINIMAL + EXTRA_SLOS).replace(

@@ -172,16 +172,39 @@ class _Checker:
             _columns, error = self.prepare(q.sql)
             if error is not None:
                 self.issues.append(s.issue(("consumer_queries", i, "sql"), f"SQL does not run here: {error}"))
+        scans: dict[str, list[tuple[int, Slo]]] = {}  # unfiltered scan SLOs, by dataset: prepared together below
         for i, slo in enumerate(slos_from_spec(s.spec)):
             before, broken = len(self.issues), self.broken_promises
             ours = self.slo(s, i, slo)
             measured = slo.definition.measured
             if ours and measured in ("scan", "query") and len(self.issues) == before and self.broken_promises == broken:
-                # What the engine will run, prepared: anything the rules above do not know about.
-                _columns, error = self.prepare(self.engine_query(slo), slo.timeout_s, ours=True)
-                if error is not None:
-                    self.issues.append(s.issue(("slos", i, "indicator"), f"cannot be evaluated here: {error}"))
+                if measured == "scan" and slo.filter is None:
+                    scans.setdefault(slo.dataset, []).append((i, slo))
+                else:
+                    self.engine_query_prepared(s, i, slo)
             self.sample_keys(s, i, slo)
+        for dataset, pending in scans.items():
+            self.scan_prepared(s, dataset, pending)
+
+    def engine_query_prepared(self, s: LoadedSpec, i: int, slo: Slo) -> None:
+        """What the engine will run for the SLO, prepared: anything the rules above do not know about."""
+        _columns, error = self.prepare(self.engine_query(slo), slo.timeout_s, ours=True)
+        if error is not None:
+            self.issues.append(s.issue(("slos", i, "indicator"), f"cannot be evaluated here: {error}"))
+
+    def scan_prepared(self, s: LoadedSpec, dataset: str, pending: Sequence[tuple[int, Slo]]) -> None:
+        """A dataset's scan SLOs prepared as the engine runs them, one query for all (engines/evaluate.py: _scan);
+        only when it does not bind, each alone, to say which."""
+        if len(pending) > 1:
+            slos = [slo for _, slo in pending]
+            fused = rendered.scan(
+                dataset, slos, self.catalog.text_columns(dataset), self.adapter.dialect, _PREPARE_AS_OF
+            )
+            _columns, error = self.prepare(fused, max(slo.timeout_s for slo in slos), ours=True)
+            if error is None:
+                return
+        for i, slo in pending:
+            self.engine_query_prepared(s, i, slo)
 
     def sample_keys(self, s: LoadedSpec, i: int, slo: Slo) -> None:
         """The failed-row sample keys exist in the SLO's dataset, and the sample query binds."""
