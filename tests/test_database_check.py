@@ -256,7 +256,12 @@ def test_a_datasets_scans_are_prepared_as_one_query_as_the_engine_runs_them(
     assert issues == []
     prepared: list[str] = []
     describe = DuckDBAdapter.describe
-    monkeypatch.setattr(DuckDBAdapter, "describe", lambda self, sql, t: prepared.append(sql) or describe(self, sql, t))
+
+    def recording(self: DuckDBAdapter, sql: str, timeout_s: float) -> object:
+        prepared.append(sql)
+        return describe(self, sql, timeout_s)
+
+    monkeypatch.setattr(DuckDBAdapter, "describe", recording)
     assert database_issues(specs, database) == []
     from dagster_project.slo import rendered
     from dagster_project.slo.domain import all_slos
