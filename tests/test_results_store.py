@@ -8,6 +8,7 @@ the session's private PostgreSQL cluster (tests/server_support.py); the password
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -469,6 +470,57 @@ def test_integrity_is_checked_once_per_process_and_again_after_the_interval(
     monkeypatch.setattr(store_module, "INTEGRITY_EVERY_S", 0.0)  # the interval has passed
     record(path, "run-3", WHEN, [result("a", True)])
     assert len(checks) == 2
+
+
+def test_a_check_remembered_in_the_state_folder_spares_the_next_process_within_the_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`slo check` runs once per call: the store's integrity check is remembered in the state folder, so the next
+    call within INTEGRITY_EVERY_S does not read the whole store again; after it, or with the memory unreadable, it
+    does, and finds damage."""
+    checks: list[int] = []
+
+    def counted(con: sqlite3.Connection) -> list[str]:
+        checks.append(1)
+        return []
+
+    state = tmp_path / "state"
+    state.mkdir()
+    monkeypatch.setattr(store_module, "quick_check", counted)
+    monkeypatch.setattr(store_module, "_checks_file", None)
+    store_module.remember_checks_in(state)
+    path = tmp_path / "r.sqlite"
+    for i in range(3):
+        monkeypatch.setattr(store_module, "_intact", {})  # each call a new process
+        record(path, f"run-{i}", WHEN, [result("a", True)])
+    assert len(checks) == 1
+    memory = state / "cache" / store_module.CHECKS_FILE_NAME
+    assert list(json.loads(memory.read_text())) == [f"{path.stat().st_dev}:{path.stat().st_ino}"]
+    for unreadable in ("not json", '["a list"]', '{"1:2": "soon"}'):
+        memory.write_text(unreadable)
+        monkeypatch.setattr(store_module, "_intact", {})
+        record(path, "run-x", WHEN, [result("a", True)])
+    assert len(checks) == 4  # a memory that cannot be read: checked again, no error
+    monkeypatch.setattr(store_module, "INTEGRITY_EVERY_S", 0.0)  # the interval has passed
+    monkeypatch.setattr(store_module, "_intact", {})
+    record(path, "run-4", WHEN, [result("a", True)])
+    assert len(checks) == 5
+
+
+def test_a_damaged_store_is_found_by_the_next_process_once_its_remembered_check_is_old(
+    damaged_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    (state / "cache").mkdir(parents=True)
+    monkeypatch.setattr(store_module, "_checks_file", None)
+    store_module.remember_checks_in(state)
+    key = f"{damaged_store.stat().st_dev}:{damaged_store.stat().st_ino}"
+    old = time.time() - store_module.INTEGRITY_EVERY_S - 1
+    (state / "cache" / store_module.CHECKS_FILE_NAME).write_text(json.dumps({key: old}))
+    before = digest(damaged_store)
+    with pytest.raises(ResultsStoreError, match="the results store is damaged"):
+        record(damaged_store, "run-x", WHEN, [result("a", True)])
+    assert digest(damaged_store) == before
 
 
 # --- Recovery: slo store check and slo store backup.

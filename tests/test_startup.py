@@ -128,3 +128,18 @@ def test_start_up_imports_run_without_collection_and_the_collector_resumes_after
     with pytest.raises(SystemExit):
         main(["--help"])
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_check_remembers_the_stores_integrity_check_in_its_state_folder(
+    built_product: Settings, tmp_path: Path
+) -> None:
+    """results/store.py: remember_checks_in - the next `slo check` within the hour does not read the whole store."""
+    import json
+
+    store = tmp_path / "r.sqlite"
+    args = ("check", "--db", str(built_product.database), "--state-dir", str(tmp_path), "--results", str(store))
+    imported_by(*args)
+    memory = json.loads((tmp_path / "cache" / "store_checks.json").read_text())
+    assert list(memory) == [f"{store.stat().st_dev}:{store.stat().st_ino}"]
+    imported_by(*args, "--no-record")  # nothing recorded, nothing checked: the memory stays as it was
+    assert json.loads((tmp_path / "cache" / "store_checks.json").read_text()) == memory

@@ -157,6 +157,10 @@ def handle(args: argparse.Namespace) -> int:
     sql_cache.save()  # the queries the evaluation rendered
     results = located(checked.results, specs)
     run_id = str(uuid.uuid4())
+    if not args.no_record:
+        from dagster_project.results.store import remember_checks_in
+
+        remember_checks_in(config.state_dir)  # the store's integrity check, once an hour, not once a call
     warning = keep(None if args.no_record else config.results_path, config.pushgateway, run_id, as_of, results)
     if warning is not None:
         print(f"warning: {warning}", file=sys.stderr)
