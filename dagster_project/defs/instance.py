@@ -36,6 +36,11 @@ try:  # Dagster's own busy timeout for its SQLite storages (not in every 1.13 re
 except ImportError:  # pragma: no cover - the oldest supported Dagster
     SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
+# `slo run` does not capture its steps' stdout and stderr into files for the UI: they reach the user's terminal as
+# they are, and capturing them cost four `tail` processes per build (issue 11). Runs launched from the UI (`make dev`)
+# read dagster.yaml, which this override does not change, and capture as before.
+NO_CAPTURE = {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}
+
 SQLITE_PRAGMAS = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
 
 
@@ -145,4 +150,5 @@ def build_instance(home: Path) -> dg.DagsterInstance:
         "class": BuildEventLogStorage.__name__,
         "config": {"base_dir": os.path.join(str(home), "history", "runs", "")},
     }
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides={"event_log_storage": event_log}))
+    overrides = {"event_log_storage": event_log, "compute_logs": NO_CAPTURE}
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
