@@ -306,6 +306,44 @@ def test_every_sqlite_file_of_the_build_instance_commits_without_an_fsync(tmp_pa
             assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_fresh_build_instance_reads_dagsters_migration_scripts_once_and_is_stamped_at_their_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dagster read its ~90 migration scripts anew for every schema revision it checked or stamped (seven times for a
+    fresh instance, issue 11); they are read once per process now, and every file is still stamped at the head
+    revision, which Dagster's own classes (`make dev`) check when they open the instance."""
+    import sqlite3
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from dagster._core.storage.sql import ALEMBIC_SCRIPTS_LOCATION
+
+    from dagster_project.defs.instance import build_instance
+
+    made: list[str] = []
+    init = ScriptDirectory.__init__
+
+    def counting(self: ScriptDirectory, dir: str, *args: Any, **kwargs: Any) -> None:
+        made.append(dir)
+        init(self, dir, *args, **kwargs)
+
+    monkeypatch.setattr(ScriptDirectory, "__init__", counting)
+    for name in ("first", "second"):
+        with build_instance(tmp_path / name) as instance:
+            instance.add_run(dg.DagsterRun(job_name="a_job", run_id=f"{name}-run"))
+    assert len(made) <= 1
+    monkeypatch.setattr(ScriptDirectory, "__init__", init)
+    config = Config()
+    config.set_main_option("script_location", ALEMBIC_SCRIPTS_LOCATION)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    home = tmp_path / "second"
+    for path in (home / "history" / "runs.db", home / "schedules" / "schedules.db", home / "history/runs/index.db"):
+        with sqlite3.connect(path) as con:
+            assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)], path
+    with dg.DagsterInstance.from_config(str(home.resolve())) as instance:
+        assert instance.get_run_by_id("second-run") is not None
+
+
 def test_the_build_instance_checkpoints_its_files_when_it_closes_not_after_every_operation(tmp_path: Path) -> None:
     """SQLite checkpoints a write-ahead log into its file (with an fsync) whenever the last connection to it closes,
     and Dagster's run and schedule storages open and close one per operation: the build instance holds one idle
