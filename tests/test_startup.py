@@ -143,3 +143,15 @@ def test_check_remembers_the_stores_integrity_check_in_its_state_folder(
     assert list(memory) == [f"{store.stat().st_dev}:{store.stat().st_ino}"]
     imported_by(*args, "--no-record")  # nothing recorded, nothing checked: the memory stays as it was
     assert json.loads((tmp_path / "cache" / "store_checks.json").read_text()) == memory
+
+
+def test_a_second_build_in_the_same_state_folder_renders_no_sql(tmp_path: Path) -> None:
+    """`slo run` remembers its checks' SQL in the state folder as `slo check` does (spec/sql_cache.py), and the
+    results store's integrity check (results/store.py): a second build of the same spec builds no SQL tree (0.2 s of
+    a small build); the first one does."""
+    state = str(tmp_path / "state")
+    args = ("run", "--data-dir", str(REPO / "sample_data"), "--state-dir", state, "--as-of", "2026-11-27T06:00:00Z")
+    assert "sqlglot" in imported_by(*args)
+    assert (tmp_path / "state" / "cache" / "sql.json").is_file()
+    assert (tmp_path / "state" / "cache" / "store_checks.json").is_file()
+    assert "sqlglot" not in imported_by(*args)
