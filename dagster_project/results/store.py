@@ -254,10 +254,11 @@ CHECKS_FILE_NAME = "store_checks.json"
 
 def remember_checks_in(state_dir: Path) -> None:
     """Remember when each store was last found intact in `<state_dir>/cache/store_checks.json` too, for the
-    commands that run once per call (`slo check`): without it each call read the whole store again (0.16 s a call
-    for a year of hourly checks of 31 SLOs), so a check got slower as its history grew. Another process within
-    INTEGRITY_EVERY_S of a passing check skips it, as one long-lived process does; the file is written only when
-    the state folder exists, and one that cannot be read or written means checking again, never an error."""
+    commands that run once per call (`slo check`, `slo run`): without it each call read the whole store again
+    (0.16 s a call for a year of hourly checks of 31 SLOs), so a check got slower as its history grew. Another
+    process within INTEGRITY_EVERY_S of a passing check skips it, as one long-lived process does; the file is written
+    only when the state folder exists, and one that cannot be read or written means checking again, never an
+    error."""
     global _checks_file
     _checks_file = state_dir / "cache" / CHECKS_FILE_NAME
 
@@ -282,11 +283,14 @@ def _remember_check(key: str) -> None:
     if _checks_file is None or not _checks_file.parent.parent.is_dir():
         return
     checks = {**_remembered_checks(), key: time.time()}
-    with suppress(OSError):
+    tmp = _checks_file.with_name(f".{CHECKS_FILE_NAME}.{os.getpid()}.tmp")
+    try:
         _checks_file.parent.mkdir(exist_ok=True)
-        tmp = _checks_file.with_name(f".{CHECKS_FILE_NAME}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(checks, sort_keys=True), encoding="utf-8")
         os.replace(tmp, _checks_file)
+    except OSError:  # not written: the next process checks again
+        with suppress(OSError):
+            tmp.unlink()
 
 
 INSERT_COLUMNS = (
