@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -229,14 +230,25 @@ def test_a_build_reports_its_steps_as_they_finish(tmp_path: Path) -> None:
     assert calls[-1] == (build.steps, build.steps)  # the last report is the whole build
 
 
+def _built_listening(settings: Settings, event: str, listener: Callable[..., None]) -> Any:
+    """A published build of `settings`, `listener` hearing SQLAlchemy's pool `event` (connect, checkout) meanwhile."""
+    import sqlalchemy as sa
+
+    from dagster_project.defs.runner import run_build
+
+    sa.event.listen(sa.pool.Pool, event, listener)
+    try:
+        build = run_build(settings)
+    finally:
+        sa.event.remove(sa.pool.Pool, event, listener)
+    assert build.published
+    return build
+
+
 def test_the_event_log_opens_a_few_connections_per_build_not_one_per_event(tmp_path: Path) -> None:
     """Dagster's default SQLite event log opened (and fsynced) a connection per event; the build's keeps them open,
     in write-ahead-log mode, and what it writes is read back by Dagster's default storage (`make dev`)."""
     import sqlite3
-
-    import sqlalchemy as sa
-
-    from dagster_project.defs.runner import run_build
 
     opened: list[str] = []
 
@@ -244,12 +256,7 @@ def test_the_event_log_opens_a_few_connections_per_build_not_one_per_event(tmp_p
         opened.append(dbapi_connection.execute("PRAGMA database_list").fetchall()[0][2])
 
     settings = make_settings(tmp_path, make_sources(tmp_path / "src", orders=300))
-    sa.event.listen(sa.pool.Pool, "connect", count)
-    try:
-        build = run_build(settings)
-    finally:
-        sa.event.remove(sa.pool.Pool, "connect", count)
-    assert build.published
+    build = _built_listening(settings, "connect", count)
     run_shard = settings.dagster_home.resolve() / "history" / "runs" / f"{build.run_id}.db"
     with dg.DagsterInstance.from_config(str(settings.dagster_home.resolve())) as instance:  # Dagster's own classes
         events = instance.all_logs(build.run_id)
@@ -266,9 +273,6 @@ def test_the_event_log_keeps_one_connection_per_file_for_a_build_with_a_transact
     """Checking a pooled connection out and back in for every event and asset-index write (~280 per small build) cost
     ~0.025 s (issue 11): the build's event log keeps one connection per file open for the run; each operation is still
     its own transaction, so what a step stored is there for Dagster's own classes (`make dev`) as before."""
-    import sqlalchemy as sa
-
-    from dagster_project.defs.runner import run_build
 
     checkouts: list[str] = []
 
@@ -276,12 +280,7 @@ def test_the_event_log_keeps_one_connection_per_file_for_a_build_with_a_transact
         checkouts.append(dbapi_connection.execute("PRAGMA database_list").fetchall()[0][2])
 
     settings = make_settings(tmp_path, make_sources(tmp_path / "src", orders=300))
-    sa.event.listen(sa.pool.Pool, "checkout", count)
-    try:
-        build = run_build(settings)
-    finally:
-        sa.event.remove(sa.pool.Pool, "checkout", count)
-    assert build.published
+    build = _built_listening(settings, "checkout", count)
     runs = settings.dagster_home.resolve() / "history" / "runs"
     assert checkouts.count(str(runs / f"{build.run_id}.db")) <= 10  # creating the file's tables takes a few
     assert checkouts.count(str(runs / "index.db")) <= 10
