@@ -290,6 +290,13 @@ def test_the_event_log_keeps_one_connection_per_file_for_a_build_with_a_transact
         assert len(checks) == len(build.results)
 
 
+def _python(script: str) -> subprocess.CompletedProcess[str]:
+    """`script` run by a fresh interpreter from the repository, which must succeed (its output, for the test)."""
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_a_build_does_not_import_pandas(tmp_path: Path) -> None:
     """pyarrow's pa.array imports pandas to ask whether a numpy vector is a pandas one: 0.3-0.7 s of every build."""
     make_sources(tmp_path / "src", orders=300)  # the generator may use pandas; the build must not
@@ -302,8 +309,7 @@ def test_a_build_does_not_import_pandas(tmp_path: Path) -> None:
         "assert run_build(make_settings(tmp, tmp / 'src')).published\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pandas')[:3])\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    result = _python(script)
     assert result.stdout.strip() == "[]"
 
 
@@ -433,8 +439,7 @@ def test_slo_run_builds_with_dagsters_imported_objects_out_of_the_garbage_collec
         " '--as-of', '2026-11-27T06:00:00Z'])\n"
         "assert code == 0, code\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    result = _python(script)
     seen = next(line for line in result.stderr.splitlines() if line.startswith(("True ", "False ")))
     enabled, dagster_tracked = seen.split()
     assert enabled == "True"
@@ -463,8 +468,7 @@ def test_slo_run_as_a_command_ends_without_thawing_what_its_start_up_froze(tmp_p
         f"sys.argv = {argv!r}\n"
         "runpy.run_module('dagster_project.cli.main', run_name='__main__')\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    result = _python(script)
     frozen = next(line for line in result.stderr.splitlines() if line.startswith("frozen at exit"))
     assert int(frozen.split()[-1]) > 100_000
 
