@@ -12,7 +12,8 @@ import pytest
 from dagster_project.engines.native_sql import table_ref
 from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query, require_single_select
 from dagster_project.spec.validate import validate
-from dagster_project.spec.yaml_source import MAX_ALIASES, MAX_DEPTH, MAX_NODES, MAX_SPEC_BYTES, YamlError, load_yaml
+from dagster_project.spec.yaml_doc import MAX_SPEC_BYTES, YamlError
+from dagster_project.spec.yaml_source import MAX_ALIASES, MAX_DEPTH, MAX_NODES, load_yaml
 from tests.conftest import REPO
 
 GOOD = (REPO / "tests" / "specs" / "good" / "minimal.yaml").read_text()

@@ -136,23 +136,29 @@ def test_a_verdict_of_another_fingerprint_is_not_used(tmp_path: Path, monkeypatc
 
 
 def _fingerprint_with(monkeypatch: pytest.MonkeyPatch, site: Path, rules: tuple[int, int]) -> str:
-    """The fingerprint when sqlglot, DuckDB and their dist-info live in `site` and free_sql.py has the size and
-    modification time (ns) `rules`."""
-    for file in ("sqlglot/_version.py", "sqlglot/__init__.py", "duckdb/__init__.py"):
+    """The fingerprint when sqlglot, DuckDB, pydantic, PyYAML and their dist-info live in `site` and free_sql.py has
+    the size and modification time (ns) `rules`."""
+    packages = ("sqlglot", "duckdb", "pydantic", "pydantic_core", "yaml")
+    for file in ("sqlglot/_version.py", *(f"{name}/__init__.py" for name in packages)):
         if not (site / file).exists():
             (site / file).parent.mkdir(exist_ok=True)
             (site / file).write_text("")
-    origins = {"sqlglot": site / "sqlglot" / "__init__.py", "duckdb": site / "duckdb" / "__init__.py", "_duckdb": None}
+    origins: dict[str, Path | None] = {name: site / name / "__init__.py" for name in packages}
+    origins["_duckdb"] = None
 
     def find_spec(name: str) -> Any:
         origin = origins[name]
         return None if origin is None else importlib.util.spec_from_file_location(name, origin)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    real_stat = Path.stat
+    real_stat = os.stat
     size, mtime_ns = rules
     faked = types.SimpleNamespace(st_size=size, st_mtime_ns=mtime_ns)
-    monkeypatch.setattr(Path, "stat", lambda p, **kw: faked if p.name == "free_sql.py" else real_stat(p, **kw))
+
+    def stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+        return faked if os.fspath(path).endswith(f"{os.sep}free_sql.py") else real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
     try:
         return sql_cache._compute_fingerprint()
     finally:
@@ -162,8 +168,8 @@ def _fingerprint_with(monkeypatch: pytest.MonkeyPatch, site: Path, rules: tuple[
 def test_the_fingerprint_changes_with_the_rules_and_the_library_versions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "sqlglot-30.0.0.dist-info").mkdir()
-    (tmp_path / "duckdb-2.0.0.dist-info").mkdir()
+    for name in ("sqlglot-30.0.0", "duckdb-2.0.0", "pydantic-2.14.3", "PyYAML-6.0.3"):
+        (tmp_path / f"{name}.dist-info").mkdir()
     base = _fingerprint_with(monkeypatch, tmp_path, (5, 1_000))
     assert _fingerprint_with(monkeypatch, tmp_path, (5, 1_000)) == base
     assert _fingerprint_with(monkeypatch, tmp_path, (14, 1_000)) != base  # edited: another size
@@ -172,6 +178,13 @@ def test_the_fingerprint_changes_with_the_rules_and_the_library_versions(
     assert _fingerprint_with(monkeypatch, tmp_path, (5, 1_000)) != base
     (tmp_path / "sqlglot-30.1.0.dist-info").rename(tmp_path / "sqlglot-30.0.0.dist-info")
     (tmp_path / "duckdb-2.0.0.dist-info").rename(tmp_path / "duckdb-2.0.1.dist-info")
+    assert _fingerprint_with(monkeypatch, tmp_path, (5, 1_000)) != base
+    # the validated spec files remembered with the same fingerprint (spec_cache.py) depend on pydantic and PyYAML
+    base = _fingerprint_with(monkeypatch, tmp_path, (5, 1_000))
+    (tmp_path / "pydantic-2.14.3.dist-info").rename(tmp_path / "pydantic-2.15.0.dist-info")
+    assert _fingerprint_with(monkeypatch, tmp_path, (5, 1_000)) != base
+    base = _fingerprint_with(monkeypatch, tmp_path, (5, 1_000))
+    (tmp_path / "PyYAML-6.0.3.dist-info").rename(tmp_path / "PyYAML-6.0.4.dist-info")
     assert _fingerprint_with(monkeypatch, tmp_path, (5, 1_000)) != base
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagster_project.checking import ENGINES
-from dagster_project.cli.specs import add_slos_option, add_state_options, config_of
+from dagster_project.cli.specs import add_slos_option, add_state_options, config_of, remember_in, save_remembered
 from dagster_project.cli.startup import uncollected
 from dagster_project.cli.table import print_slo_results
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, EXIT_USAGE, UsageError
@@ -89,13 +89,12 @@ def handle(args: argparse.Namespace) -> int:
         from dagster_project.results.address import gx_root, store_exists
         from dagster_project.slo.domain import all_slos
         from dagster_project.slo.report import blocking_failures
-        from dagster_project.spec import sql_cache
         from dagster_project.spec.validate import validate
         from dagster_project.verify.database import adapter_issues, database_issues
 
     config = config_of(args)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
-    sql_cache.use(config.state_dir)
+    remember_in(config.state_dir)
     specs, issues = validate(list(config.require_specs()))
     db = config.database
     stack = contextlib.ExitStack()
@@ -136,7 +135,7 @@ def handle(args: argparse.Namespace) -> int:
                 opened[key] = adapter
             except EngineError:
                 continue
-    sql_cache.save()
+    save_remembered()
     if issues:
         stack.close()
         for issue in issues:
@@ -154,7 +153,7 @@ def handle(args: argparse.Namespace) -> int:
             # Read for the SLOs judged against their history; with --no-record and no store yet, nothing is.
             store=None if args.no_record and not store_exists(config.results_path) else config.results_path,
         )
-    sql_cache.save()  # the queries the evaluation rendered
+    save_remembered()  # the queries the evaluation rendered
     results = located(checked.results, specs)
     run_id = str(uuid.uuid4())
     if not args.no_record:

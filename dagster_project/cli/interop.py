@@ -145,7 +145,8 @@ def handle_import_openslo(args: argparse.Namespace) -> int:
     from dagster_project.interop.openslo import ImportFailed, import_documents, spec_data
     from dagster_project.interop.yaml_out import dump
     from dagster_project.spec.validate import validate
-    from dagster_project.spec.yaml_source import YamlError, load_yaml_stream
+    from dagster_project.spec.yaml_doc import YamlError
+    from dagster_project.spec.yaml_source import load_yaml_stream
 
     docs = []
     for path in args.files:
@@ -195,7 +196,8 @@ def handle_import_odcs(args: argparse.Namespace) -> int:
     from dagster_project.interop.odcs import NotAContract, import_contract
     from dagster_project.interop.yaml_out import dump
     from dagster_project.spec.validate import validate
-    from dagster_project.spec.yaml_source import YamlError, load_yaml
+    from dagster_project.spec.yaml_doc import YamlError
+    from dagster_project.spec.yaml_source import load_yaml
 
     try:
         imported = import_contract(load_yaml(args.file))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster_project.cli.progress import ProgressBar
-from dagster_project.cli.specs import add_slos_option, add_state_options, config_of
+from dagster_project.cli.specs import add_slos_option, add_state_options, config_of, remember_in, save_remembered
 from dagster_project.cli.table import print_slo_results
 from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, UsageError
 from dagster_project.settings import Settings, parse_timestamp, settings_from_config
@@ -70,13 +70,12 @@ def handle(args: argparse.Namespace) -> int:
         from dagster_project.defs.runner import no_build, run_build
         from dagster_project.results.store import remember_checks_in
         from dagster_project.slo.report import blocking_failures
-        from dagster_project.spec import sql_cache
         from dagster_project.warehouse.ownership import Owner, refuse_foreign
 
     config = config_of(args)
     # As `slo check`: what the SLO checks work out about their SQL, and the results store's integrity check, are
-    # remembered in the state folder for the next build (spec/sql_cache.py, results/store.py).
-    sql_cache.use(config.state_dir)
+    # remembered in the state folder for the next build (cli/specs.py remember_in, results/store.py).
+    remember_in(config.state_dir)
     remember_checks_in(config.state_dir)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC).replace(microsecond=0)
     config.require_specs()
@@ -105,7 +104,7 @@ def handle(args: argparse.Namespace) -> int:
         run = run_build(settings, progress=bar if bar.enabled else None)
         bar.close()
         results = list(run.results) + _check_the_rest(settings, run.run_id, as_of, run.published)
-        sql_cache.save()
+        save_remembered()
         elapsed = time.monotonic() - started
         out = sys.stderr if args.json else sys.stdout
         state = "published" if run.published else "NOT published: a blocking SLO failed"

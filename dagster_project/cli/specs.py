@@ -15,6 +15,23 @@ if TYPE_CHECKING:  # the models load pydantic: only when a command runs, not for
     from dagster_project.spec.models import SpecFile
 
 
+def remember_in(state_dir: Path) -> None:
+    """What validation works out, remembered in the state folder for this command and the next (when the folder
+    exists): the validated spec files (spec/spec_cache.py), the SQL verdicts and rendered queries (spec/sql_cache.py).
+    Written by `save_remembered`."""
+    from dagster_project.spec import spec_cache, sql_cache
+
+    spec_cache.use(state_dir)
+    sql_cache.use(state_dir)
+
+
+def save_remembered() -> None:
+    from dagster_project.spec import spec_cache, sql_cache
+
+    spec_cache.save()
+    sql_cache.save()
+
+
 def add_slos_option(parser: Any) -> None:
     parser.add_argument(
         "--slos",

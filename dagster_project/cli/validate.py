@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dagster_project.cli.specs import add_state_dir_option, config_of
+from dagster_project.cli.specs import add_state_dir_option, config_of, remember_in, save_remembered
 from dagster_project.cli.startup import uncollected
 from dagster_project.errors import EXIT_OK, EXIT_USAGE
 
@@ -70,14 +70,13 @@ def _issue_json(issue: Any) -> dict[str, Any]:
 def handle(args: argparse.Namespace) -> int:
     with uncollected():  # cli/startup.py
         from dagster_project.results.address import store_exists
-        from dagster_project.spec import sql_cache
         from dagster_project.spec.validate import validate
         from dagster_project.verify.slack import measured_build_seconds, slack_warnings
 
     config = config_of(
         argparse.Namespace(slos=args.paths or None, results=args.results, state_dir=args.state_dir, db=args.db)
     )
-    sql_cache.use(config.state_dir)
+    remember_in(config.state_dir)
     specs, issues = validate(list(config.require_specs()))
     if not issues:
         from dagster_project.spec.build_ref import build_issues  # imports each declared build's module
@@ -95,7 +94,7 @@ def handle(args: argparse.Namespace) -> int:
         from dagster_project.verify.database import database_issues
 
         issues = database_issues(specs, db)
-    sql_cache.save()
+    save_remembered()
     if args.results is not None and not store_exists(config.results_path):
         print(f"{args.results}: no such results store", file=sys.stderr)
         return EXIT_USAGE

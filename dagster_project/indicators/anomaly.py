@@ -35,7 +35,8 @@ from dagster_project.indicators.lazy import exp
 
 if TYPE_CHECKING:
     AnomalyMetric = IndicatorSpec
-# else: left undefined here - the scan indicators' union, given by registry.py (model_rebuild) once all are known
+# else: left undefined here - the scan indicators' union, set in this module by registry.py once all are known, and
+# resolved when the model is first built (its fields' names are looked up in this module then)
 
 DEFAULT_SENSITIVITY = AnomalySettings().sensitivity
 

@@ -250,6 +250,22 @@ class Indicator:
         raise TypeError(f"{self.type} has no GX mapping")
 
 
+def _plain(model: BaseModel) -> dict[str, Any]:
+    """A model's fields as plain values, nested models as dicts: model_dump's answer, read without building the
+    model's serializer (deferred, indicators/fields.py Strict: a spec remembered by an earlier command has none yet)."""
+    return {name: _plain_value(getattr(model, name)) for name in type(model).model_fields}
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return _plain(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_plain_value(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain_value(v) for k, v in value.items()}
+    return value
+
+
 def read_columns(dataset: str, columns: Sequence[str], need: Need = "any", name: str = "columns") -> tuple[Read, ...]:
     return tuple(Read(dataset, c, need, (name, j)) for j, c in enumerate(columns))
 
@@ -302,7 +318,7 @@ class Definition:
     def from_spec(self, model: BaseModel, ctx: SpecContext) -> Indicator:
         if self.to_domain is not None:
             return self.to_domain(model, ctx)
-        return self.make(**model.model_dump(exclude={"type"}))
+        return self.make(**{k: v for k, v in _plain(model).items() if k != "type"})
 
     def make(self, **fields: Any) -> Indicator:
         """The domain form from its fields (lists become tuples)."""

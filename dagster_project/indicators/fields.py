@@ -32,7 +32,9 @@ Duration = Annotated[str, AfterValidator(_check_duration), Field(description="e.
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built when it first validates, not when its class is made - a command
+    # that reads its specs from the state folder's memory (spec/spec_cache.py) validates none and builds none.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class IndicatorSpec(Strict):

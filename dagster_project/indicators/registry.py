@@ -83,12 +83,8 @@ def make(type_: str, **fields: Any) -> Indicator:
 # Each type's unit (its default where the spec declares one: Definition.unit_of).
 # What an anomaly may watch: an indicator measured in its dataset's scan, not judged by history itself.
 WATCHABLE = tuple(d for d in REGISTRY.values() if d.measured == "scan" and not d.history)
-anomaly.Anomaly.model_rebuild(
-    force=True,
-    _types_namespace={
-        "AnomalyMetric": Annotated[Union[tuple(d.model for d in WATCHABLE)], Field(discriminator="type")]  # noqa: UP007
-    },
-)
+# Defined in anomaly's module, where its model's build (deferred: indicators/fields.py Strict) looks the name up.
+vars(anomaly)["AnomalyMetric"] = Annotated[Union[tuple(d.model for d in WATCHABLE)], Field(discriminator="type")]  # noqa: UP007
 
 UNITS: dict[str, Unit] = {name: d.unit for name, d in REGISTRY.items()}
 

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from dagster_project.spec.models import Slo, SpecFile
 from dagster_project.spec.validate import SpecIssue, dotted
-from dagster_project.spec.yaml_source import Path_, YamlDocument
+from dagster_project.spec.yaml_doc import Path_, YamlDocument
 
 API_VERSION = "v3.2.0"
 ENGINE = "slo-monitor"

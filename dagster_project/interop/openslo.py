@@ -34,7 +34,7 @@ from dagster_project.interop.openslo_check import API_VERSION, check_stream
 from dagster_project.interop.windows import Pair, period_s, routed_pairs, seconds, shorthand
 from dagster_project.spec.models import DEFAULT_WINDOWS, INDICATOR_UNITS, Slo, SpecFile
 from dagster_project.spec.validate import SpecIssue, dotted
-from dagster_project.spec.yaml_source import Path_, YamlDocument
+from dagster_project.spec.yaml_doc import Path_, YamlDocument
 
 PREFIX = "slo-monitor.dev/"
 SOURCE_TYPE = "slo-monitor"

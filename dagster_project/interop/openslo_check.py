@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any, TypeGuard
 
 from dagster_project.spec.validate import SpecIssue, dotted
-from dagster_project.spec.yaml_source import Path_, YamlDocument
+from dagster_project.spec.yaml_doc import Path_, YamlDocument
 
 API_VERSION = "openslo/v1"
 KINDS = ("DataSource", "SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "Service")

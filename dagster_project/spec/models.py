@@ -184,7 +184,7 @@ class DataProductCard(Strict):
     initiatives: list[Initiative] = Field(default_factory=list)
     hypotheses: list[Hypothesis] = Field(default_factory=list)
     use_cases: list[UseCase] = Field(default_factory=list)
-    alerting: Alerting = Alerting()
+    alerting: Alerting = Alerting.model_construct()  # no validator built at import (deferred: fields.py Strict)
     labels: Labels = Field(default_factory=dict)
     runbook_url: RunbookUrl | None = None
 

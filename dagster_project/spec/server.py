@@ -21,7 +21,7 @@ _SECRETS = ("password", "token", "secret", "passwd")
 
 
 class _Server(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # as indicators/fields.py Strict
 
     @model_validator(mode="before")
     @classmethod

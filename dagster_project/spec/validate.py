@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from dagster_project.engines.measures import measure_query
 from dagster_project.exporter.names import RESERVED_LABELS
 from dagster_project.indicators.registry import REGISTRY
+from dagster_project.spec import spec_cache
 from dagster_project.spec.cron import CronError
 from dagster_project.spec.cron import parse as parse_cron
 from dagster_project.spec.durations import parse_duration
@@ -34,7 +35,7 @@ from dagster_project.spec.free_sql import (
 )
 from dagster_project.spec.models import CustomSql, MatchesPattern, SpecFile, model_parts
 from dagster_project.spec.models import Slo as SpecSlo
-from dagster_project.spec.yaml_source import Path_, YamlDocument, YamlError, load_yaml
+from dagster_project.spec.yaml_doc import Path_, YamlDocument, YamlError, read_text
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 # Product ids that would collide with a page of the hub (`slo report`'s folder and `slo serve`'s paths).
@@ -149,7 +150,14 @@ def load_specs(paths: Iterable[Path]) -> tuple[list[LoadedSpec], list[SpecIssue]
             issues.append(SpecIssue(str(file), 1, 1, "(file)", "no such file or folder"))
             continue
         try:
-            doc = load_yaml(file)
+            text = read_text(file)
+            remembered = spec_cache.recall(file, text)
+            if remembered is not None:  # validated by an earlier command, text and rules unchanged (spec_cache.py)
+                loaded.append(LoadedSpec(remembered[0], _paths_from(file, remembered[1])))
+                continue
+            from dagster_project.spec.yaml_source import load_yaml  # PyYAML: only for a file not remembered
+
+            doc = load_yaml(file, text)
         except YamlError as exc:
             issues.append(SpecIssue(str(file), exc.position.line, exc.position.column, exc.where, exc.message))
             continue
@@ -157,9 +165,12 @@ def load_specs(paths: Iterable[Path]) -> tuple[list[LoadedSpec], list[SpecIssue]
             issues.append(SpecIssue(str(file), 1, 1, "(document)", "a spec file must be a mapping"))
             continue
         try:
-            loaded.append(LoadedSpec(doc, _paths_from(file, SpecFile.model_validate(doc.data))))
+            spec = SpecFile.model_validate(doc.data)
         except ValidationError as exc:
             issues.extend(_structure_issues(doc, exc))
+            continue
+        spec_cache.keep(file, text, doc, spec)
+        loaded.append(LoadedSpec(doc, _paths_from(file, spec)))
     if not files:
         issues.append(SpecIssue(", ".join(str(p) for p in paths) or ".", 1, 1, "(files)", "no spec files found"))
     return loaded, issues

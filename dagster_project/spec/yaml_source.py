@@ -7,7 +7,7 @@ are errors here.
 A spec is text a person writes, so its size is limited while it is read, before anything grows (each limit an
 error at the place it is exceeded, exit 2):
 
-- MAX_SPEC_BYTES: the file's size (checked before parsing; a 50 MB file is refused without being read).
+- MAX_SPEC_BYTES (yaml_doc.py): the file's size (checked before parsing; a 50 MB file is refused without being read).
 - MAX_DEPTH: how deeply mappings and sequences nest (deeper would exhaust Python's stack).
 - MAX_ALIASES: how many aliases (`*name`) a file uses; an alias inside the value it names (`a: &a [*a]`, an
   endless value) is refused too.
@@ -20,7 +20,6 @@ pure-Python one, much faster); nodes are composed here, in Python, to count and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,36 +28,8 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-Path_ = tuple[str | int, ...]
+from dagster_project.spec.yaml_doc import Path_, Position, YamlDocument, YamlError, read_text
 
-
-@dataclass(frozen=True)
-class Position:
-    line: int  # 1-based
-    column: int  # 1-based
-
-
-@dataclass
-class YamlDocument:
-    path: Path
-    data: Any
-    positions: dict[Path_, Position] = field(default_factory=dict)
-
-    def position(self, loc: Path_) -> Position:
-        """The position of `loc`, or of its nearest ancestor that has one (e.g. a missing key's parent)."""
-        for end in range(len(loc), -1, -1):
-            if loc[:end] in self.positions:
-                return self.positions[loc[:end]]
-        return Position(1, 1)
-
-
-class YamlError(ValueError):
-    def __init__(self, path: Path, position: Position, message: str, where: str = "(document)") -> None:
-        self.path, self.position, self.message, self.where = path, position, message, where
-        super().__init__(f"{path}:{position.line}:{position.column}: {where}: {message}")
-
-
-MAX_SPEC_BYTES = 1_000_000
 MAX_DEPTH = 50
 MAX_ALIASES = 1_000
 MAX_NODES = 100_000
@@ -165,9 +136,10 @@ def _dotted(loc: Path_) -> str:
     return ".".join(str(p) for p in loc) or "(document)"
 
 
-def load_yaml(path: Path) -> YamlDocument:
-    """Parse one YAML document with positions; YamlError (with a position) for anything malformed."""
-    docs = _load(path, stream=False)
+def load_yaml(path: Path, text: str | None = None) -> YamlDocument:
+    """Parse one YAML document with positions; YamlError (with a position) for anything malformed. `text`: the
+    file's text when the caller has read it already (yaml_doc.read_text)."""
+    docs = _load(path, stream=False, text=text)
     return docs[0]
 
 
@@ -177,21 +149,11 @@ def load_yaml_stream(path: Path) -> list[YamlDocument]:
     return _load(path, stream=True)
 
 
-def _load(path: Path, stream: bool) -> list[YamlDocument]:
+def _load(path: Path, stream: bool, text: str | None = None) -> list[YamlDocument]:
     doc = YamlDocument(path=path, data=None)
     docs = [doc]
-    try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_SPEC_BYTES + 1)  # never more, whatever the file claims to be
-        if len(raw) > MAX_SPEC_BYTES:
-            raise YamlError(path, Position(1, 1), f"the file is larger than {MAX_SPEC_BYTES} bytes; a spec is text")
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise YamlError(path, Position(line, column), f"not UTF-8 text: byte 0x{raw[exc.start]:02x}") from None
-    except OSError as exc:
-        raise YamlError(path, Position(1, 1), f"cannot read: {exc.strerror or exc}") from None
+    if text is None:
+        text = read_text(path)
     loader = _Loader(text)
     try:
         if stream:

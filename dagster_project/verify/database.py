@@ -34,7 +34,7 @@ from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, expression_verdict, require_single_select
 from dagster_project.spec.models import SchemaMatch, model_parts
 from dagster_project.spec.validate import LoadedSpec, SpecIssue
-from dagster_project.spec.yaml_source import Path_
+from dagster_project.spec.yaml_doc import Path_
 from dagster_project.warehouse.connection import resolve
 
 # Any instant; only the shape of the queries matters when they are prepared.

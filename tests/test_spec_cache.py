@@ -1,0 +1,221 @@
+"""Validated spec files remembered in the state folder (spec/spec_cache.py): the same specs, the same problems at the
+same file:line, whether remembered or read afresh; an edited file is read again; what depends on the machine (a
+server's relative path) is worked out at every call; a memory that others may write, that is damaged or of another
+fingerprint is not read, never an error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dagster_project.spec import spec_cache, sql_cache, yaml_source
+from dagster_project.spec.server import DuckDbServer
+from dagster_project.spec.validate import LoadedSpec, SpecIssue, validate
+from tests.cli_support import REPO, run_slo
+
+GOOD = (REPO / "tests" / "specs" / "good" / "minimal.yaml").read_text()
+
+
+@pytest.fixture(autouse=True)
+def _nothing_remembered() -> Iterator[None]:
+    spec_cache.forget()
+    sql_cache.forget()
+    yield
+    spec_cache.forget()
+    sql_cache.forget()
+
+
+def write(folder: Path, text: str, name: str = "spec.yaml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def remembering(state: Path, *paths: Path) -> tuple[list[LoadedSpec], list[SpecIssue]]:
+    """validate() in a fresh process's state: what the state folder remembers, and nothing else."""
+    spec_cache.forget()
+    spec_cache.use(state)
+    try:
+        return validate(list(paths))
+    finally:
+        spec_cache.save()
+        spec_cache.forget()
+
+
+def no_parse(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("parsed again")
+
+
+def test_a_remembered_spec_is_the_spec_read_afresh_without_parsing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    cold = remembering(state, spec)
+    assert spec_cache.cache_file(state).is_file()
+    assert cold[0] and not cold[1]
+    monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
+    warm = remembering(state, spec)
+    assert warm == cold  # the documents (data and every position) and the validated models
+    # and without the state folder it does parse: the patch above is what the warm run avoided
+    with pytest.raises(AssertionError, match="parsed again"):
+        validate([spec])
+
+
+def test_an_edited_spec_is_read_again_and_its_problem_found_at_its_line(tmp_path: Path) -> None:
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    assert run_slo("validate", str(spec), "--state-dir", str(state)).returncode == 0
+    assert run_slo("validate", str(spec), "--state-dir", str(state)).returncode == 0  # remembered
+    line = next(i for i, text in enumerate(GOOD.splitlines(), 1) if text.strip().startswith("objective:"))
+    write(tmp_path / "specs", GOOD.replace("objective: ", "objective: 1", 1))  # 0.99 -> 10.99: out of range
+    run = run_slo("validate", str(spec), "--state-dir", str(state))
+    assert run.returncode == 2
+    assert f"{spec}:{line}:" in run.stdout, run.stdout
+
+
+def test_a_spec_with_problems_is_not_remembered_and_its_problems_are_the_same_each_time(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    broken = write(tmp_path / "specs", GOOD.replace("owner: data-team", "owner: [data-team]"), "broken.yaml")
+    first = remembering(state, broken)
+    assert not first[0] and first[1]
+    assert not spec_cache.cache_file(state).exists()  # nothing passed: nothing remembered
+    assert remembering(state, broken) == first
+
+
+def test_problems_across_files_are_found_with_the_files_remembered(tmp_path: Path) -> None:
+    """Only each file's own structure is remembered; the checks across files run at every call."""
+    state = tmp_path / "state"
+    state.mkdir()
+    one = write(tmp_path / "specs", GOOD, "one.yaml")
+    alone = remembering(state, one)
+    assert not alone[1]
+    two = write(tmp_path / "specs", GOOD, "two.yaml")  # the same product id again
+    cold = validate([one, two])
+    warm = remembering(state, one, two)
+    assert warm == cold
+    assert any("data product id 'shop' is already used" in i.message for i in warm[1]), warm[1]
+
+
+def test_a_servers_relative_path_is_worked_out_at_every_call(tmp_path: Path) -> None:
+    """A remembered spec keeps its path as written; where it points (through a link that may change) is resolved
+    each time, as a cold read does."""
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+    link = tmp_path / "data"
+    link.symlink_to(tmp_path / "first")
+    spec = write(
+        tmp_path / "specs",
+        GOOD.replace("semantic_model:", "server: {type: duckdb, path: ../data/shop.duckdb}\nsemantic_model:", 1),
+    )
+    state = tmp_path / "state"
+    state.mkdir()
+    (loaded,), issues = remembering(state, spec)
+    assert not issues
+    assert isinstance(loaded.spec.server, DuckDbServer)
+    assert loaded.spec.server.path == str(tmp_path / "first" / "shop.duckdb")
+    link.unlink()
+    link.symlink_to(tmp_path / "second")
+    (warm,), _ = remembering(state, spec)
+    assert isinstance(warm.spec.server, DuckDbServer)
+    assert warm.spec.server.path == str(tmp_path / "second" / "shop.duckdb")
+
+
+def test_a_memory_others_may_write_is_not_read_and_is_replaced_by_the_users_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    remembering(state, spec)
+    memory = spec_cache.cache_file(state)
+    assert memory.stat().st_mode & 0o777 == 0o600  # the user's only
+    memory.chmod(0o664)
+    parsed: list[Path] = []
+    real = yaml_source.load_yaml
+
+    def counted(path: Path, text: str | None = None) -> Any:
+        parsed.append(path)
+        return real(path, text)
+
+    monkeypatch.setattr(yaml_source, "load_yaml", counted)
+    assert not remembering(state, spec)[1]
+    assert parsed == [spec]  # not read: parsed again
+    assert memory.stat().st_mode & 0o777 == 0o600  # and written again, as the user's only
+    assert not remembering(state, spec)[1]
+    assert parsed == [spec]  # read from then on
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: data.split(b"\n", 1)[0] + b"\nnot a pickle at all", id="garbage-after-header"),
+        pytest.param(lambda data: b"", id="empty"),
+        pytest.param(lambda data: b"\x00" * 64, id="zeros"),
+    ],
+)
+def test_a_damaged_memory_is_a_cold_start(tmp_path: Path, damage: Any) -> None:
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    cold = remembering(state, spec)
+    memory = spec_cache.cache_file(state)
+    memory.write_bytes(damage(memory.read_bytes()))
+    assert remembering(state, spec) == cold
+    assert remembering(state, spec) == cold  # and the file was made whole again
+
+
+def test_a_memory_of_another_fingerprint_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed rule (any module of the package) or library makes another fingerprint: a cold start."""
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    remembering(state, spec)
+    monkeypatch.setattr(sql_cache, "_fingerprint", "another")
+    monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
+    with pytest.raises(AssertionError, match="parsed again"):
+        remembering(state, spec)
+
+
+def test_without_a_state_folder_nothing_is_remembered(tmp_path: Path) -> None:
+    spec = write(tmp_path / "specs", GOOD)
+    validate([spec])
+    spec_cache.save()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["spec.yaml", "specs"]
+
+
+def test_importing_the_spec_models_builds_no_validator() -> None:
+    """The models' validators are built when they first validate (defer_build): a command whose specs are remembered
+    builds none, and so never loads pydantic's plugins (an entry-point scan of every installed package)."""
+    script = """
+import sys
+from dagster_project.slo.domain import all_slos
+from dagster_project.indicators.registry import REGISTRY
+from dagster_project.spec.models import SpecFile
+models = [SpecFile, *(d.model for d in REGISTRY.values())]
+assert not any(m.__pydantic_complete__ for m in models), [m for m in models if m.__pydantic_complete__]
+assert "pydantic.plugin._loader" not in sys.modules
+from pathlib import Path
+from dagster_project.spec.validate import validate
+specs, issues = validate([Path("slo_definitions")])
+assert specs and not issues, issues
+assert SpecFile.__pydantic_complete__
+"""
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_a_remembered_spec_is_read_only_when_the_user_owns_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    remembering(state, spec)
+    monkeypatch.setattr(os, "geteuid", lambda: os.stat(spec_cache.cache_file(state)).st_uid + 1)
+    monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
+    with pytest.raises(AssertionError, match="parsed again"):
+        remembering(state, spec)
