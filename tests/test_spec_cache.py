@@ -5,6 +5,8 @@ fingerprint is not read, never an error."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -14,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from dagster_project.cli.main import main
+from dagster_project.slo.domain import all_slos
 from dagster_project.spec import spec_cache, sql_cache, yaml_source
 from dagster_project.spec.server import DuckDbServer
 from dagster_project.spec.validate import LoadedSpec, SpecIssue, validate
@@ -38,6 +42,11 @@ def write(folder: Path, text: str, name: str = "spec.yaml") -> Path:
     return path
 
 
+def memories(state: Path) -> list[Path]:
+    folder = spec_cache.cache_folder(state)
+    return sorted(folder.glob("*.pickle")) if folder.is_dir() else []
+
+
 def remembering(state: Path, *paths: Path) -> tuple[list[LoadedSpec], list[SpecIssue]]:
     """validate() in a fresh process's state: what the state folder remembers, and nothing else."""
     spec_cache.forget()
@@ -59,11 +68,13 @@ def test_a_remembered_spec_is_the_spec_read_afresh_without_parsing_it(
     spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
     state.mkdir()
     cold = remembering(state, spec)
-    assert spec_cache.cache_file(state).is_file()
+    assert len(memories(state)) == 1
     assert cold[0] and not cold[1]
     monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
     warm = remembering(state, spec)
     assert warm == cold  # the documents (data and every position) and the validated models
+    # and the domain forms the evaluation reads from them (fields read without the models' serializers)
+    assert all_slos([s.spec for s in warm[0]]) == all_slos([s.spec for s in cold[0]])
     # and without the state folder it does parse: the patch above is what the warm run avoided
     with pytest.raises(AssertionError, match="parsed again"):
         validate([spec])
@@ -87,7 +98,7 @@ def test_a_spec_with_problems_is_not_remembered_and_its_problems_are_the_same_ea
     broken = write(tmp_path / "specs", GOOD.replace("owner: data-team", "owner: [data-team]"), "broken.yaml")
     first = remembering(state, broken)
     assert not first[0] and first[1]
-    assert not spec_cache.cache_file(state).exists()  # nothing passed: nothing remembered
+    assert not memories(state)  # nothing passed: nothing remembered
     assert remembering(state, broken) == first
 
 
@@ -129,15 +140,7 @@ def test_a_servers_relative_path_is_worked_out_at_every_call(tmp_path: Path) -> 
     assert warm.spec.server.path == str(tmp_path / "second" / "shop.duckdb")
 
 
-def test_a_memory_others_may_write_is_not_read_and_is_replaced_by_the_users_own(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
-    state.mkdir()
-    remembering(state, spec)
-    memory = spec_cache.cache_file(state)
-    assert memory.stat().st_mode & 0o777 == 0o600  # the user's only
-    memory.chmod(0o664)
+def counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     parsed: list[Path] = []
     real = yaml_source.load_yaml
 
@@ -146,11 +149,67 @@ def test_a_memory_others_may_write_is_not_read_and_is_replaced_by_the_users_own(
         return real(path, text)
 
     monkeypatch.setattr(yaml_source, "load_yaml", counted)
+    return parsed
+
+
+def test_a_memory_others_may_write_is_not_read_and_is_replaced_by_the_users_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    remembering(state, spec)
+    (memory,) = memories(state)
+    assert memory.stat().st_mode & 0o777 == 0o600  # the user's only
+    assert spec_cache.cache_folder(state).stat().st_mode & 0o777 == 0o700
+    memory.chmod(0o664)
+    parsed = counting_parses(monkeypatch)
     assert not remembering(state, spec)[1]
     assert parsed == [spec]  # not read: parsed again
     assert memory.stat().st_mode & 0o777 == 0o600  # and written again, as the user's only
     assert not remembering(state, spec)[1]
     assert parsed == [spec]  # read from then on
+
+
+def test_a_memory_in_a_folder_others_may_write_is_neither_read_nor_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    remembering(state, spec)
+    (memory,) = memories(state)
+    before = memory.stat().st_mtime_ns
+    spec_cache.cache_folder(state).chmod(0o770)
+    parsed = counting_parses(monkeypatch)
+    remembering(state, spec)
+    remembering(state, spec)
+    assert parsed == [spec, spec]
+    assert memory.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("link", ["the file", "a hard link", "the cache folder"])
+def test_a_memory_reached_through_a_link_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str
+) -> None:
+    """A link in the state folder could lead to a file of the user's whose bytes someone else chose: a pickle runs
+    code when read, so none is followed."""
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    remembering(state, spec)
+    (memory,) = memories(state)
+    elsewhere = tmp_path / "elsewhere"
+    if link == "the file":
+        elsewhere.mkdir()
+        memory.rename(elsewhere / memory.name)
+        memory.symlink_to(elsewhere / memory.name)
+    elif link == "a hard link":
+        os.link(memory, elsewhere)
+    else:
+        cache = spec_cache.cache_folder(state).parent
+        cache.rename(elsewhere)
+        cache.symlink_to(elsewhere)
+    monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
+    with pytest.raises(AssertionError, match="parsed again"):
+        remembering(state, spec)
 
 
 @pytest.mark.parametrize(
@@ -162,14 +221,15 @@ def test_a_memory_others_may_write_is_not_read_and_is_replaced_by_the_users_own(
         pytest.param(lambda data: b"\x00" * 64, id="zeros"),
     ],
 )
-def test_a_damaged_memory_is_a_cold_start(tmp_path: Path, damage: Any) -> None:
+def test_a_damaged_memory_is_a_cold_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Any) -> None:
     spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
     state.mkdir()
     cold = remembering(state, spec)
-    memory = spec_cache.cache_file(state)
+    (memory,) = memories(state)
     memory.write_bytes(damage(memory.read_bytes()))
     assert remembering(state, spec) == cold
-    assert remembering(state, spec) == cold  # and the file was made whole again
+    monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
+    assert remembering(state, spec) == cold  # and the file was made whole again: read, not parsed
 
 
 def test_a_memory_of_another_fingerprint_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,7 +275,68 @@ def test_a_remembered_spec_is_read_only_when_the_user_owns_it(tmp_path: Path, mo
     spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
     state.mkdir()
     remembering(state, spec)
-    monkeypatch.setattr(os, "geteuid", lambda: os.stat(spec_cache.cache_file(state)).st_uid + 1)
+    monkeypatch.setattr(os, "geteuid", lambda: os.stat(memories(state)[0]).st_uid + 1)
     monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
     with pytest.raises(AssertionError, match="parsed again"):
         remembering(state, spec)
+
+
+def test_each_command_remembers_in_its_own_state_folder_only(tmp_path: Path) -> None:
+    """main() called twice in one process (a test, a sensor): the second command's folder holds its own specs only,
+    and after a command nothing the process validates is remembered."""
+    folders = {}
+    for name in ("a", "b"):
+        spec = write(tmp_path / name / "specs", GOOD.replace("id: shop", f"id: shop_{name}", 1))
+        (tmp_path / name / "state").mkdir()
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["validate", str(spec), "--state-dir", str(tmp_path / name / "state")]) == 0
+        folders[name] = memories(tmp_path / name / "state")
+    assert len(folders["a"]) == len(folders["b"]) == 1
+    assert folders["a"][0].name != folders["b"][0].name
+    first = tmp_path / "a" / "specs" / "spec.yaml"
+    assert spec_cache.recall(first, first.read_text()) is None  # the command's memory ended with it
+    validate([write(tmp_path / "c" / "specs", GOOD.replace("id: shop", "id: shop_c", 1))])  # the caller goes on
+    spec_cache.save()
+    assert memories(tmp_path / "b" / "state") == folders["b"]  # and what it validates is remembered nowhere
+
+
+def test_the_same_path_named_from_another_folder_is_remembered_and_its_server_resolved_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = GOOD.replace("semantic_model:", "server: {type: duckdb, path: data/shop.duckdb}\nsemantic_model:", 1)
+    for name in ("one", "two"):
+        write(tmp_path / name / "specs", text)
+    state = tmp_path / "state"
+    state.mkdir()
+    monkeypatch.chdir(tmp_path / "one")
+    remembering(state, Path("specs/spec.yaml"))
+    monkeypatch.chdir(tmp_path / "two")
+    monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
+    (loaded,), issues = remembering(state, Path("specs/spec.yaml"))  # the same name, the same text: remembered
+    assert not issues
+    assert isinstance(loaded.spec.server, DuckDbServer)
+    assert loaded.spec.server.path == str(tmp_path / "two" / "specs" / "data" / "shop.duckdb")
+
+
+def test_where_the_system_cannot_say_who_owns_a_file_nothing_is_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    monkeypatch.setattr(spec_cache, "_SUPPORTED", False)
+    remembering(state, spec)
+    assert not memories(state)
+
+
+def test_the_oldest_memories_beyond_the_limit_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spec_cache, "MAX_FILES", 2)
+    state = tmp_path / "state"
+    state.mkdir()
+    written = []
+    for objective in ("0.9", "0.95", "0.97"):
+        spec = write(tmp_path / "specs", GOOD.replace("objective: 0.99", f"objective: {objective}", 1))
+        remembering(state, spec)
+        written.append({p.name for p in memories(state)})
+    assert len(written[-1]) == 2
+    assert written[-1] - written[-2]  # the newest is kept
+    assert not written[0] & written[-1]  # the oldest went

@@ -138,7 +138,7 @@ def test_a_verdict_of_another_fingerprint_is_not_used(tmp_path: Path, monkeypatc
 def _fingerprint_with(monkeypatch: pytest.MonkeyPatch, site: Path, rules: tuple[int, int]) -> str:
     """The fingerprint when sqlglot, DuckDB, pydantic, PyYAML and their dist-info live in `site` and free_sql.py has
     the size and modification time (ns) `rules`."""
-    packages = ("sqlglot", "duckdb", "pydantic", "pydantic_core", "yaml")
+    packages = ("sqlglot", "duckdb", "pydantic", "pydantic_core", "annotated_types", "typing_inspection", "yaml")
     for file in ("sqlglot/_version.py", *(f"{name}/__init__.py" for name in packages)):
         if not (site / file).exists():
             (site / file).parent.mkdir(exist_ok=True)

@@ -131,7 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # main(args)). Without arguments, main is the process's command line (`slo`, python -m) and the process ends
         # with it: thawing would only make the interpreter's shutdown walk and free all of it (0.4 s after a build).
         if argv is not None:
+            from dagster_project.cli.specs import forget_remembered
+
             thaw()
+            forget_remembered()  # the state folder's memories are this command's only
 
 
 def _main(argv: Sequence[str] | None) -> int:

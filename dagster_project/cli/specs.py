@@ -5,6 +5,7 @@ Specs are validated; any problem is a usage error listing every one (exit 2)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,15 @@ def save_remembered() -> None:
 
     spec_cache.save()
     sql_cache.save()
+
+
+def forget_remembered() -> None:
+    """The memories dropped when a command ends, for a caller that goes on (tests, a sensor calling main(args)): the
+    next command names its own state folder, and what the caller validates in between is remembered nowhere."""
+    for name in ("dagster_project.spec.spec_cache", "dagster_project.spec.sql_cache"):
+        module = sys.modules.get(name)  # only those the command loaded
+        if module is not None:
+            module.forget()
 
 
 def add_slos_option(parser: Any) -> None:

@@ -13,11 +13,12 @@ expected value, the band at the threshold and the value itself are kept with eac
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from dagster_project.indicators.base import (
     Context,
@@ -35,8 +36,14 @@ from dagster_project.indicators.lazy import exp
 
 if TYPE_CHECKING:
     AnomalyMetric = IndicatorSpec
-# else: left undefined here - the scan indicators' union, set in this module by registry.py once all are known, and
+# else: left undefined here - the scan indicators' union, set by `watching` (registry.py, once all are known) and
 # resolved when the model is first built (its fields' names are looked up in this module then)
+
+
+def watching(models: Sequence[type[BaseModel]]) -> None:
+    """What `metric` may be: one of `models` (the indicators measured in their dataset's scan), by its type."""
+    globals()["AnomalyMetric"] = Annotated[Union[tuple(models)], Field(discriminator="type")]  # noqa: UP007
+
 
 DEFAULT_SENSITIVITY = AnomalySettings().sensitivity
 

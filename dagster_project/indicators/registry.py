@@ -7,9 +7,7 @@ The order is the order of the spec's union (and so of the JSON Schema's oneOf): 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
-
-from pydantic import Field
+from typing import Any
 
 from dagster_project.indicators import (
     anomaly,
@@ -83,8 +81,7 @@ def make(type_: str, **fields: Any) -> Indicator:
 # Each type's unit (its default where the spec declares one: Definition.unit_of).
 # What an anomaly may watch: an indicator measured in its dataset's scan, not judged by history itself.
 WATCHABLE = tuple(d for d in REGISTRY.values() if d.measured == "scan" and not d.history)
-# Defined in anomaly's module, where its model's build (deferred: indicators/fields.py Strict) looks the name up.
-vars(anomaly)["AnomalyMetric"] = Annotated[Union[tuple(d.model for d in WATCHABLE)], Field(discriminator="type")]  # noqa: UP007
+anomaly.watching([d.model for d in WATCHABLE])
 
 UNITS: dict[str, Unit] = {name: d.unit for name, d in REGISTRY.items()}
 

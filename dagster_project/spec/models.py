@@ -432,6 +432,9 @@ def model_parts(spec: SpecFile) -> tuple[list[Measure], list[SemanticDimension]]
 
 
 def json_schema() -> dict[str, Any]:
+    # A default that is a model instance is written into the schema by its own serializer, which pydantic 2.10
+    # does not build for a deferred model (indicators/fields.py Strict): built here, before the schema needs it.
+    Alerting.model_rebuild()
     schema = SpecFile.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "slo-monitor data product spec"

@@ -8,8 +8,9 @@ it was computed from (the text and what it is checked as: kind, dialect, allowed
 indicator's type and repr, its dataset, row filter, the dataset's text columns and the dialect). Everything else it
 depends on is in the file's fingerprint: the size and time of every module of this package (the rules and the
 rendering; what Python checks its own bytecode against),
-the installed sqlglot, DuckDB, pydantic, PyYAML and slo-monitor versions (pydantic and PyYAML for the validated spec
-files remembered with the same fingerprint, spec_cache.py), DuckDB's extension module's size and time, and Python's
+the installed sqlglot, DuckDB, pydantic (with pydantic-core, annotated-types and typing-inspection), PyYAML and
+slo-monitor versions (pydantic and PyYAML for the validated spec files remembered with the same fingerprint,
+spec_cache.py), DuckDB's extension module's size and time, and Python's
 version. The file is read only when its fingerprint matches: a changed rule, renderer or library is a cold start,
 never a stale answer.
 
@@ -40,7 +41,17 @@ _fresh: set[str] = set()  # computed in this process, not yet on disk
 _file: Path | None = None
 _fingerprint: str | None = None
 MISSING = object()  # recall's answer when nothing is remembered
-_DISTRIBUTIONS = ("sqlglot-", "duckdb-", "slo_monitor-", "pydantic-", "pydantic_core-", "pyyaml-")
+_LIBRARIES = ("sqlglot", "duckdb", "pydantic", "pydantic_core", "annotated_types", "typing_inspection", "yaml")
+_DISTRIBUTIONS = (
+    "sqlglot-",
+    "duckdb-",
+    "slo_monitor-",
+    "pydantic-",
+    "pydantic_core-",
+    "annotated_types-",
+    "typing_inspection-",
+    "pyyaml-",
+)
 
 
 def cache_file(state_dir: Path) -> Path:
@@ -69,7 +80,7 @@ def _compute_fingerprint() -> str:
             digest.update(f"{path[start:]} {st.st_size} {st.st_mtime_ns}\n".encode())
     parts: list[str] = [f"format {FORMAT}", sys.version, digest.hexdigest()]
     folders = {package.parent}  # where an installed slo-monitor's dist-info sits (or the source tree)
-    for name in ("sqlglot", "duckdb", "_duckdb", "pydantic", "pydantic_core", "yaml"):
+    for name in (*_LIBRARIES, "_duckdb"):
         spec = importlib.util.find_spec(name)  # a top-level name: found, not imported
         if spec is None or spec.origin is None:
             parts.append(f"{name}: none")
