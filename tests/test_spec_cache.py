@@ -58,6 +58,15 @@ def remembering(state: Path, *paths: Path) -> tuple[list[LoadedSpec], list[SpecI
         spec_cache.forget()
 
 
+def remembered_once(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A good spec validated once with a state folder: the spec, the state folder and the one remembered file."""
+    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
+    state.mkdir()
+    remembering(state, spec)
+    (memory,) = memories(state)
+    return spec, state, memory
+
+
 def no_parse(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("parsed again")
 
@@ -155,10 +164,7 @@ def counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 def test_a_memory_others_may_write_is_not_read_and_is_replaced_by_the_users_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
-    state.mkdir()
-    remembering(state, spec)
-    (memory,) = memories(state)
+    spec, state, memory = remembered_once(tmp_path)
     assert memory.stat().st_mode & 0o777 == 0o600  # the user's only
     assert spec_cache.cache_folder(state).stat().st_mode & 0o777 == 0o700
     memory.chmod(0o664)
@@ -173,10 +179,7 @@ def test_a_memory_others_may_write_is_not_read_and_is_replaced_by_the_users_own(
 def test_a_memory_in_a_folder_others_may_write_is_neither_read_nor_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
-    state.mkdir()
-    remembering(state, spec)
-    (memory,) = memories(state)
+    spec, state, memory = remembered_once(tmp_path)
     before = memory.stat().st_mtime_ns
     spec_cache.cache_folder(state).chmod(0o770)
     parsed = counting_parses(monkeypatch)
@@ -192,10 +195,7 @@ def test_a_memory_reached_through_a_link_is_not_read(
 ) -> None:
     """A link in the state folder could lead to a file of the user's whose bytes someone else chose: a pickle runs
     code when read, so none is followed."""
-    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
-    state.mkdir()
-    remembering(state, spec)
-    (memory,) = memories(state)
+    spec, state, memory = remembered_once(tmp_path)
     elsewhere = tmp_path / "elsewhere"
     if link == "the file":
         elsewhere.mkdir()
@@ -222,10 +222,8 @@ def test_a_memory_reached_through_a_link_is_not_read(
     ],
 )
 def test_a_damaged_memory_is_a_cold_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Any) -> None:
-    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
-    state.mkdir()
-    cold = remembering(state, spec)
-    (memory,) = memories(state)
+    spec, state, memory = remembered_once(tmp_path)
+    cold = validate([spec])  # read afresh, nothing remembered
     memory.write_bytes(damage(memory.read_bytes()))
     assert remembering(state, spec) == cold
     monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
@@ -234,9 +232,7 @@ def test_a_damaged_memory_is_a_cold_start(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_a_memory_of_another_fingerprint_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A changed rule (any module of the package) or library makes another fingerprint: a cold start."""
-    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
-    state.mkdir()
-    remembering(state, spec)
+    spec, state, _ = remembered_once(tmp_path)
     monkeypatch.setattr(sql_cache, "_fingerprint", "another")
     monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
     with pytest.raises(AssertionError, match="parsed again"):
@@ -272,10 +268,8 @@ assert SpecFile.__pydantic_complete__
 
 
 def test_a_remembered_spec_is_read_only_when_the_user_owns_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
-    state.mkdir()
-    remembering(state, spec)
-    monkeypatch.setattr(os, "geteuid", lambda: os.stat(memories(state)[0]).st_uid + 1)
+    spec, state, memory = remembered_once(tmp_path)
+    monkeypatch.setattr(os, "geteuid", lambda: os.stat(memory).st_uid + 1)
     monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
     with pytest.raises(AssertionError, match="parsed again"):
         remembering(state, spec)
