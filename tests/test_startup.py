@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dagster_project.settings import Settings
+from tests.cli_support import run_slo
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -161,10 +162,10 @@ def test_check_remembers_the_stores_integrity_check_in_its_state_folder(
 
     store = tmp_path / "r.sqlite"
     args = ("check", "--db", str(built_product.database), "--state-dir", str(tmp_path), "--results", str(store))
-    imported_by(*args)
+    assert run_slo(*args).returncode in (0, 1)
     memory = json.loads((tmp_path / "cache" / "store_checks.json").read_text())
     assert list(memory) == [f"{store.stat().st_dev}:{store.stat().st_ino}"]
-    imported_by(*args, "--no-record")  # nothing recorded, nothing checked: the memory stays as it was
+    assert run_slo(*args, "--no-record").returncode in (0, 1)  # nothing recorded or checked: the memory stays
     assert json.loads((tmp_path / "cache" / "store_checks.json").read_text()) == memory
 
 

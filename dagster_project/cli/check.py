@@ -94,7 +94,8 @@ def handle(args: argparse.Namespace) -> int:
 
     config = config_of(args)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
-    remember_in(config.state_dir)
+    # The store's integrity check once an hour, not once a call: only when results are recorded.
+    remember_in(config.state_dir, store_checks=not args.no_record)
     specs, issues = validate(list(config.require_specs()))
     db = config.database
     stack = contextlib.ExitStack()
@@ -156,10 +157,6 @@ def handle(args: argparse.Namespace) -> int:
     save_remembered()  # the queries the evaluation rendered
     results = located(checked.results, specs)
     run_id = str(uuid.uuid4())
-    if not args.no_record:
-        from dagster_project.results.store import remember_checks_in
-
-        remember_checks_in(config.state_dir)  # the store's integrity check, once an hour, not once a call
     warning = keep(None if args.no_record else config.results_path, config.pushgateway, run_id, as_of, results)
     if warning is not None:
         print(f"warning: {warning}", file=sys.stderr)

@@ -68,15 +68,13 @@ def handle(args: argparse.Namespace) -> int:
         from dagster_project.cli.summary import print_summary
         from dagster_project.defs.factory import load_build, load_specs
         from dagster_project.defs.runner import no_build, run_build
-        from dagster_project.results.store import remember_checks_in
         from dagster_project.slo.report import blocking_failures
         from dagster_project.warehouse.ownership import Owner, refuse_foreign
 
     config = config_of(args)
     # As `slo check`: what the SLO checks work out about their SQL, and the results store's integrity check, are
     # remembered in the state folder for the next build (cli/specs.py remember_in, results/store.py).
-    remember_in(config.state_dir)
-    remember_checks_in(config.state_dir)
+    remember_in(config.state_dir, store_checks=True)
     as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC).replace(microsecond=0)
     config.require_specs()
     settings = settings_from_config(config, as_of)

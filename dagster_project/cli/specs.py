@@ -16,14 +16,19 @@ if TYPE_CHECKING:  # the models load pydantic: only when a command runs, not for
     from dagster_project.spec.models import SpecFile
 
 
-def remember_in(state_dir: Path) -> None:
+def remember_in(state_dir: Path, store_checks: bool = False) -> None:
     """What validation works out, remembered in the state folder for this command and the next (when the folder
-    exists): the validated spec files (spec/spec_cache.py), the SQL verdicts and rendered queries (spec/sql_cache.py).
-    Written by `save_remembered`."""
+    exists): the validated spec files (spec/spec_cache.py), the SQL verdicts and rendered queries (spec/sql_cache.py),
+    written by `save_remembered`; with `store_checks` (a command that records results), when each results store was
+    last found intact (results/store.py remember_checks_in)."""
     from dagster_project.spec import spec_cache, sql_cache
 
     spec_cache.use(state_dir)
     sql_cache.use(state_dir)
+    if store_checks:
+        from dagster_project.results.store import remember_checks_in
+
+        remember_checks_in(state_dir)
 
 
 def save_remembered() -> None:

@@ -42,16 +42,8 @@ _file: Path | None = None
 _fingerprint: str | None = None
 MISSING = object()  # recall's answer when nothing is remembered
 _LIBRARIES = ("sqlglot", "duckdb", "pydantic", "pydantic_core", "annotated_types", "typing_inspection", "yaml")
-_DISTRIBUTIONS = (
-    "sqlglot-",
-    "duckdb-",
-    "slo_monitor-",
-    "pydantic-",
-    "pydantic_core-",
-    "annotated_types-",
-    "typing_inspection-",
-    "pyyaml-",
-)
+# Their dist-info folders' names (PyYAML's distribution is not named after its module).
+_DISTRIBUTIONS = (*(f"{n}-" for n in _LIBRARIES if n != "yaml"), "pyyaml-", "slo_monitor-")
 
 
 def cache_file(state_dir: Path) -> Path:
