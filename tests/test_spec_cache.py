@@ -317,13 +317,13 @@ def test_where_the_system_cannot_say_who_owns_a_file_nothing_is_remembered(
 ) -> None:
     spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
     state.mkdir()
-    monkeypatch.setattr(spec_cache, "_SUPPORTED", False)
+    monkeypatch.setattr(spec_cache, "SUPPORTED", False)
     remembering(state, spec)
     assert not memories(state)
 
 
 def test_the_oldest_memories_beyond_the_limit_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(spec_cache, "MAX_FILES", 2)
+    monkeypatch.setattr(spec_cache._MEMORY, "max_files", 2)
     state = tmp_path / "state"
     state.mkdir()
     written = []

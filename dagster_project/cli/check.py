@@ -19,9 +19,12 @@ from dagster_project.errors import EXIT_OK, EXIT_SLO_FAILED, EXIT_USAGE, UsageEr
 from dagster_project.settings import parse_timestamp
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
-    from dagster_project.spec.validate import LoadedSpec
+    from dagster_project.engines.adapter import EngineAdapter
+    from dagster_project.slo.domain import Slo
+    from dagster_project.spec.validate import LoadedSpec, SpecIssue
+    from dagster_project.verify.check_memory import CleanCheck
 
 EPILOG = """\
 examples:
@@ -66,11 +69,9 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=handle)
 
 
-def located(results: list[dict[str, Any]], specs: Sequence[LoadedSpec]) -> list[dict[str, Any]]:
-    """The results, each error prefixed with where its SLO is written (file:line), for whoever reads the store."""
-    where = {
-        slo.id: f"{s.doc.path}:{s.doc.position(('slos', i)).line}" for s in specs for i, slo in enumerate(s.spec.slos)
-    }
+def located(results: list[dict[str, Any]], where: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The results, each error prefixed with where its SLO is written (`where`: id -> file:line), for whoever reads
+    the store."""
     out = []
     for r in results:
         if r["error"] and r["slo"] in where:
@@ -80,42 +81,68 @@ def located(results: list[dict[str, Any]], specs: Sequence[LoadedSpec]) -> list[
     return out
 
 
-def handle(args: argparse.Namespace) -> int:
-    with uncollected():  # a quarter of a second of imports (cli/startup.py)
-        from dagster_project.checking import check_slos
-        from dagster_project.engines.adapter import EngineAdapter, EngineError
-        from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
-        from dagster_project.exporter.push import keep
-        from dagster_project.results.address import gx_root, store_exists
-        from dagster_project.slo.domain import all_slos
-        from dagster_project.slo.report import blocking_failures
-        from dagster_project.spec.validate import validate
-        from dagster_project.verify.database import adapter_issues, database_issues
+def _texts(files: Sequence[Path]) -> list[tuple[Path, str]] | None:
+    """Each spec file named (folders expanded) with its text; None when one cannot be read (validation says why)."""
+    from dagster_project.spec.yaml_doc import YamlError, read_text, spec_files
 
-    config = config_of(args)
-    as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
-    # The store's integrity check once an hour, not once a call: only when results are recorded.
-    remember_in(config.state_dir, store_checks=not args.no_record)
-    specs, issues = validate(list(config.require_specs()))
-    db = config.database
-    stack = contextlib.ExitStack()
-    opened: dict[str, EngineAdapter] = {}
+    try:
+        return [(file, read_text(file)) for file in spec_files(files)]
+    except YamlError:
+        return None
+
+
+def _still_clean(clean: CleanCheck, db: Path, stack: contextlib.ExitStack, opened: dict[str, EngineAdapter]) -> bool:
+    """Whether a remembered clean check still holds: the database opens and answers as it did (its adapter is kept
+    open in `opened` for the evaluation either way)."""
+    from dagster_project.engines.adapter import EngineError
+    from dagster_project.engines.servers import open_server
+
+    if not db.is_file():
+        return False
+    try:
+        deployment = stack.enter_context(open_server(None, db))
+    except EngineError:
+        return False
+    opened[""] = deployment
+    return clean.answers.still_given_by(deployment)
+
+
+def _checked(
+    files: Sequence[Path], db: Path, db_origin: str, stack: contextlib.ExitStack, opened: dict[str, EngineAdapter]
+) -> tuple[list[Slo], dict[str, str], list[SpecIssue], CleanCheck | None]:
+    """The specs validated and checked against their databases (every server opened is kept in `opened`): their SLOs,
+    where each is written, every problem, and what to remember when there are none (only specs on the deployment's
+    database are remembered)."""
+    from dagster_project.engines.adapter import EngineError
+    from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
+    from dagster_project.slo.domain import all_slos
+    from dagster_project.spec.validate import validate
+    from dagster_project.verify.answers import Recorder
+    from dagster_project.verify.check_memory import CleanCheck
+    from dagster_project.verify.database import adapter_issues, database_issues
+
+    specs, issues = validate(list(files))
+    recorder: Recorder | None = None
     if not issues:
         here = [s for s in specs if uses_deployment_database(s.spec.server)]
         if here and not db.is_file():
-            raise UsageError(f"--db: {db} is not a file (from {config.origins.get('db', 'the default')})")
+            raise UsageError(f"--db: {db} is not a file (from {db_origin})")
         # Before evaluating anything: a spec that does not fit its database is a usage error, whatever the severity.
         # The deployment's database is opened once, for this check and the evaluation (a connection costs ~10 ms);
         # one that cannot be opened is checked as before, raising what it raised.
         issues = []
         if here:
-            try:
-                deployment = stack.enter_context(open_server(None, db))
-            except EngineError:
-                issues = database_issues(here, db)
-            else:
-                issues = adapter_issues(here, deployment)
-                opened[server_key(None)] = deployment
+            deployment = opened.get(server_key(None))
+            if deployment is None:
+                try:
+                    deployment = stack.enter_context(open_server(None, db))
+                except EngineError:
+                    issues = database_issues(here, db)
+                else:
+                    opened[server_key(None)] = deployment
+            if deployment is not None:
+                recorder = Recorder(deployment)
+                issues = adapter_issues(here, recorder)
         for s in specs:
             server = s.spec.server
             if server is not None and server.type == "duckdb" and server.path is not None:
@@ -136,16 +163,55 @@ def handle(args: argparse.Namespace) -> int:
                 opened[key] = adapter
             except EngineError:
                 continue
-    save_remembered()
-    if issues:
-        stack.close()
-        for issue in issues:
-            print(issue, file=sys.stderr)
-        print(f"{len(issues)} problem(s) found; nothing was evaluated", file=sys.stderr)
-        return EXIT_USAGE
+    slos = all_slos([s.spec for s in specs]) if not issues else []
+    where = {
+        slo.id: f"{s.doc.path}:{s.doc.position(('slos', i)).line}" for s in specs for i, slo in enumerate(s.spec.slos)
+    }
+    answers = recorder.answers if recorder is not None else None
+    clean = None
+    if not issues and answers is not None and all(s.spec.server is None for s in specs):
+        clean = CleanCheck(tuple(slos), where, answers)
+    return slos, where, issues, clean
+
+
+def handle(args: argparse.Namespace) -> int:
+    with uncollected():  # a quarter of a second of imports (cli/startup.py)
+        from dagster_project.checking import check_slos
+        from dagster_project.exporter.push import keep
+        from dagster_project.results.address import gx_root, store_exists
+        from dagster_project.slo.report import blocking_failures
+        from dagster_project.verify import check_memory
+
+    config = config_of(args)
+    as_of = parse_timestamp(args.as_of) if args.as_of else datetime.now(UTC)
+    # The store's integrity check once an hour, not once a call: only when results are recorded.
+    remember_in(config.state_dir, store_checks=not args.no_record)
+    files, db = config.require_specs(), config.database
+    stack = contextlib.ExitStack()
+    opened: dict[str, EngineAdapter] = {}
+    # The same specs against a database that answers as it did when they were last found clean: nothing to validate
+    # or check again (verify/check_memory.py). Otherwise every layer, and a clean result is remembered.
+    texts = _texts(files) if config.state_dir is not None else None
+    clean = check_memory.recall(config.state_dir, texts, db) if texts else None
+    if clean is not None and _still_clean(clean, db, stack, opened):
+        slos, where = list(clean.slos), clean.where
+    else:
+        with contextlib.ExitStack() as on_error:
+            on_error.callback(stack.close)
+            slos, where, issues, clean = _checked(files, db, config.origins.get("db", "the default"), stack, opened)
+            on_error.pop_all()
+        save_remembered()
+        if issues:
+            stack.close()
+            for issue in issues:
+                print(issue, file=sys.stderr)
+            print(f"{len(issues)} problem(s) found; nothing was evaluated", file=sys.stderr)
+            return EXIT_USAGE
+        if clean is not None and texts is not None and _texts(files) == texts:  # not edited while it was checked
+            check_memory.keep(config.state_dir, texts, db, clean)
     with stack:
         checked = check_slos(
-            all_slos([s.spec for s in specs]),
+            slos,
             as_of,
             db,
             engine=args.engine,
@@ -155,7 +221,7 @@ def handle(args: argparse.Namespace) -> int:
             store=None if args.no_record and not store_exists(config.results_path) else config.results_path,
         )
     save_remembered()  # the queries the evaluation rendered
-    results = located(checked.results, specs)
+    results = located(checked.results, where)
     run_id = str(uuid.uuid4())
     warning = keep(None if args.no_record else config.results_path, config.pushgateway, run_id, as_of, results)
     if warning is not None:

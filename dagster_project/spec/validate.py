@@ -35,9 +35,8 @@ from dagster_project.spec.free_sql import (
 )
 from dagster_project.spec.models import CustomSql, MatchesPattern, SpecFile, model_parts
 from dagster_project.spec.models import Slo as SpecSlo
-from dagster_project.spec.yaml_doc import Path_, YamlDocument, YamlError, read_text
+from dagster_project.spec.yaml_doc import Path_, YamlDocument, YamlError, read_text, spec_files
 
-SPEC_SUFFIXES = (".yaml", ".yml")
 # Product ids that would collide with a page of the hub (`slo report`'s folder and `slo serve`'s paths).
 RESERVED_PRODUCT_IDS = {"index": "the hub's page is index.html; choose another id"}
 
@@ -71,17 +70,6 @@ class LoadedSpec:
 
 def dotted(loc: Sequence[str | int]) -> str:
     return ".".join(str(p) for p in loc) or "(document)"
-
-
-def spec_files(paths: Iterable[Path]) -> list[Path]:
-    """The spec files named, folders expanded to their *.yaml / *.yml files (sorted)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()))
-        else:
-            files.append(path)
-    return files
 
 
 # Friendlier words for pydantic's pattern errors, keyed by the pattern.

@@ -4,6 +4,7 @@ documents is yaml_source.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 Path_ = tuple[str | int, ...]
 
 MAX_SPEC_BYTES = 1_000_000
+SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -54,3 +56,14 @@ def read_text(path: Path) -> str:
         raise YamlError(path, Position(line, column), f"not UTF-8 text: byte 0x{raw[exc.start]:02x}") from None
     except OSError as exc:
         raise YamlError(path, Position(1, 1), f"cannot read: {exc.strerror or exc}") from None
+
+
+def spec_files(paths: Iterable[Path]) -> list[Path]:
+    """The spec files named, folders expanded to their *.yaml / *.yml files (sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file()))
+        else:
+            files.append(path)
+    return files

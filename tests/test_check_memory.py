@@ -1,0 +1,130 @@
+"""A clean `slo check` is remembered in the state folder (verify/check_memory.py): the next call with the same spec
+files against a database that answers the same evaluates without validating the specs or checking them against the
+database again, and with the same results; any edit, or any database that answers differently (a column dropped, a
+macro redefined under the same catalog), is checked again and its problem reported at its place."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from dagster_project.cli.main import main
+from dagster_project.engines.duckdb_adapter import open_adapter
+from dagster_project.verify import check_memory
+from dagster_project.verify.answers import Recorder
+from tests.conftest import AS_OF
+from tests.test_database_check import EXTRA_SLOS, MINIMAL, at, make_database, write_spec
+
+
+def check(spec: Path, db: Path, state: Path) -> tuple[int, dict[str, Any] | None, str]:
+    """`slo check --json` in this process: its exit code, its JSON (None when it printed none) and its errors."""
+    out, err = io.StringIO(), io.StringIO()
+    args = ["check", "--slos", str(spec), "--db", str(db), "--state-dir", str(state), "--as-of", AS_OF.isoformat()]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([*args, "--json", "--no-record"])
+    text = out.getvalue()
+    return code, json.loads(text) if text.strip() else None, err.getvalue()
+
+
+def outcome(payload: dict[str, Any] | None) -> list[tuple[str, str, Any]]:
+    assert payload is not None
+    return [(r["slo"], r["status"], r["observed"]) for r in payload["results"]]
+
+
+@pytest.fixture
+def clean(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A spec, its database and a state folder in which a check of one against the other was found clean."""
+    db = make_database(tmp_path / "db" / "warehouse.duckdb")
+    spec, state = write_spec(tmp_path / "specs", MINIMAL + EXTRA_SLOS), tmp_path / "state"
+    state.mkdir()
+    code, _payload, err = check(spec, db, state)
+    assert code in (0, 1), err
+    assert len(list(check_memory.cache_folder(state).glob("*.pickle"))) == 1
+    return spec, db, state
+
+
+def refuse(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("validated or checked against the database again")
+
+
+def test_a_clean_check_is_remembered_and_the_next_call_gives_its_results_without_validating(
+    clean: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, db, state = clean
+    _code, cold, _err = check(spec, db, state)
+    monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
+    monkeypatch.setattr("dagster_project.verify.database.adapter_issues", refuse)
+    code, warm, err = check(spec, db, state)
+    assert code in (0, 1), err
+    assert outcome(warm) == outcome(cold)
+
+
+def test_without_the_state_folders_memory_every_call_validates(
+    clean: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, db, state = clean
+    shutil.rmtree(check_memory.cache_folder(state))
+    monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
+    code, _payload, err = check(spec, db, state)
+    assert code == 3 and "validated or checked against the database again" in err
+
+
+def test_a_column_dropped_after_a_clean_check_is_reported_at_its_place(clean: tuple[Path, Path, Path]) -> None:
+    spec, db, state = clean
+    with duckdb.connect(str(db.with_name(db.name + ".landing"))) as con:
+        con.execute("ALTER TABLE orders DROP COLUMN channel")
+    code, payload, err = check(spec, db, state)
+    assert code == 2 and payload is None
+    assert f"{at(spec, 'column: channel')}: slos.1.indicator.column: column 'channel' does not exist" in err, err
+
+
+def test_an_edited_spec_is_validated_again_and_its_problem_reported(clean: tuple[Path, Path, Path]) -> None:
+    spec, db, state = clean
+    spec.write_text(spec.read_text().replace("values: [web, app]", "values: []"))
+    code, _payload, err = check(spec, db, state)
+    assert code == 2 and f"{spec}:" in err and "values" in err, err
+
+
+def test_a_query_that_binds_differently_under_the_same_catalog_is_a_different_answer(tmp_path: Path) -> None:
+    """A macro is not in the catalog the check reads: the same tables, a query typed otherwise."""
+    db = tmp_path / "macro.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE t (x INTEGER)")
+        con.execute("CREATE MACRO shown(v) AS v + 1")
+    with open_adapter(db) as adapter:
+        recorder = Recorder(adapter)
+        recorder.catalog()
+        assert [c.type for c in recorder.describe("SELECT shown(x) AS y FROM t", 10)] == ["INTEGER"]
+        answers = recorder.answers
+        assert answers is not None and answers.still_given_by(adapter)
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE OR REPLACE MACRO shown(v) AS CAST(v AS VARCHAR)")
+    with open_adapter(db) as adapter:
+        assert adapter.catalog() == answers.catalog
+        assert not answers.still_given_by(adapter)
+
+
+def test_specs_on_another_database_are_checked_at_every_call_and_not_remembered(tmp_path: Path) -> None:
+    db = make_database(tmp_path / "db" / "warehouse.duckdb")
+    text = (MINIMAL + EXTRA_SLOS).replace("version: 1\n", f"version: 1\nserver: {{type: duckdb, path: {db}}}\n", 1)
+    spec, state = write_spec(tmp_path / "specs", text), tmp_path / "state"
+    state.mkdir()
+    code, _payload, err = check(spec, db, state)
+    assert code in (0, 1), err
+    assert not list(check_memory.cache_folder(state).glob("*.pickle"))
+
+
+def test_a_memory_others_may_write_is_not_read(clean: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, db, state = clean
+    (memory,) = check_memory.cache_folder(state).glob("*.pickle")
+    memory.chmod(0o620)
+    monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
+    code, _payload, err = check(spec, db, state)
+    assert code == 3 and "validated or checked against the database again" in err
