@@ -87,7 +87,7 @@ def handle(args: argparse.Namespace) -> int:
         from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
         from dagster_project.exporter.push import keep
         from dagster_project.results.address import gx_root, store_exists
-        from dagster_project.slo.domain import all_slos
+        from dagster_project.slo.from_spec import all_slos
         from dagster_project.slo.report import blocking_failures
         from dagster_project.spec.validate import validate
         from dagster_project.verify.database import adapter_issues, database_issues
