@@ -143,7 +143,7 @@ from dagster_project.engines.native import evaluate, open_for_checks
 from dagster_project.product.tables import BUILT_TABLES, RAW_TABLES
 from dagster_project.product.params import AffinityParams as BuildParams
 from dagster_project.settings import default_spec_paths
-from dagster_project.slo.domain import all_slos
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.slo.plan import compile_plan
 from dagster_project.sources import SOURCE_TABLES
 from dagster_project.spec.validate import validate

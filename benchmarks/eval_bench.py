@@ -53,8 +53,8 @@ from dagster_project.engines.native import evaluate, open_for_checks
 from dagster_project.engines.native_sql import PII_PATTERNS
 from dagster_project.indicators.query_availability import QueryAvailabilityIndicator
 from dagster_project.indicators.query_latency import QueryLatencyIndicator
-from dagster_project.slo.domain import all_slos
 from dagster_project.slo.evaluation import Evaluation
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.slo.plan import CheckPlan, compile_plan
 from dagster_project.spec.validate import validate
 

@@ -46,7 +46,8 @@ from dagster_project.engines.servers import uses_deployment_database
 from dagster_project.errors import UsageError
 from dagster_project.settings import Config, load_config, parse_timestamp
 from dagster_project.slo.cadence import check_cadences
-from dagster_project.slo.domain import Slo, all_slos
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.spec.models import SpecFile
 from dagster_project.spec.validate import validate
 

@@ -22,7 +22,7 @@ from dagster_project.exporter import names as n
 from dagster_project.exporter.server import Exporter, ExporterConfig
 from dagster_project.indicators.base import History, Previous
 from dagster_project.results.store import ResultsStore, record
-from dagster_project.slo.domain import slos_from_spec
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.slo.plan import compile_plan
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo

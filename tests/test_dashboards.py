@@ -82,7 +82,7 @@ def test_every_timeseries_panel_draws_its_threshold_lines() -> None:
 
 
 def test_each_freshness_dataset_has_an_age_panel_with_its_threshold_from_the_spec() -> None:
-    from dagster_project.slo.domain import all_slos
+    from dagster_project.slo.from_spec import all_slos
 
     specs, _ = validate([REPO / "slo_definitions"])
     limits: dict[str, set[float]] = {}

@@ -264,7 +264,7 @@ def test_a_datasets_scans_are_prepared_as_one_query_as_the_engine_runs_them(
     monkeypatch.setattr(DuckDBAdapter, "describe", recording)
     assert database_issues(specs, database) == []
     from dagster_project.slo import rendered
-    from dagster_project.slo.domain import all_slos
+    from dagster_project.slo.from_spec import all_slos
 
     scans = [s for s in all_slos([specs[0].spec]) if s.dataset == "raw.orders" and s.definition.measured == "scan"]
     assert {s.id for s in scans} == {"orders_fresh", "channels_known", "amounts_in_range"}

@@ -12,7 +12,7 @@ from pathlib import Path
 from dagster_project.engines.native import evaluate, open_for_checks
 from dagster_project.indicators.base import History
 from dagster_project.settings import Settings
-from dagster_project.slo.domain import all_slos
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.slo.plan import compile_plan
 from dagster_project.spec.models import INDICATOR_UNITS
 from dagster_project.spec.validate import validate

@@ -36,8 +36,9 @@ from dagster_project.engines.spark import SparkAdapter
 from dagster_project.indicators.registry import make
 from dagster_project.settings import Settings
 from dagster_project.slo.decide import passes
-from dagster_project.slo.domain import Slo, Threshold, all_slos
+from dagster_project.slo.domain import Slo, Threshold
 from dagster_project.slo.evaluation import Evaluation
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.slo.plan import compile_plan
 from dagster_project.spec.validate import validate
 from dagster_project.warehouse.connection import connect, quote_ident

@@ -18,7 +18,7 @@ import pytest
 
 from dagster_project.exporter.server import LISTEN_BACKLOG, Exporter, ExporterConfig, make_server
 from dagster_project.results.store import record
-from dagster_project.slo.domain import all_slos
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
 from tests.prometheus_support import free_port, running

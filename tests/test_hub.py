@@ -30,7 +30,7 @@ from dagster_project.report.html import render
 from dagster_project.report.hub import render_index
 from dagster_project.report.live import LivePages
 from dagster_project.results.store import record
-from dagster_project.slo.domain import slos_from_spec
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.spec.models import SpecFile
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo

@@ -21,7 +21,8 @@ from dagster_project.exporter.server import Exporter, ExporterConfig
 from dagster_project.results.store import ResultsStore
 from dagster_project.settings import BuildParams, Settings
 from dagster_project.slo.decide import level, passes
-from dagster_project.slo.domain import Severity, Slo, Threshold, slos_from_spec
+from dagster_project.slo.domain import Severity, Slo, Threshold
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
 from tests.conftest import AS_OF, REPO

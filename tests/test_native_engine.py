@@ -20,8 +20,9 @@ from dagster_project.product.tables import PRODUCT_TABLES
 from dagster_project.results.store import ResultsStore
 from dagster_project.settings import Settings
 from dagster_project.slo.decide import passes
-from dagster_project.slo.domain import Threshold, all_slos
+from dagster_project.slo.domain import Threshold
 from dagster_project.slo.evaluation import Evaluation
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.slo.plan import SCAN_KINDS, compile_plan
 from dagster_project.spec.validate import validate
 from tests.conftest import AS_OF, PUBLISH_KEY_PATH, REPO, make_settings, make_sources

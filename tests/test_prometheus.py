@@ -19,7 +19,8 @@ import pytest
 from dagster_project.exporter import names as n
 from dagster_project.results.store import ResultsStore
 from dagster_project.slo.budget import budget
-from dagster_project.slo.domain import Slo, all_slos
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
 from tests.conftest import REPO

@@ -17,7 +17,8 @@ import yaml
 from dagster_project.exporter import names as n
 from dagster_project.exporter.push import push_results
 from dagster_project.results.store import record
-from dagster_project.slo.domain import Slo, all_slos
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
 from tests.prometheus_support import PrometheusApi, binary, free_port, grafana_expr, running

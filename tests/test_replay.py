@@ -31,7 +31,8 @@ from dagster_project.exporter.snapshot import Families, slo_families
 from dagster_project.results.store import ResultsStore
 from dagster_project.settings import Settings
 from dagster_project.slo.decide import passes
-from dagster_project.slo.domain import Slo, slos_from_spec
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.spec.validate import validate
 from tests.conftest import AS_OF, REPO
 from tests.prometheus_support import binary

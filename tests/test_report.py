@@ -21,7 +21,8 @@ from dagster_project.exporter.server import Exporter, ExporterConfig
 from dagster_project.report.build import reports
 from dagster_project.report.html import render
 from dagster_project.results.store import ResultsStore, record
-from dagster_project.slo.domain import Slo, slos_from_spec
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
 from tests.conftest import AS_OF, REPO, make_sources

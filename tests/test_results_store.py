@@ -842,8 +842,8 @@ def test_every_command_reads_and_writes_a_postgresql_store_as_it_does_a_file(at:
 def test_every_part_of_a_result_record_is_a_column_kept_as_extra_or_derived_from_the_spec() -> None:
     """A part added to the result record must be given a place in the store (a column or the extra JSON) or be
     declared derived: none is silently dropped."""
-    from dagster_project.slo.domain import slos_from_spec
     from dagster_project.slo.evaluation import Evaluation
+    from dagster_project.slo.from_spec import slos_from_spec
     from dagster_project.slo.report import KEPT_AS_EXTRA, NOT_KEPT, as_json
     from dagster_project.spec.validate import validate
 

@@ -20,7 +20,8 @@ from dagster_project.engines.duckdb_adapter import open_adapter
 from dagster_project.engines.evaluate import evaluate
 from dagster_project.errors import EXIT_USAGE
 from dagster_project.results.store import ResultsStore
-from dagster_project.slo.domain import Slo, slos_from_spec
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.slo.plan import compile_plan
 from dagster_project.slo.report import as_json
 from dagster_project.spec.validate import validate

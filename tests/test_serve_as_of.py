@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dagster_project.exporter import names as n
 from dagster_project.results.store import record
-from dagster_project.slo.domain import all_slos
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.spec.validate import validate
 from tests.conftest import REPO
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from dagster_project.cli.main import main
-from dagster_project.slo.domain import all_slos
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.spec import spec_cache, sql_cache, yaml_source
 from dagster_project.spec.server import DuckDbServer
 from dagster_project.spec.validate import LoadedSpec, SpecIssue, validate
@@ -251,7 +251,7 @@ def test_importing_the_spec_models_builds_no_validator() -> None:
     builds none, and so never loads pydantic's plugins (an entry-point scan of every installed package)."""
     script = """
 import sys
-from dagster_project.slo.domain import all_slos
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.indicators.registry import REGISTRY
 from dagster_project.spec.models import SpecFile
 models = [SpecFile, *(d.model for d in REGISTRY.values())]

@@ -303,7 +303,7 @@ def test_a_remembered_query_is_used_and_a_malformed_one_rendered_again(
 ) -> None:
     from dagster_project.indicators import sql as neutral
     from dagster_project.slo import rendered
-    from dagster_project.slo.domain import all_slos
+    from dagster_project.slo.from_spec import all_slos
 
     specs, issues = validate([BUNDLED_SPECS])
     assert not issues

@@ -20,7 +20,7 @@ from dagster_project.exporter.server import Exporter, ExporterConfig
 from dagster_project.results.store import ResultsStore
 from dagster_project.settings import BuildParams, Settings
 from dagster_project.slo.card_gaps import missing_from_card
-from dagster_project.slo.domain import slos_from_spec
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.spec.validate import validate
 from tests.cli_support import run_slo
 from tests.conftest import AS_OF, BUILD_JOB, REPO

@@ -193,3 +193,51 @@ def test_a_command_ends_without_a_leak_report_from_duckdb(built_product: Setting
     )
     assert run.returncode in (0, 1), run.stderr[-2000:]
     assert "leaked" not in run.stderr and "nanobind" not in run.stderr, run.stderr[-2000:]
+
+
+# What a warm `slo check` imports to evaluate remembered SLOs: the domain SLOs pickled in the state folder are
+# evaluated without validating anything, so none of it may need pydantic (~0.06-0.09 s to import, and the models more).
+EVALUATION_PATH = (
+    "dagster_project.checking",
+    "dagster_project.engines.evaluate",
+    "dagster_project.engines.duckdb_adapter",
+    "dagster_project.engines.servers",
+    "dagster_project.results.store",
+    "dagster_project.exporter.push",
+    "dagster_project.slo.report",
+    "dagster_project.cli.table",
+    "dagster_project.indicators.registry",
+)
+
+
+def test_the_evaluation_path_and_the_remembered_domain_slos_load_without_pydantic(tmp_path: Path) -> None:
+    """The domain SLOs of every bundled spec and of the good test specs (anomaly, metric: nested and declared-unit
+    indicators), pickled here, are read back in a fresh process that imports the evaluation path (checking, the
+    evaluator, the DuckDB adapter, the results store, the push, the report and the table) and reads each SLO's
+    definition, unit and kind: pydantic is never imported."""
+    import pickle
+
+    from dagster_project.slo.from_spec import all_slos
+    from dagster_project.spec.validate import validate
+
+    files = [*sorted((REPO / "slo_definitions").glob("*.yaml")), *sorted((REPO / "tests/specs/good").glob("*.yaml"))]
+    slos = []
+    for file in files:  # one at a time: the test specs reuse the bundled spec's ids
+        specs, issues = validate([file])
+        assert specs and not issues, issues
+        slos += all_slos([s.spec for s in specs])
+    assert {s.kind for s in slos} >= {"anomaly", "metric", "schema", "custom_sql"}  # nested, declared units, catalog
+    remembered = tmp_path / "slos.pickle"
+    remembered.write_bytes(pickle.dumps(slos, protocol=pickle.HIGHEST_PROTOCOL))
+    script = f"""
+import importlib, pickle, sys
+for name in {EVALUATION_PATH!r}:
+    importlib.import_module(name)
+with open({str(remembered)!r}, "rb") as file:
+    slos = pickle.load(file)
+seen = [(s.id, s.definition.type, s.unit, s.kind) for s in slos]
+assert len(seen) == {len(slos)}, seen
+assert "pydantic" not in sys.modules, sorted(m for m in sys.modules if m.startswith("dagster_project"))
+"""
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]

@@ -115,7 +115,7 @@ def _checked(
     database are remembered)."""
     from dagster_project.engines.adapter import EngineError
     from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
-    from dagster_project.slo.domain import all_slos
+    from dagster_project.slo.from_spec import all_slos
     from dagster_project.spec.validate import validate
     from dagster_project.verify.answers import Recorder
     from dagster_project.verify.check_memory import CleanCheck

@@ -128,7 +128,8 @@ def handle_tree(args: argparse.Namespace) -> int:
 
 def handle_explain(args: argparse.Namespace) -> int:
     from dagster_project.slo.chain import paths_to, tree
-    from dagster_project.slo.domain import format_value, slos_from_spec
+    from dagster_project.slo.domain import format_value
+    from dagster_project.slo.from_spec import slos_from_spec
     from dagster_project.slo.report import sample_text
 
     specs, latest = _load(args)

@@ -31,7 +31,8 @@ from dagster_project.defs.slo_checks import check_job, cron_slug, schedule
 from dagster_project.errors import UsageError
 from dagster_project.settings import Settings
 from dagster_project.slo.cadence import Cadence, build_cadences, check_cadences, freshness_windows
-from dagster_project.slo.domain import Slo, all_slos
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.spec.models import SpecFile
 from dagster_project.spec.validate import LoadedSpec, validate
 

@@ -25,11 +25,22 @@ from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut
 from dagster_project.indicators.lazy import sql as neutral
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, require_measure_query
-from dagster_project.spec.models import Measure, SemanticDimension, SpecFile, model_parts
 from dagster_project.warehouse.connection import quote_ident
 
 if TYPE_CHECKING:  # measure_query is `slo validate`'s, which opens no database: DuckDB loads when one is used
     import duckdb
+
+    # The spec's models (pydantic): a caller measuring a spec has them loaded already; the evaluation path, which
+    # imports this module, loads none.
+    from dagster_project.spec.models import Measure, SemanticDimension, SpecFile
+
+
+def _model_parts(spec: SpecFile) -> tuple[list[Measure], list[SemanticDimension]]:
+    """The semantic model's measures and dimensions (spec/models.py model_parts, without importing the models)."""
+    from dagster_project.spec.models import model_parts
+
+    return model_parts(spec)
+
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +56,7 @@ def _time_dimension(spec: SpecFile) -> SemanticDimension | None:
     """The North Star's time dimension, if the spec has a North Star."""
     if spec.north_star is None:
         return None
-    return next((d for d in model_parts(spec)[1] if d.name == spec.north_star.time_dimension), None)
+    return next((d for d in _model_parts(spec)[1] if d.name == spec.north_star.time_dimension), None)
 
 
 def _spelling(dialect: str) -> tuple[Callable[[str], str], Callable[[str], str], Callable[[datetime], str]]:
@@ -84,7 +95,7 @@ def measure_values(
     connection: the deployment's database), in its dialect."""
     adapter = _adapter(con)
     out = {}
-    for measure in model_parts(spec)[0]:
+    for measure in _model_parts(spec)[0]:
         try:
             require_measure_query(measure_query(spec, measure, as_of), measure.expression)
             rows = adapter.fetch(measure_query(spec, measure, as_of, adapter.dialect), timeout_s, max_rows=1)
@@ -114,7 +125,7 @@ def daily_values(
     """A measure per day of the North Star's time dimension in (since, until] - the North Star's trend. Empty when
     the measure's table has no such dimension or the query fails or runs past `timeout_s`."""
     adapter = _adapter(con)
-    measure = next((m for m in model_parts(spec)[0] if m.name == measure_name), None)
+    measure = next((m for m in _model_parts(spec)[0] if m.name == measure_name), None)
     time_dim = _time_dimension(spec)
     if measure is None or time_dim is None or time_dim.table != measure.table:
         return []
@@ -192,5 +203,5 @@ def measure_products(
                     out[product] = previous[product]
                     continue
                 error = f"product {product}: {where}: {exc}"
-                out[product] = Measured({m.name: MeasureValue(m.name, None, error) for m in model_parts(spec)[0]})
+                out[product] = Measured({m.name: MeasureValue(m.name, None, error) for m in _model_parts(spec)[0]})
     return out

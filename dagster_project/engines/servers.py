@@ -8,9 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dagster_project.engines.adapter import EngineAdapter, EngineError
-from dagster_project.spec.server import Server
+
+if TYPE_CHECKING:  # a server is a spec's (pydantic) model: this module opens it, and needs no pydantic itself
+    from dagster_project.spec.server import Server
 
 
 def uses_deployment_database(server: Server | None) -> bool:

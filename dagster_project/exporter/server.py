@@ -36,7 +36,7 @@ from dagster_project.exporter import names as n
 from dagster_project.exporter.history import History
 from dagster_project.exporter.snapshot import Families, product_families, slo_families
 from dagster_project.results.address import StoreAddress
-from dagster_project.slo.domain import all_slos
+from dagster_project.slo.from_spec import all_slos
 from dagster_project.spec.models import SpecFile
 
 log = logging.getLogger(__name__)

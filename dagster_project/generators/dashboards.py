@@ -17,7 +17,7 @@ from typing import Any
 
 from dagster_project.exporter import names as n
 from dagster_project.generators.grafana import PRODUCT_VAR, RUNBOOK_VAR, SLO_VAR, Panel, dashboard
-from dagster_project.slo.domain import slos_from_spec
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.spec.models import SpecFile
 
 # The runbook the panels link to (`slo dashboards --runbook-url`; on the board, the `runbook` variable). Links add

@@ -29,7 +29,8 @@ import yaml
 from dagster_project.exporter import names as n
 from dagster_project.slo import alert_windows
 from dagster_project.slo.cadence import build_cadences, check_cadences
-from dagster_project.slo.domain import Slo, slos_from_spec
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.spec.cron import max_gap_seconds
 from dagster_project.spec.models import SpecFile
 

@@ -13,12 +13,9 @@ expected value, the band at the threshold and the value itself are kept with eac
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
-
-from pydantic import BaseModel, Field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from dagster_project.indicators.base import (
     Context,
@@ -31,45 +28,13 @@ from dagster_project.indicators.base import (
     SpecContext,
 )
 from dagster_project.indicators.detector import AnomalySettings, judge
-from dagster_project.indicators.fields import Duration, IndicatorSpec, seconds
+from dagster_project.indicators.durations import seconds
 from dagster_project.indicators.lazy import exp
 
-if TYPE_CHECKING:
-    AnomalyMetric = IndicatorSpec
-# else: left undefined here - the scan indicators' union, set by `watching` (registry.py, once all are known) and
-# resolved when the model is first built (its fields' names are looked up in this module then)
-
-
-def watching(models: Sequence[type[BaseModel]]) -> None:
-    """What `metric` may be: one of `models` (the indicators measured in their dataset's scan), by its type."""
-    globals()["AnomalyMetric"] = Annotated[Union[tuple(models)], Field(discriminator="type")]  # noqa: UP007
-
+if TYPE_CHECKING:  # the spec model (pydantic) is read, never imported here
+    from dagster_project.indicators.models.anomaly import Anomaly
 
 DEFAULT_SENSITIVITY = AnomalySettings().sensitivity
-
-
-class Anomaly(IndicatorSpec):
-    """A metric judged against its own history: the observed value is its anomaly score, the threshold
-    (`max:`) the sensitivity."""
-
-    type: Literal["anomaly"]
-    metric: AnomalyMetric = Field(
-        description="What is watched: an indicator measured in its dataset's scan, e.g. {type: row_count}."
-    )
-    training: Duration = Field(default="84d", description="How far back the history is read (the training window).")
-    min_history: int = Field(
-        default=14, ge=3, le=100_000, description="Earlier values needed before it judges; until then: learning."
-    )
-    seasonality: Literal["weekly", "daily", "none"] = Field(
-        default="weekly", description="weekly: weekday (and hour-of-day) offsets; daily: hour of day; none."
-    )
-    direction: Literal["both", "up", "down"] = Field(
-        default="both", description="Which side of the band is an anomaly: up (a lag, a null share), down, both."
-    )
-    transform: Literal["auto", "none"] = Field(
-        default="auto",
-        description="auto: the log or the plain scale, whichever spreads the residuals more evenly; none: plain.",
-    )
 
 
 @dataclass(frozen=True)
@@ -171,7 +136,6 @@ def _threshold_rule(low: float | str | None, high: float | str | None) -> str | 
 
 DEFINITION = Definition(
     "anomaly",
-    Anomaly,
     AnomalyIndicator,
     unit="number",
     measured="scan",

@@ -1,6 +1,7 @@
 """What an indicator type declares: one module per type in this package, one entry in registry.py.
 
-A type gives its spec model (pydantic, what a YAML file may say), its typed domain form (a frozen dataclass,
+A type gives its spec model (pydantic, what a YAML file may say: indicators/models/<type>.py, imported at its first
+use, so that the domain forms and their evaluation load no pydantic), its typed domain form (a frozen dataclass,
 durations in seconds), its unit, how it is measured (one aggregate fused into its dataset's scan, a query of its own,
 the catalog, free SQL, or timed runs of a consumer query), what it reads (so validation and errors can name the
 missing table or column), its Great Expectations mapping where one exists, and the engines that can run it.
@@ -10,15 +11,18 @@ Nothing outside the indicator's module branches on its name.
 from __future__ import annotations
 
 import builtins
+import functools
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from dagster_project.indicators.lazy import exp
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 # ratio: a share, 0..1 unless the type is `unbounded`; duration: seconds, bounds written as durations; count: a
 # whole number, never negative; number: any real number (a sum, an average, a percentile of a column's values).
@@ -252,12 +256,13 @@ class Indicator:
 
 def _plain(model: BaseModel) -> dict[str, Any]:
     """A model's fields as plain values, nested models as dicts: model_dump's answer, read without building the
-    model's serializer (deferred, indicators/fields.py Strict: a spec remembered by an earlier command has none yet)."""
+    model's serializer (deferred, indicators/fields.py Strict: a spec remembered by an earlier command has none yet).
+    A model is known by its class's `model_fields` (pydantic's), so this module needs no pydantic."""
     return {name: _plain_value(getattr(model, name)) for name in type(model).model_fields}
 
 
 def _plain_value(value: Any) -> Any:
-    if isinstance(value, BaseModel):
+    if isinstance(getattr(type(value), "model_fields", None), dict):
         return _plain(value)
     if isinstance(value, list | tuple):
         return type(value)(_plain_value(v) for v in value)
@@ -279,10 +284,10 @@ class SpecContext:
 
 @dataclass(frozen=True)
 class Definition:
-    """One indicator type. `to_domain` turns the spec model into the domain form (default: its fields, as they are)."""
+    """One indicator type. `to_domain` turns the spec model into the domain form (default: its fields, as they are);
+    the spec model itself is `model`, from indicators/models/<type>.py."""
 
     type: str
-    model: builtins.type[BaseModel]
     domain: builtins.type[Indicator]
     unit: Unit  # with declared_unit: the default when the spec declares none
     measured: Measurement
@@ -310,6 +315,15 @@ class Definition:
         """The unit of one indicator (its domain form or its spec model): the declared one, else the type's."""
         declared: Unit | None = getattr(indicator, "unit", None) if self.declared_unit else None
         return declared or self.unit
+
+    @functools.cached_property
+    def model(self) -> builtins.type[BaseModel]:
+        """The spec model (pydantic), imported at its first use: the domain forms, the registry and the evaluation
+        of remembered SLOs never import pydantic."""
+        model: builtins.type[BaseModel] = importlib.import_module(
+            f"dagster_project.indicators.models.{self.type}"
+        ).MODEL
+        return model
 
     @property
     def gx(self) -> bool:

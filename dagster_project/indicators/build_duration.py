@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from dagster_project.indicators.base import Context, Definition, Indicator, Read
-from dagster_project.indicators.fields import IndicatorSpec
 from dagster_project.indicators.lazy import exp, sql, template
 
 # warehouse/build_log.py writes it; only our DuckDB builds keep one.
@@ -15,10 +14,6 @@ BUILD_LOG_RUNS = "build_log.runs"
 _QUERY = template(
     "SELECT epoch_seconds(finished_at) - epoch_seconds(started_at) FROM runs ORDER BY finished_at DESC LIMIT 1"
 )
-
-
-class BuildDuration(IndicatorSpec):
-    type: Literal["build_duration"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +37,6 @@ class BuildDurationIndicator(Indicator):
 
 DEFINITION = Definition(
     "build_duration",
-    BuildDuration,
     BuildDurationIndicator,
     unit="duration",
     measured="query",

@@ -4,22 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
-
-from pydantic import Field
+from typing import ClassVar
 
 from dagster_project.indicators.base import Definition, Indicator, Unit
-from dagster_project.indicators.fields import IndicatorSpec
-
-
-class CustomSql(IndicatorSpec):
-    type: Literal["custom_sql"]
-    sql: str = Field(min_length=1, description="A read-only SELECT returning one row with one number column.")
-    unit: Unit = Field(
-        default="ratio",
-        description="What the number is: ratio (0..1, the default), count (never negative), number (any) or "
-        "duration (seconds; bounds are written as durations, e.g. 2h).",
-    )
 
 
 @dataclass(frozen=True)
@@ -34,7 +21,6 @@ class CustomSqlIndicator(Indicator):
 
 DEFINITION = Definition(
     "custom_sql",
-    CustomSql,
     CustomSqlIndicator,
     unit="ratio",
     measured="free_sql",

@@ -18,3 +18,7 @@ def parse_duration(text: str) -> timedelta:
     if seconds <= 0:
         raise ValueError(f"{text!r}: a duration must be positive")
     return timedelta(seconds=seconds)
+
+
+def seconds(text: str) -> float:
+    return parse_duration(text).total_seconds()

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from dagster_project.indicators.durations import parse_duration
+from dagster_project.indicators.durations import parse_duration, seconds
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SqlName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
@@ -51,6 +51,4 @@ Nulls = Annotated[
     Field(description="ignore: nulls are not judged (a non_null_ratio SLO watches them); fail: a null is a violation."),
 ]
 
-
-def seconds(text: str) -> float:
-    return parse_duration(text).total_seconds()
+__all__ = ["Dataset", "Duration", "Identifier", "IndicatorSpec", "Nulls", "SqlName", "SqlType", "Strict", "seconds"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
-
-from pydantic import model_validator
+from typing import Any, ClassVar
 
 from dagster_project.indicators.base import (
     BatchColumn,
@@ -18,24 +16,7 @@ from dagster_project.indicators.base import (
     Read,
     gx_share_met,
 )
-from dagster_project.indicators.fields import IndicatorSpec, Nulls, SqlName
 from dagster_project.indicators.lazy import exp, sql
-
-
-class InRange(IndicatorSpec):
-    type: Literal["in_range"]
-    column: SqlName
-    min: float | None = None
-    max: float | None = None
-    nulls: Nulls = "ignore"
-
-    @model_validator(mode="after")
-    def _a_bound(self) -> InRange:
-        if self.min is None and self.max is None:
-            raise ValueError("give min, max or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("min is greater than max")
-        return self
 
 
 def _bound(value: float) -> exp.Expr:
@@ -81,4 +62,4 @@ class InRangeIndicator(Indicator):
         return gx_share_met(results[0], self.nulls)
 
 
-DEFINITION = Definition("in_range", InRange, InRangeIndicator, unit="ratio", measured="scan")
+DEFINITION = Definition("in_range", InRangeIndicator, unit="ratio", measured="scan")

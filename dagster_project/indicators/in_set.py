@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
-
-from pydantic import Field
+from typing import Any, ClassVar
 
 from dagster_project.indicators.base import (
     BatchColumn,
@@ -19,15 +17,7 @@ from dagster_project.indicators.base import (
     Read,
     gx_share_met,
 )
-from dagster_project.indicators.fields import IndicatorSpec, Nulls, SqlName
 from dagster_project.indicators.lazy import exp, sql
-
-
-class InSet(IndicatorSpec):
-    type: Literal["in_set"]
-    column: SqlName
-    values: list[str | int | float] = Field(min_length=1)
-    nulls: Nulls = "ignore"
 
 
 @dataclass(frozen=True)
@@ -71,4 +61,4 @@ class InSetIndicator(Indicator):
         return gx_share_met(results[0], self.nulls)
 
 
-DEFINITION = Definition("in_set", InSet, InSetIndicator, unit="ratio", measured="scan")
+DEFINITION = Definition("in_set", InSetIndicator, unit="ratio", measured="scan")

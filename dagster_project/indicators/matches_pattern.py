@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
-
-from pydantic import Field
+from typing import Any, ClassVar
 
 from dagster_project.indicators.base import (
     BatchColumn,
@@ -18,15 +16,7 @@ from dagster_project.indicators.base import (
     Read,
     gx_share_met,
 )
-from dagster_project.indicators.fields import IndicatorSpec, Nulls, SqlName
 from dagster_project.indicators.lazy import exp, sql
-
-
-class MatchesPattern(IndicatorSpec):
-    type: Literal["matches_pattern"]
-    column: SqlName
-    regex: str = Field(min_length=1)
-    nulls: Nulls = "ignore"
 
 
 def _anchored(regex: str) -> str:
@@ -61,4 +51,4 @@ class MatchesPatternIndicator(Indicator):
         return gx_share_met(results[0], self.nulls)
 
 
-DEFINITION = Definition("matches_pattern", MatchesPattern, MatchesPatternIndicator, unit="ratio", measured="scan")
+DEFINITION = Definition("matches_pattern", MatchesPatternIndicator, unit="ratio", measured="scan")

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from dagster_project.indicators.base import Context, Definition, Indicator, Read
-from dagster_project.indicators.fields import IndicatorSpec, SqlName
 from dagster_project.indicators.lazy import exp, sql
-
-
-class MaxAge(IndicatorSpec):
-    type: Literal["max_age"]
-    column: SqlName
 
 
 @dataclass(frozen=True)
@@ -36,7 +30,6 @@ class MaxAgeIndicator(Indicator):
 
 DEFINITION = Definition(
     "max_age",
-    MaxAge,
     MaxAgeIndicator,
     unit="duration",
     measured="scan",

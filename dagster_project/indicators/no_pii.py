@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from pydantic import Field
-
 from dagster_project.indicators.base import Context, Definition, Indicator, Read, read_columns
-from dagster_project.indicators.fields import IndicatorSpec, SqlName
 from dagster_project.indicators.lazy import exp, sql, template
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
@@ -34,20 +31,6 @@ PII_PATTERNS = {
     "ipv4": rf"\b{_OCTET}(?:\.{_OCTET}){{3}}\b",
 }
 PiiPattern = Literal["email", "phone", "iban", "credit_card", "us_ssn", "ipv4"]
-
-
-class NoPii(IndicatorSpec):
-    """Count of values matching a PII pattern in the text columns (all of them unless `columns` is given)."""
-
-    type: Literal["no_pii"]
-    patterns: list[PiiPattern] = Field(
-        default=["email", "phone"],
-        min_length=1,
-        description="Which PII to look for: email, phone, iban, credit_card, us_ssn, ipv4 (docs/formats.md).",
-    )
-    columns: list[SqlName] | None = Field(
-        default=None, description="The columns to search; default: every text column of the dataset."
-    )
 
 
 # The matching rows of one column, counted over its distinct values: the pattern runs once per value, not once per
@@ -101,7 +84,6 @@ class NoPiiIndicator(Indicator):
 
 DEFINITION = Definition(
     "no_pii",
-    NoPii,
     NoPiiIndicator,
     unit="count",
     measured="scan",

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
-
-from pydantic import Field, field_validator
+from typing import Any, ClassVar
 
 from dagster_project.indicators.base import (
     BatchColumn,
@@ -22,30 +20,7 @@ from dagster_project.indicators.base import (
     gx_count,
     read_columns,
 )
-from dagster_project.indicators.fields import IndicatorSpec, SqlName
 from dagster_project.indicators.lazy import exp, sql
-
-
-class NonNullRatio(IndicatorSpec):
-    type: Literal["non_null_ratio"]
-    columns: list[SqlName] = Field(min_length=1)
-    missing_values: list[str] = Field(
-        default_factory=list,
-        description="Values that count as missing besides null, compared as text exactly, e.g. ['N/A', ''].",
-    )
-
-    @field_validator("missing_values", mode="before")
-    @classmethod
-    def _as_text(cls, value: object) -> object:
-        """A number or a boolean would be compared as text in each engine's own spelling (0.0 is '0.0' on DuckDB and
-        '0' on PostgreSQL): the spec says the text, quoted."""
-        if isinstance(value, list):
-            for v in value:
-                if v is not None and not isinstance(v, str):
-                    raise ValueError(
-                        f"missing values are compared as text: quote {v!r} as the text it is stored as, e.g. '{v}'"
-                    )
-        return value
 
 
 @dataclass(frozen=True)
@@ -96,4 +71,4 @@ class NonNullRatioIndicator(Indicator):
         return 1.0 - first_nulls / rows if rows else 1.0
 
 
-DEFINITION = Definition("non_null_ratio", NonNullRatio, NonNullRatioIndicator, unit="ratio", measured="scan")
+DEFINITION = Definition("non_null_ratio", NonNullRatioIndicator, unit="ratio", measured="scan")

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import ClassVar, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, ClassVar
 
 from dagster_project.indicators.base import Context, Definition, Indicator, Read, SpecContext
-from dagster_project.indicators.fields import Duration, IndicatorSpec, SqlName, seconds
+from dagster_project.indicators.durations import seconds
 from dagster_project.indicators.lazy import exp, sql
 
-
-class NotInFuture(IndicatorSpec):
-    """Share of rows whose `column` is at most `tolerance` after the evaluation time (nulls are not judged): a row
-    dated in the future is invalid, and freshness (max_age) leaves it out rather than count it as fresh."""
-
-    type: Literal["not_in_future"]
-    column: SqlName
-    tolerance: Duration = Field(default="5m", description="Clock skew allowed between the sources and the checker.")
+if TYPE_CHECKING:  # the spec model (pydantic) is read, never imported here
+    from dagster_project.indicators.models.not_in_future import NotInFuture
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,6 @@ def _domain(model: NotInFuture, _ctx: SpecContext) -> Indicator:
 
 DEFINITION = Definition(
     "not_in_future",
-    NotInFuture,
     NotInFutureIndicator,
     unit="ratio",
     measured="scan",

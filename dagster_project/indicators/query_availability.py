@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, ClassVar
 
 from dagster_project.indicators.base import Definition, Indicator, SpecContext
-from dagster_project.indicators.fields import Identifier, IndicatorSpec
-
-
-class QueryAvailability(IndicatorSpec):
-    type: Literal["query_availability"]
-    query: Identifier
-    runs: int = Field(default=20, ge=1, le=10_000)
 
 
 @dataclass(frozen=True)
@@ -40,10 +31,12 @@ def _domain(model: QueryAvailability, ctx: SpecContext) -> Indicator:
 
 DEFINITION = Definition(
     "query_availability",
-    QueryAvailability,
     QueryAvailabilityIndicator,
     unit="ratio",
     measured="timed",
     gx_reason="performance is about running a consumer query, not about rows",
     to_domain=_domain,
 )
+
+if TYPE_CHECKING:  # the spec model (pydantic) is read, never imported here
+    from dagster_project.indicators.models.query_availability import QueryAvailability

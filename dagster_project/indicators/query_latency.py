@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, ClassVar
 
 from dagster_project.indicators.base import Definition, Indicator, SpecContext
-from dagster_project.indicators.fields import Identifier, IndicatorSpec
 
-
-class QueryLatency(IndicatorSpec):
-    type: Literal["query_latency"]
-    query: Identifier
-    percentile: float = Field(default=95, gt=0, le=100)
-    runs: int = Field(default=20, ge=1, le=10_000)
+if TYPE_CHECKING:  # the spec model (pydantic) is read, never imported here
+    from dagster_project.indicators.models.query_latency import QueryLatency
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -52,7 +45,6 @@ def _domain(model: QueryLatency, ctx: SpecContext) -> Indicator:
 
 DEFINITION = Definition(
     "query_latency",
-    QueryLatency,
     QueryLatencyIndicator,
     unit="duration",
     measured="timed",

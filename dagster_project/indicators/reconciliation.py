@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from dagster_project.indicators.base import Context, Definition, Indicator, Read
-from dagster_project.indicators.fields import Dataset, IndicatorSpec, SqlName
 from dagster_project.indicators.lazy import exp, sql, template
-
-
-class Reconciliation(IndicatorSpec):
-    """|sum(column) - sum(reference_column)| / |sum(reference_column)|."""
-
-    type: Literal["reconciliation"]
-    column: SqlName
-    reference_dataset: Dataset
-    reference_column: SqlName
-
 
 # Both sums zero (or empty): they agree. Only the reference zero: 100% apart.
 _QUERY = template(
@@ -53,7 +42,6 @@ class ReconciliationIndicator(Indicator):
 
 DEFINITION = Definition(
     "reconciliation",
-    Reconciliation,
     ReconciliationIndicator,
     unit="ratio",
     measured="query",

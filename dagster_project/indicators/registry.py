@@ -1,6 +1,6 @@
-"""Every indicator type, by name: the one place that lists them. Adding an indicator is a module in this package and
-one line here; the spec's `Indicator` union, the JSON Schema, the plan, the engines, GX, validation, the report and
-the generators read this registry.
+"""Every indicator type, by name: the one place that lists them. Adding an indicator is a module in this package, its
+spec model in models/ (a module of the same name) and one line here; the spec's `Indicator` union, the JSON Schema,
+the plan, the engines, GX, validation, the report and the generators read this registry.
 
 The order is the order of the spec's union (and so of the JSON Schema's oneOf): add new types at the end.
 """
@@ -78,11 +78,11 @@ def make(type_: str, **fields: Any) -> Indicator:
     return definition(type_).make(**fields)
 
 
-# Each type's unit (its default where the spec declares one: Definition.unit_of).
-# What an anomaly may watch: an indicator measured in its dataset's scan, not judged by history itself.
+# What an anomaly may watch: an indicator measured in its dataset's scan, not judged by history itself (the anomaly
+# model's union of their models is made when indicators/models/anomaly.py is first imported).
 WATCHABLE = tuple(d for d in REGISTRY.values() if d.measured == "scan" and not d.history)
-anomaly.watching([d.model for d in WATCHABLE])
 
+# Each type's unit (its default where the spec declares one: Definition.unit_of).
 UNITS: dict[str, Unit] = {name: d.unit for name, d in REGISTRY.items()}
 
 __all__ = ["REGISTRY", "UNITS", "Definition", "Indicator", "definition", "make", "of"]

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from dagster_project.indicators.base import Context, Definition, Indicator
-from dagster_project.indicators.fields import IndicatorSpec
 from dagster_project.indicators.lazy import exp, sql
-
-
-class RowCount(IndicatorSpec):
-    """The number of rows in the dataset, e.g. at least the catalogue's size."""
-
-    type: Literal["row_count"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +17,4 @@ class RowCountIndicator(Indicator):
         return sql.count()
 
 
-DEFINITION = Definition(
-    "row_count", RowCount, RowCountIndicator, unit="count", measured="scan", gx_reason="not mapped to GX yet"
-)
+DEFINITION = Definition("row_count", RowCountIndicator, unit="count", measured="scan", gx_reason="not mapped to GX yet")

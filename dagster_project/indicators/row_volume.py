@@ -4,24 +4,11 @@ by the mean of the `baseline_periods` periods before it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, ClassVar
 
 from dagster_project.indicators.base import Context, Definition, Indicator, Read, SpecContext
-from dagster_project.indicators.fields import Duration, IndicatorSpec, SqlName, seconds
+from dagster_project.indicators.durations import seconds
 from dagster_project.indicators.lazy import exp, sql, template
-
-
-class RowVolume(IndicatorSpec):
-    """Rows in the period ending at the newest row (at or before the evaluation time) divided by the mean of the
-    `baseline_periods` periods before it: the volume of what arrived, the same all day for a table loaded daily."""
-
-    type: Literal["row_volume"]
-    timestamp_column: SqlName
-    period: Duration = "1d"
-    baseline_periods: int = Field(default=7, ge=1, le=366)
-
 
 # The query's one canonical form, parsed once; names and values are put in as nodes (never as text).
 _QUERY = template(
@@ -39,6 +26,9 @@ _QUERY = template(
     FROM buckets
     """
 )
+
+if TYPE_CHECKING:  # the spec model (pydantic) is read, never imported here
+    from dagster_project.indicators.models.row_volume import RowVolume
 
 
 @dataclass(frozen=True)
@@ -75,7 +65,6 @@ def _domain(model: RowVolume, _ctx: SpecContext) -> Indicator:
 
 DEFINITION = Definition(
     "row_volume",
-    RowVolume,
     RowVolumeIndicator,
     unit="ratio",
     measured="query",

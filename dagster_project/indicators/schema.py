@@ -5,22 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal
-
-from pydantic import Field
+from typing import ClassVar
 
 from dagster_project.indicators.base import Definition, Indicator, Measured
-from dagster_project.indicators.fields import IndicatorSpec, SqlName, SqlType
-
-
-class SchemaMatch(IndicatorSpec):
-    type: Literal["schema"]
-    columns: dict[SqlName, SqlType] = Field(min_length=1, description="Expected column -> DuckDB type name.")
-    additional_columns: bool = Field(
-        True,
-        description="false: a column the table has but `columns` does not declare makes the schema fail "
-        "(the share is then of the declared and the undeclared columns).",
-    )
 
 
 @dataclass(frozen=True)
@@ -48,7 +35,6 @@ class SchemaIndicator(Indicator):
 
 DEFINITION = Definition(
     "schema",
-    SchemaMatch,
     SchemaIndicator,
     unit="ratio",
     measured="catalog",

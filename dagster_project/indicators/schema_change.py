@@ -10,17 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from dagster_project.indicators.base import Definition, History, HistoryWanted, Indicator, Measured
-from dagster_project.indicators.fields import IndicatorSpec
 
 KEPT = "columns"  # what each evaluation keeps: {column: the engine's type}
 NO_STORE = "no results store to compare with: schema_change judges each run against the previous one kept there"
-
-
-class SchemaChange(IndicatorSpec):
-    type: Literal["schema_change"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +58,6 @@ def changed_columns(before: Mapping[str, str], now: Mapping[str, str]) -> list[s
 
 DEFINITION = Definition(
     "schema_change",
-    SchemaChange,
     SchemaChangeIndicator,
     unit="count",
     measured="catalog",

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
-
-from pydantic import Field
+from typing import Any, ClassVar
 
 from dagster_project.indicators.base import (
     BatchColumn,
@@ -20,13 +18,7 @@ from dagster_project.indicators.base import (
     gx_count,
     read_columns,
 )
-from dagster_project.indicators.fields import IndicatorSpec, SqlName
 from dagster_project.indicators.lazy import exp, sql
-
-
-class Uniqueness(IndicatorSpec):
-    type: Literal["uniqueness"]
-    columns: list[SqlName] = Field(min_length=1)
 
 
 def key_column(columns: tuple[str, ...]) -> str:
@@ -89,4 +81,4 @@ class UniquenessIndicator(Indicator):
         return float(value)
 
 
-DEFINITION = Definition("uniqueness", Uniqueness, UniquenessIndicator, unit="ratio", measured="scan")
+DEFINITION = Definition("uniqueness", UniquenessIndicator, unit="ratio", measured="scan")

@@ -13,10 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from pydantic import Field
-
 from dagster_project.indicators.base import Definition
-from dagster_project.indicators.fields import IndicatorSpec, Nulls, SqlName
 from dagster_project.indicators.matches_pattern import MatchesPatternIndicator
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"  # a DNS label: no leading or trailing hyphen
@@ -45,15 +42,6 @@ FORMATS: dict[str, str] = {
 Format = Literal["email", "uuid", "iso_date", "iso_datetime", "url", "ipv4", "phone"]
 
 
-class ValidFormat(IndicatorSpec):
-    """Share of the present values in a built-in format (docs/formats.md says what each matches and misses)."""
-
-    type: Literal["valid_format"]
-    column: SqlName
-    format: Format = Field(description="email, uuid, iso_date, iso_datetime, url, ipv4 or phone.")
-    nulls: Nulls = "ignore"
-
-
 @dataclass(frozen=True)
 class ValidFormatIndicator(MatchesPatternIndicator):
     """matches_pattern with the format's regex (filled in from `format`): the same scan and the same GX mapping."""
@@ -66,4 +54,4 @@ class ValidFormatIndicator(MatchesPatternIndicator):
         object.__setattr__(self, "regex", FORMATS[self.format])
 
 
-DEFINITION = Definition("valid_format", ValidFormat, ValidFormatIndicator, unit="ratio", measured="scan")
+DEFINITION = Definition("valid_format", ValidFormatIndicator, unit="ratio", measured="scan")

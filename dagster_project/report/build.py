@@ -16,7 +16,8 @@ from dagster_project.exporter.history import History
 from dagster_project.results.address import StoreAddress
 from dagster_project.slo.attainment import SloHistory, WindowFigures, group_figures, product_figures, window_figures
 from dagster_project.slo.card_gaps import missing_from_card
-from dagster_project.slo.domain import Slo, format_value, slos_from_spec
+from dagster_project.slo.domain import Slo, format_value
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.slo.report import status
 from dagster_project.spec.models import SpecFile
 

@@ -16,7 +16,7 @@ import yaml
 
 from dagster_project.slo.domain import Slo
 from dagster_project.spec.durations import parse_duration
-from dagster_project.spec.models import AlertLevel
+from dagster_project.spec.terms import AlertLevel
 
 AlertSeverity = Literal["page", "ticket"]
 

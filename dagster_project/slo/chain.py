@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagster_project.slo.domain import Slo, slos_from_spec
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.spec.models import SpecFile
 
 

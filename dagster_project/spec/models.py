@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from dagster_project.indicators.base import Unit as registry_unit
-from dagster_project.indicators.build_duration import BuildDuration
-from dagster_project.indicators.custom_sql import CustomSql
 from dagster_project.indicators.fields import (
     Dataset,
     Duration,
@@ -32,24 +30,27 @@ from dagster_project.indicators.fields import (
     SqlType,
     Strict,
 )
-from dagster_project.indicators.in_range import InRange
-from dagster_project.indicators.in_set import InSet
-from dagster_project.indicators.matches_pattern import MatchesPattern
-from dagster_project.indicators.max_age import MaxAge
-from dagster_project.indicators.metric import Metric
-from dagster_project.indicators.no_pii import NoPii
-from dagster_project.indicators.non_null_ratio import NonNullRatio
-from dagster_project.indicators.not_in_future import NotInFuture
-from dagster_project.indicators.query_availability import QueryAvailability
-from dagster_project.indicators.query_latency import QueryLatency
-from dagster_project.indicators.reconciliation import Reconciliation
-from dagster_project.indicators.referential_integrity import ReferentialIntegrity
+from dagster_project.indicators.models.build_duration import BuildDuration
+from dagster_project.indicators.models.custom_sql import CustomSql
+from dagster_project.indicators.models.in_range import InRange
+from dagster_project.indicators.models.in_set import InSet
+from dagster_project.indicators.models.matches_pattern import MatchesPattern
+from dagster_project.indicators.models.max_age import MaxAge
+from dagster_project.indicators.models.metric import Metric
+from dagster_project.indicators.models.no_pii import NoPii
+from dagster_project.indicators.models.non_null_ratio import NonNullRatio
+from dagster_project.indicators.models.not_in_future import NotInFuture
+from dagster_project.indicators.models.query_availability import QueryAvailability
+from dagster_project.indicators.models.query_latency import QueryLatency
+from dagster_project.indicators.models.reconciliation import Reconciliation
+from dagster_project.indicators.models.referential_integrity import ReferentialIntegrity
+from dagster_project.indicators.models.row_volume import RowVolume
+from dagster_project.indicators.models.schema import SchemaMatch
+from dagster_project.indicators.models.uniqueness import Uniqueness
+from dagster_project.indicators.models.valid_format import ValidFormat
 from dagster_project.indicators.registry import REGISTRY, UNITS
-from dagster_project.indicators.row_volume import RowVolume
-from dagster_project.indicators.schema import SchemaMatch
-from dagster_project.indicators.uniqueness import Uniqueness
-from dagster_project.indicators.valid_format import ValidFormat
 from dagster_project.spec.server import Server
+from dagster_project.spec.terms import DEFAULT_QUERY_TIMEOUT, AlertLevel
 
 Cron = Annotated[
     str,
@@ -81,12 +82,6 @@ RunbookUrl = Annotated[
     StringConstraints(pattern=r"^https?://[^\s{}]+$", max_length=2048),
     Field(description="An http(s) link to what on-call should do; default: the generated docs/runbook.md link."),
 ]
-AlertLevel = Literal["page", "ticket", "none"]
-
-
-# How long any one query run for an SLO may take (its indicator's query, each run of a consumer query) before it is
-# interrupted and recorded as an error; also the limit on measures (North Star, goals), which belong to no SLO.
-DEFAULT_QUERY_TIMEOUT = "5m"
 
 Dimension = Literal[
     "freshness", "completeness", "accuracy", "validity", "uniqueness", "schema", "performance", "governance"

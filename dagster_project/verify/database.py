@@ -28,7 +28,8 @@ from dagster_project.engines.time_limit import DEFAULT_TIMEOUT_S, QueryTimedOut
 from dagster_project.indicators.base import Read
 from dagster_project.indicators.lazy import sql as neutral
 from dagster_project.slo import plan, rendered
-from dagster_project.slo.domain import Slo, slos_from_spec
+from dagster_project.slo.domain import Slo
+from dagster_project.slo.from_spec import slos_from_spec
 from dagster_project.slo.samples import sample_query
 from dagster_project.spec.durations import parse_duration
 from dagster_project.spec.free_sql import FreeSqlRejected, expression_verdict, require_single_select
