@@ -95,7 +95,7 @@ def _still_clean(clean: CleanCheck, db: Path, stack: contextlib.ExitStack, opene
     """Whether a remembered clean check still holds: the database opens and answers as it did (its adapter is kept
     open in `opened` for the evaluation either way)."""
     from dagster_project.engines.adapter import EngineError
-    from dagster_project.engines.servers import open_server
+    from dagster_project.engines.servers import open_server, server_key
 
     if not db.is_file():
         return False
@@ -103,7 +103,7 @@ def _still_clean(clean: CleanCheck, db: Path, stack: contextlib.ExitStack, opene
         deployment = stack.enter_context(open_server(None, db))
     except EngineError:
         return False
-    opened[""] = deployment
+    opened[server_key(None)] = deployment
     return clean.answers.still_given_by(deployment)
 
 
