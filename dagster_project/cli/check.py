@@ -113,13 +113,14 @@ def _checked(
     """The specs validated and checked against their databases (every server opened is kept in `opened`): their SLOs,
     where each is written, every problem, and what to remember when there are none (only specs on the deployment's
     database are remembered)."""
-    from dagster_project.engines.adapter import EngineError
-    from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
-    from dagster_project.slo.from_spec import all_slos
-    from dagster_project.spec.validate import validate
-    from dagster_project.verify.answers import Recorder
-    from dagster_project.verify.check_memory import CleanCheck
-    from dagster_project.verify.database import adapter_issues, database_issues
+    with uncollected():  # validation's imports (pydantic, the spec models): a tenth of a second (cli/startup.py)
+        from dagster_project.engines.adapter import EngineError
+        from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
+        from dagster_project.slo.from_spec import all_slos
+        from dagster_project.spec.validate import validate
+        from dagster_project.verify.answers import Recorder
+        from dagster_project.verify.check_memory import CleanCheck
+        from dagster_project.verify.database import adapter_issues, database_issues
 
     specs, issues = validate(list(files))
     recorder: Recorder | None = None
