@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -168,3 +169,44 @@ def test_a_memory_others_may_write_is_not_read(clean: tuple[Path, Path, Path], m
     monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
     code, _payload, err = check(spec, db, state)
     assert code == 3 and "validated or checked against the database again" in err
+
+
+@pytest.mark.parametrize("link", ["the file", "a hard link", "the checks folder"])
+def test_a_remembered_check_reached_through_a_link_is_not_read(
+    clean: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str
+) -> None:
+    """The safeguards of the specs' memories (spec/state_memory.py) hold for the checks' too: a pickle runs code
+    when read, so none is followed through a link."""
+    spec, db, state = clean
+    (memory,) = check_memory.cache_folder(state).glob("*.pickle")
+    elsewhere = tmp_path / "elsewhere"
+    if link == "the file":
+        elsewhere.mkdir()
+        memory.rename(elsewhere / memory.name)
+        memory.symlink_to(elsewhere / memory.name)
+    elif link == "a hard link":
+        os.link(memory, elsewhere)
+    else:
+        folder = check_memory.cache_folder(state)
+        folder.rename(elsewhere)
+        folder.symlink_to(elsewhere)
+    monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
+    code, _payload, err = check(spec, db, state)
+    assert code == 3 and "validated or checked against the database again" in err
+
+
+def test_where_the_system_cannot_say_who_owns_a_file_no_check_is_remembered_or_read(
+    clean: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, db, state = clean
+    monkeypatch.setattr(check_memory, "SUPPORTED", False)
+    monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
+    code, _payload, err = check(spec, db, state)
+    assert code == 3 and "validated or checked against the database again" in err
+    monkeypatch.undo()
+    monkeypatch.setattr(check_memory, "SUPPORTED", False)
+    fresh = tmp_path / "fresh_state"
+    fresh.mkdir()
+    code, _payload, err = check(spec, db, fresh)
+    assert code in (0, 1), err
+    assert not check_memory.cache_folder(fresh).exists()
