@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -54,16 +55,56 @@ def refuse(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("validated or checked against the database again")
 
 
+# Binds (so the check finds it clean), fails on the data: its error is recorded, prefixed with where it is written.
+FAILS_ON_THE_DATA = """\
+  - id: fails_on_the_data
+    description: Binds, and fails when it runs.
+    dimension: accuracy
+    dataset: raw.orders
+    indicator: {type: custom_sql, sql: "SELECT CAST(min(channel || 'x') AS INTEGER) FROM raw.orders"}
+    threshold: {min: 0}
+    severity: error
+    objective: 0.99
+    windows: [7d]
+    protects: {use_case: targeting}
+"""
+
+
 def test_a_clean_check_is_remembered_and_the_next_call_gives_its_results_without_validating(
-    clean: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+    clean: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Against the results of a check that remembered nothing (its own state folder, empty): the fixture's first
+    call already left a memory in `state`, so every later call there is warm."""
     spec, db, state = clean
-    _code, cold, _err = check(spec, db, state)
+    elsewhere = tmp_path / "cold_state"
+    elsewhere.mkdir()
+    cold_code, cold, _err = check(spec, db, elsewhere)
     monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
     monkeypatch.setattr("dagster_project.verify.database.adapter_issues", refuse)
     code, warm, err = check(spec, db, state)
-    assert code in (0, 1), err
+    assert code == cold_code, err
     assert outcome(warm) == outcome(cold)
+
+
+def test_a_check_found_clean_before_gives_what_the_full_check_gives_errors_located_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every field of every result (the error of an SLO that fails on the data, prefixed with its file:line, too)
+    and the exit code are the same warm as cold."""
+    db = make_database(tmp_path / "db" / "warehouse.duckdb")
+    spec, state = write_spec(tmp_path / "specs", MINIMAL + EXTRA_SLOS + FAILS_ON_THE_DATA), tmp_path / "state"
+    state.mkdir()
+    cold_code, cold, err = check(spec, db, state)
+    assert cold_code == 1 and cold is not None, err
+    assert len(list(check_memory.cache_folder(state).glob("*.pickle"))) == 1
+    (failed,) = [r for r in cold["results"] if r["error"]]
+    assert failed["slo"] == "fails_on_the_data"
+    assert failed["error"].startswith(f"{at(spec, '- id: fails_on_the_data').rsplit(':', 1)[0]}: "), failed
+    monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
+    monkeypatch.setattr("dagster_project.verify.database.adapter_issues", refuse)
+    code, warm, err = check(spec, db, state)
+    assert code == cold_code, err
+    assert warm is not None and warm["results"] == cold["results"]
 
 
 def test_without_the_state_folders_memory_every_call_validates(
@@ -128,3 +169,44 @@ def test_a_memory_others_may_write_is_not_read(clean: tuple[Path, Path, Path], m
     monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
     code, _payload, err = check(spec, db, state)
     assert code == 3 and "validated or checked against the database again" in err
+
+
+@pytest.mark.parametrize("link", ["the file", "a hard link", "the checks folder"])
+def test_a_remembered_check_reached_through_a_link_is_not_read(
+    clean: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str
+) -> None:
+    """The safeguards of the specs' memories (spec/state_memory.py) hold for the checks' too: a pickle runs code
+    when read, so none is followed through a link."""
+    spec, db, state = clean
+    (memory,) = check_memory.cache_folder(state).glob("*.pickle")
+    elsewhere = tmp_path / "elsewhere"
+    if link == "the file":
+        elsewhere.mkdir()
+        memory.rename(elsewhere / memory.name)
+        memory.symlink_to(elsewhere / memory.name)
+    elif link == "a hard link":
+        os.link(memory, elsewhere)
+    else:
+        folder = check_memory.cache_folder(state)
+        folder.rename(elsewhere)
+        folder.symlink_to(elsewhere)
+    monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
+    code, _payload, err = check(spec, db, state)
+    assert code == 3 and "validated or checked against the database again" in err
+
+
+def test_where_the_system_cannot_say_who_owns_a_file_no_check_is_remembered_or_read(
+    clean: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, db, state = clean
+    monkeypatch.setattr(check_memory, "SUPPORTED", False)
+    monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
+    code, _payload, err = check(spec, db, state)
+    assert code == 3 and "validated or checked against the database again" in err
+    monkeypatch.undo()
+    monkeypatch.setattr(check_memory, "SUPPORTED", False)
+    fresh = tmp_path / "fresh_state"
+    fresh.mkdir()
+    code, _payload, err = check(spec, db, fresh)
+    assert code in (0, 1), err
+    assert not check_memory.cache_folder(fresh).exists()

@@ -111,8 +111,8 @@ def _checked(
     files: Sequence[Path], db: Path, db_origin: str, stack: contextlib.ExitStack, opened: dict[str, EngineAdapter]
 ) -> tuple[list[Slo], dict[str, str], list[SpecIssue], CleanCheck | None]:
     """The specs validated and checked against their databases (every server opened is kept in `opened`): their SLOs,
-    where each is written, every problem, and what to remember when there are none (only specs on the deployment's
-    database are remembered)."""
+    where each is written, every problem, and what to remember when there are none (only when no spec names a
+    server: their data all in the deployment's database)."""
     with uncollected():  # validation's imports (pydantic, the spec models): a tenth of a second (cli/startup.py)
         from dagster_project.engines.adapter import EngineError
         from dagster_project.engines.servers import open_server, server_key, uses_deployment_database

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from dagster_project.indicators.durations import parse_duration, seconds
+from dagster_project.indicators.durations import parse_duration
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SqlName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
@@ -51,4 +51,4 @@ Nulls = Annotated[
     Field(description="ignore: nulls are not judged (a non_null_ratio SLO watches them); fail: a null is a violation."),
 ]
 
-__all__ = ["Dataset", "Duration", "Identifier", "IndicatorSpec", "Nulls", "SqlName", "SqlType", "Strict", "seconds"]
+__all__ = ["Dataset", "Duration", "Identifier", "IndicatorSpec", "Nulls", "SqlName", "SqlType", "Strict"]

@@ -9,8 +9,9 @@ later call's validation and database check would conclude depends only on
 - the database's answers (its catalog, and the columns or error of every query the check prepared): these are asked
   again at every call (answers.py), and any difference is a cold start that finds and reports what changed.
 Remembered: the SLOs in their domain form (slo/domain.py), where each is written (file:line, for the errors the
-results store keeps), and the database check's answers. Only specs whose data is the deployment's database (no
-`server:`) are remembered: a server (PostgreSQL, Spark, another DuckDB file) is opened and checked at every call.
+results store keeps), and the database check's answers. A check is remembered only when no spec names a `server:`
+(its data all in the deployment's database): with one that does (PostgreSQL, Spark, another DuckDB file), every
+call checks every spec.
 """
 
 from __future__ import annotations
