@@ -176,7 +176,7 @@ def _checked(
 
 
 def handle(args: argparse.Namespace) -> int:
-    with uncollected():  # a quarter of a second of imports (cli/startup.py)
+    with uncollected():  # the evaluation's imports, without collection (cli/startup.py)
         from dagster_project.checking import check_slos
         from dagster_project.exporter.push import keep
         from dagster_project.results.address import gx_root, store_exists

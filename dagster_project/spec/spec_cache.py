@@ -7,8 +7,9 @@ its whole text, one file per spec (`<key>.pickle`, so a call reads only the spec
 positions and the validated model, as the cold path made them. Everything else that answer depends on is in each
 file's header (sql_cache.fingerprint: every module of this package, pydantic and its typing helpers, PyYAML,
 Python): a changed rule or library is a cold start, never a stale answer. What depends on the machine is done again
-on every call: a server's relative paths made absolute (validate._paths_from), the checks across files and against
-the database. A file that failed is not remembered: its problems are found again, at their places.
+on every call that validates: a server's relative paths made absolute (validate._paths_from), the checks across
+files and against the database (a `slo check` that finds its whole clean check remembered, verify/check_memory.py,
+validates nothing). A file that failed is not remembered: its problems are found again, at their places.
 
 Each file is read only where no one else could have put it (state_memory.py); where the system cannot say who owns
 a file or open one folder inside another (Windows), nothing is remembered. Only commands that name a state folder use

@@ -42,7 +42,10 @@ class PickleFolder:
         return state_dir / "cache" / self.folder
 
     def read(self, state: Path, key: str) -> object | None:
-        """The value remembered under `key`, or None (not there, not safe to read, another fingerprint, damaged)."""
+        """The value remembered under `key`, or None (not there, not safe to read, another fingerprint, damaged;
+        always where the system cannot tell, SUPPORTED)."""
+        if not SUPPORTED:
+            return None
         try:
             with self._open(state) as folder:
                 if folder is None:
@@ -65,7 +68,7 @@ class PickleFolder:
         """Each value under its key (atomically, readable by the user only), then the oldest beyond `max_files`
         removed; nothing when the folder is not the user's own. Anything that cannot be written is left as it is:
         the next call does the work again, nothing is lost."""
-        if not values:
+        if not values or not SUPPORTED:
             return
         try:
             with self._open(state, create=True) as fd:
