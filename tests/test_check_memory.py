@@ -210,3 +210,32 @@ def test_where_the_system_cannot_say_who_owns_a_file_no_check_is_remembered_or_r
     code, _payload, err = check(spec, db, fresh)
     assert code in (0, 1), err
     assert not check_memory.cache_folder(fresh).exists()
+
+
+def test_a_spec_edited_while_it_is_checked_is_remembered_as_read_and_the_edit_found_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The texts hashed for the memory's key are the texts validated: an edit landing between the two is never
+    remembered under the text it replaced."""
+    import dagster_project.cli.check as check_command
+
+    db = make_database(tmp_path / "db" / "warehouse.duckdb")
+    spec, state = write_spec(tmp_path / "specs", MINIMAL + EXTRA_SLOS), tmp_path / "state"
+    state.mkdir()
+    good = spec.read_text()
+    full_check = check_command._checked
+
+    def edited_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        spec.write_text(good.replace("values: [web, app]", "values: []"))
+        return full_check(*args, **kwargs)
+
+    monkeypatch.setattr(check_command, "_checked", edited_meanwhile)
+    code, _payload, err = check(spec, db, state)
+    assert code in (0, 1), err  # the text read first, which is valid
+    monkeypatch.setattr(check_command, "_checked", full_check)
+    code, _payload, err = check(spec, db, state)
+    assert code == 2 and f"{spec}:" in err and "values" in err, err
+    spec.write_text(good)  # the remembered text again: its memory is the valid one
+    monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
+    code, _payload, err = check(spec, db, state)
+    assert code in (0, 1), err

@@ -108,7 +108,12 @@ def _still_clean(clean: CleanCheck, db: Path, stack: contextlib.ExitStack, opene
 
 
 def _checked(
-    files: Sequence[Path], db: Path, db_origin: str, stack: contextlib.ExitStack, opened: dict[str, EngineAdapter]
+    files: Sequence[Path],
+    texts: Sequence[tuple[Path, str]] | None,
+    db: Path,
+    db_origin: str,
+    stack: contextlib.ExitStack,
+    opened: dict[str, EngineAdapter],
 ) -> tuple[list[Slo], dict[str, str], list[SpecIssue], CleanCheck | None]:
     """The specs validated and checked against their databases (every server opened is kept in `opened`): their SLOs,
     where each is written, every problem, and what to remember when there are none (only when no spec names a
@@ -122,7 +127,7 @@ def _checked(
         from dagster_project.verify.check_memory import CleanCheck
         from dagster_project.verify.database import adapter_issues, database_issues
 
-    specs, issues = validate(list(files))
+    specs, issues = validate(files, texts)  # the texts read for the memory's key, if they could be
     recorder: Recorder | None = None
     if not issues:
         here = [s for s in specs if uses_deployment_database(s.spec.server)]
@@ -192,14 +197,16 @@ def handle(args: argparse.Namespace) -> int:
     opened: dict[str, EngineAdapter] = {}
     # The same specs against a database that answers as it did when they were last found clean: nothing to validate
     # or check again (verify/check_memory.py). Otherwise every layer, and a clean result is remembered.
-    texts = _texts(files) if config.state_dir is not None else None
+    texts = _texts(files)
     clean = check_memory.recall(config.state_dir, texts, db) if texts else None
     if clean is not None and _still_clean(clean, db, stack, opened):
         slos, where = list(clean.slos), clean.where
     else:
         with contextlib.ExitStack() as on_error:
             on_error.callback(stack.close)
-            slos, where, issues, clean = _checked(files, db, config.origins.get("db", "the default"), stack, opened)
+            slos, where, issues, clean = _checked(
+                files, texts, db, config.origins.get("db", "the default"), stack, opened
+            )
             on_error.pop_all()
         save_remembered()
         if issues:
@@ -208,7 +215,7 @@ def handle(args: argparse.Namespace) -> int:
                 print(issue, file=sys.stderr)
             print(f"{len(issues)} problem(s) found; nothing was evaluated", file=sys.stderr)
             return EXIT_USAGE
-        if clean is not None and texts is not None and _texts(files) == texts:  # not edited while it was checked
+        if clean is not None and texts is not None:
             check_memory.keep(config.state_dir, texts, db, clean)
     with stack:
         checked = check_slos(

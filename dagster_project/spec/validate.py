@@ -129,16 +129,20 @@ def _structure_issues(doc: YamlDocument, error: ValidationError) -> list[SpecIss
     return issues
 
 
-def load_specs(paths: Iterable[Path]) -> tuple[list[LoadedSpec], list[SpecIssue]]:
-    """Parse and structurally validate every spec file; the files that passed, and the problems of the rest."""
+def load_specs(
+    paths: Iterable[Path], read: Sequence[tuple[Path, str]] | None = None
+) -> tuple[list[LoadedSpec], list[SpecIssue]]:
+    """Parse and structurally validate every spec file; the files that passed, and the problems of the rest. `read`:
+    the files already read (each named with its text, folders expanded), validated as they are."""
     loaded, issues = [], []
-    files = spec_files(paths)
+    files = [file for file, _text in read] if read is not None else spec_files(paths)
+    texts = dict(read or ())
     for file in files:
-        if not file.exists():
+        if file not in texts and not file.exists():
             issues.append(SpecIssue(str(file), 1, 1, "(file)", "no such file or folder"))
             continue
         try:
-            text = read_text(file)
+            text = texts[file] if file in texts else read_text(file)
             remembered = spec_cache.recall(file, text)
             if remembered is not None:  # validated by an earlier command, text and rules unchanged (spec_cache.py)
                 loaded.append(LoadedSpec(remembered[0], _paths_from(file, remembered[1])))
@@ -561,8 +565,11 @@ def _threshold_issues(s: LoadedSpec, i: int) -> list[SpecIssue]:
     return issues
 
 
-def validate(paths: Iterable[Path]) -> tuple[list[LoadedSpec], list[SpecIssue]]:
-    """Every layer that can run: structure for all files, then semantics across the files that parsed."""
-    specs, issues = load_specs(paths)
+def validate(
+    paths: Iterable[Path], read: Sequence[tuple[Path, str]] | None = None
+) -> tuple[list[LoadedSpec], list[SpecIssue]]:
+    """Every layer that can run: structure for all files, then semantics across the files that parsed (`read`: as
+    load_specs)."""
+    specs, issues = load_specs(paths, read)
     issues.extend(semantic_issues(specs))
     return specs, sorted(issues)
