@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from dagster_project.verify import check_memory
 from dagster_project.verify.answers import Recorder
 from tests.conftest import AS_OF
 from tests.test_database_check import EXTRA_SLOS, MINIMAL, at, make_database, write_spec
+from tests.test_spec_cache import linked
 
 
 def check(spec: Path, db: Path, state: Path) -> tuple[int, dict[str, Any] | None, str]:
@@ -179,17 +179,7 @@ def test_a_remembered_check_reached_through_a_link_is_not_read(
     when read, so none is followed through a link."""
     spec, db, state = clean
     (memory,) = check_memory.cache_folder(state).glob("*.pickle")
-    elsewhere = tmp_path / "elsewhere"
-    if link == "the file":
-        elsewhere.mkdir()
-        memory.rename(elsewhere / memory.name)
-        memory.symlink_to(elsewhere / memory.name)
-    elif link == "a hard link":
-        os.link(memory, elsewhere)
-    else:
-        folder = check_memory.cache_folder(state)
-        folder.rename(elsewhere)
-        folder.symlink_to(elsewhere)
+    linked(link, memory, check_memory.cache_folder(state), tmp_path / "elsewhere")
     monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
     code, _payload, err = check(spec, db, state)
     assert code == 3 and "validated or checked against the database again" in err

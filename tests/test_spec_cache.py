@@ -189,14 +189,9 @@ def test_a_memory_in_a_folder_others_may_write_is_neither_read_nor_written(
     assert memory.stat().st_mtime_ns == before
 
 
-@pytest.mark.parametrize("link", ["the file", "a hard link", "the cache folder"])
-def test_a_memory_reached_through_a_link_is_not_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str
-) -> None:
-    """A link in the state folder could lead to a file of the user's whose bytes someone else chose: a pickle runs
-    code when read, so none is followed."""
-    spec, state, memory = remembered_once(tmp_path)
-    elsewhere = tmp_path / "elsewhere"
+def linked(link: str, memory: Path, folder: Path, elsewhere: Path) -> None:
+    """`memory` (a file in `folder`) reached through a link to `elsewhere`: "the file" (a symbolic link to it), "a
+    hard link" (a second name for it), or otherwise `folder` itself moved and linked to."""
     if link == "the file":
         elsewhere.mkdir()
         memory.rename(elsewhere / memory.name)
@@ -204,9 +199,18 @@ def test_a_memory_reached_through_a_link_is_not_read(
     elif link == "a hard link":
         os.link(memory, elsewhere)
     else:
-        cache = spec_cache.cache_folder(state).parent
-        cache.rename(elsewhere)
-        cache.symlink_to(elsewhere)
+        folder.rename(elsewhere)
+        folder.symlink_to(elsewhere)
+
+
+@pytest.mark.parametrize("link", ["the file", "a hard link", "the cache folder"])
+def test_a_memory_reached_through_a_link_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str
+) -> None:
+    """A link in the state folder could lead to a file of the user's whose bytes someone else chose: a pickle runs
+    code when read, so none is followed."""
+    spec, state, memory = remembered_once(tmp_path)
+    linked(link, memory, spec_cache.cache_folder(state).parent, tmp_path / "elsewhere")
     monkeypatch.setattr(yaml_source, "load_yaml", no_parse)
     with pytest.raises(AssertionError, match="parsed again"):
         remembering(state, spec)
