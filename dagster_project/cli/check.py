@@ -118,7 +118,7 @@ def _checked(
     """The specs validated and checked against their databases (every server opened is kept in `opened`): their SLOs,
     where each is written, every problem, and what to remember when there are none (only when no spec names a
     server: their data all in the deployment's database)."""
-    with uncollected():  # validation's imports (pydantic, the spec models): a tenth of a second (cli/startup.py)
+    with uncollected():  # validation's imports (pydantic, the spec models), without collection (cli/startup.py)
         from dagster_project.engines.adapter import EngineError
         from dagster_project.engines.servers import open_server, server_key, uses_deployment_database
         from dagster_project.slo.from_spec import all_slos
