@@ -189,12 +189,12 @@ def test_where_the_system_cannot_say_who_owns_a_file_no_check_is_remembered_or_r
     clean: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec, db, state = clean
-    monkeypatch.setattr(check_memory, "SUPPORTED", False)
+    monkeypatch.setattr("dagster_project.spec.state_memory.SUPPORTED", False)
     monkeypatch.setattr("dagster_project.spec.validate.validate", refuse)
     code, _payload, err = check(spec, db, state)
     assert code == 3 and "validated or checked against the database again" in err
     monkeypatch.undo()
-    monkeypatch.setattr(check_memory, "SUPPORTED", False)
+    monkeypatch.setattr("dagster_project.spec.state_memory.SUPPORTED", False)
     fresh = tmp_path / "fresh_state"
     fresh.mkdir()
     code, _payload, err = check(spec, db, fresh)

@@ -321,7 +321,7 @@ def test_where_the_system_cannot_say_who_owns_a_file_nothing_is_remembered(
 ) -> None:
     spec, state = write(tmp_path / "specs", GOOD), tmp_path / "state"
     state.mkdir()
-    monkeypatch.setattr(spec_cache, "SUPPORTED", False)
+    monkeypatch.setattr("dagster_project.spec.state_memory.SUPPORTED", False)
     remembering(state, spec)
     assert not memories(state)
 

@@ -22,7 +22,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dagster_project.spec.state_memory import SUPPORTED, PickleFolder
+from dagster_project.spec.state_memory import PickleFolder
 from dagster_project.spec.yaml_doc import YamlDocument
 
 if TYPE_CHECKING:  # the models load pydantic: a command that remembers only what it checked never needs them
@@ -48,7 +48,7 @@ def use(state_dir: Path) -> None:
     remembered for another folder is dropped."""
     global _state
     forget()
-    _state = state_dir if SUPPORTED else None
+    _state = state_dir
 
 
 def forget() -> None:

@@ -42,11 +42,8 @@ class Answers:
         columns or the same error."""
         if (adapter.name, adapter.label) != (self.engine, self.label) or adapter.catalog() != self.catalog:
             return False
-        for asked in self.asked:
-            answer = _prepared(adapter, asked.sql, asked.timeout_s)
-            if answer is None or answer != asked.answer:
-                return False
-        return True
+        # In order, stopping at the first difference; a timeout (None) is no answer.
+        return all(_prepared(adapter, asked.sql, asked.timeout_s) == asked.answer for asked in self.asked)
 
 
 def _prepared(adapter: EngineAdapter, sql: str, timeout_s: float) -> Answer | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dagster_project.spec.state_memory import SUPPORTED, PickleFolder
+from dagster_project.spec.state_memory import PickleFolder
 from dagster_project.verify.answers import Answers
 
 if TYPE_CHECKING:
@@ -48,17 +48,17 @@ def key(files: Sequence[tuple[Path, str]], db: Path) -> str:
     return digest.hexdigest()
 
 
-def recall(state: Path | None, files: Sequence[tuple[Path, str]], db: Path) -> CleanCheck | None:
-    """The clean check remembered for these files and database, if any (None without a state folder)."""
-    if state is None or not SUPPORTED or not files:
+def recall(state: Path, files: Sequence[tuple[Path, str]], db: Path) -> CleanCheck | None:
+    """The clean check remembered in the state folder for these files and database, if any."""
+    if not files:
         return None
     value = _MEMORY.read(state, key(files, db))
     return value if isinstance(value, CleanCheck) else None
 
 
-def keep(state: Path | None, files: Sequence[tuple[Path, str]], db: Path, check: CleanCheck) -> None:
-    """Remember a clean check (nothing without a state folder, or where nothing can be remembered safely)."""
-    if state is None or not SUPPORTED or not files:
+def keep(state: Path, files: Sequence[tuple[Path, str]], db: Path, check: CleanCheck) -> None:
+    """Remember a clean check in the state folder (nothing where nothing can be remembered safely: state_memory)."""
+    if not files:
         return
     _MEMORY.write(state, {key(files, db): check})
 
